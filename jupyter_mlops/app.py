@@ -1,0 +1,70 @@
+"""The Jupyter server extension: configuration, routes, and services started in the background."""
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Bool, Int, Unicode
+
+from .server.base import ServiceHolder
+from .server.routes import handlers
+
+
+class MLOpsApp(ExtensionApp):
+    """Model registry, dependency doctor, model hub and image builds for this workspace."""
+
+    name = "jupyter_mlops"
+    load_other_extensions = True
+
+    workspace_dir = Unicode(
+        "", config=True, help="Workspace folder holding .mlops/ (default: the server's root_dir)."
+    )
+    db_url = Unicode(
+        "", config=True,
+        help="SQLAlchemy URL of the store (default: sqlite:///<workspace>/.mlops/mlops.db); "
+             "a PostgreSQL URL lets a team share one registry.",
+    )
+    models_dir = Unicode(
+        "", config=True, help="Model cache folder, Hugging Face layout (default: <workspace>/models)."
+    )
+    max_jobs = Int(2, config=True, help="How many jobs the server's worker runs at once.")
+    run_worker = Bool(True, config=True, help="Run the job worker inside the server.")
+
+    def initialize_settings(self) -> None:
+        """Hand the handlers a holder; build the services (store, migrations, worker) in a thread
+        so the server's start is not slowed by SQLAlchemy or Alembic."""
+        self._holder = ServiceHolder()
+        self._worker: Any = None
+        self.settings["mlops_services"] = self._holder
+        threading.Thread(target=self._start_services, name="mlops-start", daemon=True).start()
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(handlers())
+
+    def _start_services(self) -> None:
+        try:
+            from .services import Services
+            from .workspace import resolve
+
+            root = self.workspace_dir or self.serverapp.root_dir
+            services = Services(resolve(root, self.db_url or None, self.models_dir or None))
+        except BaseException as exc:
+            self.log.error("jupyter_mlops: the store could not start: %s", exc)
+            self._holder.future.set_exception(exc)
+            return
+        self._holder.future.set_result(services)
+        self.log.info("jupyter_mlops: workspace %s, store %s", services.workspace.root, services.store.url)
+        if self.run_worker:
+            from .jobs.worker import Worker
+
+            self._worker = Worker(services.store, max_jobs=self.max_jobs, scratch=services.workspace.state_dir)
+            self._worker_thread = threading.Thread(target=self._worker.serve, name="mlops-worker", daemon=True)
+            self._worker_thread.start()
+
+    async def stop_extension(self) -> None:
+        """Stop the worker: running jobs end and become interrupted."""
+        if self._worker is not None:
+            self._worker.stop()
+            await asyncio.to_thread(self._worker_thread.join, 15)

@@ -1,0 +1,177 @@
+"""Input rules in one place: each Field validates a value and describes itself as
+JSON Schema, so the REST checks, the notebook faces and the OpenAPI document agree."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InvalidInput
+
+JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One input field: its JSON type and the rules a value must meet."""
+
+    type: str
+    description: str = ""
+    nullable: bool = False
+    max_length: int | None = None
+    pattern: str | None = None
+    rule: str = ""
+    enum: tuple[str, ...] | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    items: Field | None = None
+    max_items: int | None = None
+    check: Callable[[Any], str | None] | None = None
+    normalize: Callable[[Any], Any] | None = None
+    _regex: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.pattern:
+            object.__setattr__(self, "_regex", re.compile(self.pattern))
+
+    def clean(self, name: str, value: Any) -> Any:
+        """The value, normalized, or InvalidInput naming `name` and the rule it broke."""
+        if value is None:
+            if self.nullable:
+                return None
+            raise InvalidInput(f"{name}: must not be null", field=name)
+        kinds = JSON_TYPES[self.type]
+        if not isinstance(value, kinds) or (self.type in ("integer", "number") and isinstance(value, bool)):
+            raise InvalidInput(f"{name}: must be {_article(self.type)} (got {_json_type(value)})", field=name)
+        if self.normalize is not None:
+            value = self.normalize(value)
+        if self.max_length is not None and isinstance(value, str) and len(value) > self.max_length:
+            raise InvalidInput(
+                f"{name}: must be at most {self.max_length} characters (got {len(value)})", field=name
+            )
+        if self.enum is not None and value not in self.enum:
+            raise InvalidInput(f"{name}: must be one of {', '.join(self.enum)} (got {value!r})", field=name)
+        if self._regex is not None and not self._regex.fullmatch(value):
+            raise InvalidInput(f"{name}: {self.rule or 'must match ' + self.pattern} (got {_short(value)})", field=name)
+        if self.minimum is not None and value < self.minimum:
+            raise InvalidInput(f"{name}: must be at least {self.minimum} (got {value})", field=name)
+        if self.maximum is not None and value > self.maximum:
+            raise InvalidInput(f"{name}: must be at most {self.maximum} (got {value})", field=name)
+        if self.type == "array":
+            if self.max_items is not None and len(value) > self.max_items:
+                raise InvalidInput(f"{name}: must have at most {self.max_items} items (got {len(value)})", field=name)
+            if self.items is not None:
+                value = [self.items.clean(f"{name}[{i}]", item) for i, item in enumerate(value)]
+        if self.check is not None:
+            problem = self.check(value)
+            if problem:
+                raise InvalidInput(f"{name}: {problem}", field=name)
+        return value
+
+    def json_schema(self) -> dict[str, Any]:
+        """This field as a JSON Schema fragment (OpenAPI 3.1)."""
+        schema: dict[str, Any] = {"type": [self.type, "null"] if self.nullable else self.type}
+        for key, value in (
+            ("description", self.description or self.rule),
+            ("maxLength", self.max_length),
+            ("pattern", self.pattern),
+            ("enum", list(self.enum) if self.enum else None),
+            ("minimum", self.minimum),
+            ("maximum", self.maximum),
+            ("maxItems", self.max_items),
+        ):
+            if value:
+                schema[key] = value
+        if self.items is not None:
+            schema["items"] = self.items.json_schema()
+        return schema
+
+
+Spec = Mapping[str, Field]
+
+
+def clean(
+    spec: Spec, data: Any, *, required: tuple[str, ...] = (), partial: bool = False, what: str = "body"
+) -> dict[str, Any]:
+    """Validate a JSON object against `spec`: no unknown fields, every rule met.
+
+    `required` fields must be present unless `partial` (an update, which needs at
+    least one field). Returns only the fields that were given, cleaned."""
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{what}: must be a JSON object (got {_json_type(data)})", field=what)
+    unknown = sorted(set(data) - set(spec))
+    if unknown:
+        raise InvalidInput(
+            f"{unknown[0]}: unknown field; allowed fields are {', '.join(sorted(spec))}", field=unknown[0]
+        )
+    if not partial:
+        for name in required:
+            if name not in data:
+                raise InvalidInput(f"{name}: is required", field=name)
+    if partial and not data:
+        raise InvalidInput(f"{what}: give at least one of {', '.join(sorted(spec))}", field=what)
+    return {name: spec[name].clean(name, value) for name, value in data.items()}
+
+
+def object_schema(spec: Spec, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """`spec` as a closed JSON Schema object."""
+    schema: dict[str, Any] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {name: rule.json_schema() for name, rule in spec.items()},
+    }
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def _json_type(value: Any) -> str:
+    for name, kinds in JSON_TYPES.items():
+        if isinstance(value, kinds) and not (name in ("integer", "number") and isinstance(value, bool)):
+            return "a float" if isinstance(value, float) else _article(name)
+    return "null" if value is None else type(value).__name__
+
+
+def _article(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def _short(value: str) -> str:
+    return repr(value if len(value) <= 60 else value[:57] + "...")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The fields of one kind of object: which are required to create it and
+    which may change afterwards."""
+
+    fields: Spec
+    required: tuple[str, ...] = ()
+    updatable: tuple[str, ...] = ()
+
+    def for_create(self, data: Any) -> dict[str, Any]:
+        """Cleaned input for a create; InvalidInput otherwise."""
+        return clean(self.fields, data, required=self.required)
+
+    def for_update(self, data: Any) -> dict[str, Any]:
+        """Cleaned input for an update of the updatable fields; InvalidInput otherwise."""
+        return clean(self._update_spec(), data, partial=True)
+
+    def create_schema(self) -> dict[str, Any]:
+        """JSON Schema of a create body."""
+        return object_schema(self.fields, self.required)
+
+    def update_schema(self) -> dict[str, Any]:
+        """JSON Schema of an update body."""
+        return object_schema(self._update_spec())
+
+    def _update_spec(self) -> dict[str, Field]:
+        return {name: self.fields[name] for name in self.updatable}

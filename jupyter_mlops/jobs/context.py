@@ -1,0 +1,115 @@
+"""What a running job sees: progress, log lines and cancel, written to the store
+at a bounded rate by a background flusher."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+from sqlalchemy import insert, update
+
+from ..store import Store
+from ..store.schema import Job, JobLog, utcnow
+
+FLUSH_INTERVAL = 0.25
+HEARTBEAT_INTERVAL = 5.0
+MAX_LINE = 4000
+RATE_WINDOW = 5.0
+
+
+class JobCancelled(BaseException):
+    """Raised inside a job when it is cancelled; a BaseException so broad
+    `except Exception` blocks in job code do not swallow it."""
+
+
+class JobContext:
+    """Progress and log sink for one job; thread-safe, flushed every FLUSH_INTERVAL."""
+
+    def __init__(self, store: Store, job_id: int, params: dict[str, Any]) -> None:
+        self.store = store
+        self.job_id = job_id
+        self.params = params
+        self._lock = threading.Lock()
+        self._lines: list[tuple[str, str, Any]] = []
+        self._progress: dict[str, Any] | None = None
+        self._samples: list[tuple[float, float]] = []
+        self._seq = 0
+        self._last_heartbeat = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._parent = os.getppid()
+        self.orphaned = threading.Event()
+
+    # -- called by job code --------------------------------------------------------
+    def progress(self, done: float, total: float | None = None, unit: str = "", message: str | None = None) -> None:
+        """Report progress; cheap to call often (only the latest is written)."""
+        now = time.monotonic()
+        with self._lock:
+            self._samples.append((now, float(done)))
+            while len(self._samples) > 2 and now - self._samples[0][0] > RATE_WINDOW:
+                self._samples.pop(0)
+            first_t, first_done = self._samples[0]
+            rate = (done - first_done) / (now - first_t) if now - first_t > 0.2 else None
+            self._progress = {"progress_done": float(done), "progress_total": total, "progress_unit": unit,
+                              "progress_rate": rate}
+            if message is not None:
+                self._progress["message"] = message[:MAX_LINE]
+
+    def log(self, line: str, stream: str = "out") -> None:
+        """Append a log line (long lines are cut)."""
+        with self._lock:
+            self._lines.append((stream, line.rstrip("\n")[:MAX_LINE], utcnow()))
+
+    # -- flushing ------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the background flusher."""
+        self._thread = threading.Thread(target=self._run, name=f"job-{self.job_id}-flush", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop the flusher and write what is pending."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(FLUSH_INTERVAL):
+            if os.getppid() != self._parent:
+                self.orphaned.set()
+            try:
+                self.flush()
+            except Exception:  # a busy store must not kill the job; the next flush retries
+                pass
+
+    def flush(self) -> None:
+        """Write pending progress, log lines and the heartbeat in one short transaction."""
+        with self._lock:
+            lines, self._lines = self._lines, []
+            progress, self._progress = self._progress, None
+        now = time.monotonic()
+        beat = now - self._last_heartbeat >= HEARTBEAT_INTERVAL
+        if not lines and not progress and not beat:
+            return
+        values: dict[str, Any] = dict(progress or {})
+        if beat:
+            values["heartbeat_at"] = utcnow()
+        try:
+            with self.store.write() as s:
+                if lines:
+                    s.execute(insert(JobLog), [
+                        {"job_id": self.job_id, "seq": self._seq + i + 1, "stream": stream, "line": line, "at": at}
+                        for i, (stream, line, at) in enumerate(lines)])
+                    values["log_count"] = self._seq + len(lines)
+                if values:
+                    s.execute(update(Job).where(Job.id == self.job_id).values(**values))
+        except Exception:
+            with self._lock:  # keep them for the next try, in order
+                self._lines[:0] = lines
+                if self._progress is None:
+                    self._progress = progress
+            raise
+        self._seq += len(lines)
+        if beat:
+            self._last_heartbeat = now

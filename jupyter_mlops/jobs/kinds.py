@@ -1,0 +1,24 @@
+"""Job kinds: name -> "module:function" run by the job subprocess.
+
+A job function takes a JobContext and the job's params as keyword arguments and
+returns a JSON-able dict (the job's result)."""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import InvalidInput
+
+KINDS: dict[str, str] = {
+    "diagnostic.count": "jupyter_mlops.jobs.diagnostic:count",
+}
+
+
+def resolve(kind: str) -> Callable[..., dict[str, Any]]:
+    """The function behind a kind."""
+    target = KINDS.get(kind)
+    if target is None:
+        raise InvalidInput(f"kind: unknown job kind {kind!r}; known kinds are {', '.join(sorted(KINDS))}", field="kind")
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,237 @@
+"""The job queue: submit, read, cancel and recover jobs stored as rows."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from ..errors import Conflict, InvalidInput, NotFound
+from ..fields import Field
+from ..paging import check_limit, page
+from ..store import Store
+from ..store.schema import Job, JobLog, Worker, utcnow
+from . import kinds
+
+STATES = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
+ACTIVE_STATES = ("queued", "running")
+FINAL_STATES = ("succeeded", "failed", "cancelled", "interrupted")
+HOST = socket.gethostname()
+#: A worker on another host whose heartbeat is older than this is taken for dead.
+WORKER_STALE = timedelta(seconds=30)
+STATE_FIELD = Field("string", enum=STATES)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def job_view(j: Job, now: datetime | None = None) -> dict[str, Any]:
+    """A job as JSON, with elapsed seconds and an ETA from the recent rate."""
+    now = now or utcnow()
+    end = j.finished_at or now
+    eta = None
+    if j.state == "running" and j.progress_rate and j.progress_total:
+        eta = max(0.0, (j.progress_total - j.progress_done) / j.progress_rate)
+    return {
+        "id": j.id,
+        "kind": j.kind,
+        "params": j.params,
+        "state": j.state,
+        "owner": j.owner,
+        "progress": {
+            "done": j.progress_done,
+            "total": j.progress_total,
+            "unit": j.progress_unit,
+            "fraction": (j.progress_done / j.progress_total) if j.progress_total else None,
+            "rate": j.progress_rate,
+            "eta_seconds": eta,
+        },
+        "message": j.message,
+        "error": j.error,
+        "result": j.result,
+        "cancel_requested": j.cancel_requested,
+        "log_count": j.log_count,
+        "created_at": _iso(j.created_at),
+        "started_at": _iso(j.started_at),
+        "finished_at": _iso(j.finished_at),
+        "elapsed_seconds": (end - j.started_at).total_seconds() if j.started_at else None,
+    }
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process with this pid exists on this host (zombies count as dead)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return True
+
+
+def process_started(pid: int) -> float | None:
+    """When a process on this host started, in epoch seconds (None if unknown)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            ticks = int(fh.read().rsplit(b")", 1)[1].split()[19])
+        with open("/proc/stat", "rb") as fh:
+            boot = next(int(line.split()[1]) for line in fh if line.startswith(b"btime "))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def is_runner_of(pid: int, job_id: int) -> bool:
+    """Whether `pid` is the job subprocess of `job_id` (guards against reused pids)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            args = fh.read().split(b"\0")
+    except OSError:
+        return False
+    return b"jupyter_mlops.jobs.runner" in args and str(job_id).encode() in args
+
+
+def signal_job(pid: int, job_id: int, sig: int) -> bool:
+    """Send `sig` to a job subprocess's process group on this host; False if it is gone."""
+    if not is_runner_of(pid, job_id):
+        return False
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+class JobQueue:
+    """Jobs as rows: any process may submit, read, or cancel them."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def submit(self, kind: str, params: dict[str, Any] | None = None, *, owner: str = "",
+               dedupe_key: str | None = None) -> dict[str, Any]:
+        """Queue a job. With `dedupe_key`, an active job with the same key is
+        returned instead of a second one (marked `"deduplicated": true`)."""
+        kinds.resolve(kind)
+        if params is not None and not isinstance(params, dict):
+            raise InvalidInput("params: must be a JSON object", field="params")
+        with self.store.write() as s:
+            if dedupe_key:
+                twin = s.scalar(select(Job).where(Job.dedupe_key == dedupe_key, Job.state.in_(ACTIVE_STATES)))
+                if twin is not None:
+                    return {**job_view(twin), "deduplicated": True}
+            job = Job(kind=kind, params=params or {}, owner=owner, dedupe_key=dedupe_key, state="queued")
+            s.add(job)
+            s.flush()
+            return job_view(job)
+
+    def get(self, job_id: int) -> dict[str, Any]:
+        """One job."""
+        with self.store.read() as s:
+            return job_view(self._job(s, job_id))
+
+    @staticmethod
+    def _job(s: Any, job_id: int) -> Job:
+        job = s.get(Job, job_id)
+        if job is None:
+            raise NotFound(f"job {job_id} does not exist")
+        return job
+
+    def list(self, *, state: str | None = None, kind: str | None = None, active: bool = False,
+             limit: Any = None, cursor: str | None = None) -> dict[str, Any]:
+        """Jobs newest first, by state or kind; one page."""
+        stmt = select(Job)
+        if state:
+            stmt = stmt.where(Job.state == STATE_FIELD.clean("state", state))
+        if active:
+            stmt = stmt.where(Job.state.in_(ACTIVE_STATES))
+        if kind:
+            stmt = stmt.where(Job.kind == kind)
+        with self.store.read() as s:
+            rows, nxt = page(s, stmt, Job.id, descending=True, limit=limit, cursor=cursor)
+            now = utcnow()
+            return {"items": [job_view(j, now) for j in rows], "next_cursor": nxt}
+
+    def counts(self) -> dict[str, int]:
+        """How many jobs are in each state."""
+        with self.store.read() as s:
+            found = dict(s.execute(select(Job.state, func.count()).group_by(Job.state)).all())
+        return {state: found.get(state, 0) for state in STATES}
+
+    def log(self, job_id: int, *, after: int = 0, limit: Any = 500) -> dict[str, Any]:
+        """Log lines with seq > `after`, oldest first, and the job's state."""
+        size = check_limit(limit)
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise InvalidInput(f"after: must be a whole number >= 0 (got {after!r})", field="after")
+        with self.store.read() as s:
+            job = self._job(s, job_id)
+            rows = s.scalars(select(JobLog).where(JobLog.job_id == job_id, JobLog.seq > after)
+                             .order_by(JobLog.seq).limit(size)).all()
+            lines = [{"seq": r.seq, "at": _iso(r.at), "stream": r.stream, "line": r.line} for r in rows]
+            return {"job_id": job_id, "state": job.state, "lines": lines,
+                    "next_after": lines[-1]["seq"] if lines else after, "log_count": job.log_count}
+
+    def cancel(self, job_id: int) -> dict[str, Any]:
+        """Cancel a job from any process: a queued one at once, a running one by
+        signalling its subprocess (its worker also watches for the request)."""
+        with self.store.write() as s:
+            job = self._job(s, job_id)
+            if job.state in FINAL_STATES:
+                raise Conflict(f"job {job_id} already {job.state}; nothing to cancel")
+            job.cancel_requested = True
+            if job.state == "queued":
+                job.state, job.finished_at, job.message = "cancelled", utcnow(), "cancelled before it started"
+            pid, host = job.pid, job.host
+        if pid and host == HOST:
+            signal_job(pid, job_id, signal.SIGTERM)
+        return self.get(job_id)
+
+    def has_live_worker(self) -> bool:
+        """Whether some worker (a server's) is alive and taking jobs."""
+        with self.store.read() as s:
+            workers = s.scalars(select(Worker).where(Worker.stopped_at.is_(None))).all()
+            return any(worker_alive(w) for w in workers)
+
+    def recover(self) -> list[int]:
+        """Mark jobs left running by dead workers interrupted; end their leftover
+        subprocesses. Returns the ids marked."""
+        marked: list[int] = []
+        with self.store.write() as s:
+            running = s.scalars(select(Job).where(Job.state == "running")).all()
+            for job in running:
+                worker = s.get(Worker, job.worker_id) if job.worker_id else None
+                if worker is not None and worker_alive(worker):
+                    continue
+                if job.pid and job.host == HOST:
+                    signal_job(job.pid, job.id, signal.SIGKILL)
+                job.state, job.finished_at = "interrupted", utcnow()
+                job.error = "the process running this job stopped before it finished"
+                marked.append(job.id)
+            s.execute(update(Worker).where(Worker.stopped_at.is_(None), Worker.host == HOST)
+                      .where(Worker.id.not_in([w.id for w in s.scalars(select(Worker).where(
+                          Worker.stopped_at.is_(None))) if worker_alive(w)] or [-1]))
+                      .values(stopped_at=utcnow()))
+        return marked
+
+
+def worker_alive(w: Worker) -> bool:
+    """A worker is alive if its process exists (this host) or its heartbeat is fresh (other hosts)."""
+    if w.stopped_at is not None:
+        return False
+    if w.host == HOST:
+        if not pid_alive(w.pid):
+            return False
+        started = process_started(w.pid)
+        # A pid reused by a process born after the worker registered is not the worker.
+        return started is None or started <= w.started_at.timestamp() + 2
+    return utcnow() - w.heartbeat_at < WORKER_STALE

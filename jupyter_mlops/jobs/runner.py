@@ -1,0 +1,108 @@
+"""The job subprocess: `python -m jupyter_mlops.jobs.runner DB_URL JOB_ID`.
+
+Runs one claimed job, sends its own stdout/stderr (and its children's) to the
+job log, and writes the final state. SIGTERM cancels."""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import traceback
+from typing import Any
+
+from sqlalchemy import update
+
+from ..store import Store
+from ..store.schema import Job, utcnow
+from .context import JobCancelled, JobContext
+from .kinds import resolve
+
+
+def _finish(store: Store, job_id: int, **values: Any) -> None:
+    with store.write() as s:
+        s.execute(update(Job).where(Job.id == job_id, Job.state == "running")
+                  .values(finished_at=utcnow(), **values))
+
+
+def _capture_output(ctx: JobContext) -> threading.Thread:
+    """Point fds 1 and 2 at a pipe whose lines go to the job log."""
+    read_fd, write_fd = os.pipe()
+    os.dup2(write_fd, 1)
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+    sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+
+    def pump() -> None:
+        with os.fdopen(read_fd, "r", errors="replace") as pipe:
+            for line in pipe:
+                ctx.log(line)
+
+    thread = threading.Thread(target=pump, name="job-output", daemon=True)
+    thread.start()
+    return thread
+
+
+def _release_output(pump: threading.Thread) -> None:
+    """Close our ends of the log pipe and let the pump drain it."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    pump.join(timeout=2)
+
+
+def _watch_parent(ctx: JobContext) -> None:
+    """End the job if the worker that started it dies (it becomes interrupted)."""
+    ctx.orphaned.wait()
+    os.kill(os.getpid(), signal.SIGUSR1)
+
+
+class _Orphaned(BaseException):
+    pass
+
+
+def run(db_url: str, job_id: int) -> int:
+    """Run one job to its end; returns the process exit code."""
+    store = Store(db_url)
+    with store.read() as s:
+        job = s.get(Job, job_id)
+        if job is None or job.state != "running":
+            return 2
+        kind, params = job.kind, dict(job.params)
+
+    def on_term(_sig: int, _frame: Any) -> None:
+        raise JobCancelled()
+
+    def on_orphan(_sig: int, _frame: Any) -> None:
+        raise _Orphaned()
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGUSR1, on_orphan)
+    ctx = JobContext(store, job_id, params)
+    ctx.start()
+    pump = _capture_output(ctx)
+    threading.Thread(target=_watch_parent, args=(ctx,), daemon=True).start()
+    final: dict[str, Any]
+    try:
+        result = resolve(kind)(ctx, **params)
+        final = {"state": "succeeded", "result": result if isinstance(result, dict) else {"value": result}}
+    except JobCancelled:
+        final = {"state": "cancelled", "message": "cancelled"}
+    except _Orphaned:
+        final = {"state": "interrupted", "error": "the worker that started this job stopped"}
+    except Exception as exc:  # the job failed: record why
+        ctx.log(traceback.format_exc(), stream="err")
+        final = {"state": "failed", "error": f"{type(exc).__name__}: {exc}"}
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _release_output(pump)
+    ctx.close()
+    _finish(store, job_id, **final)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(sys.argv[1], int(sys.argv[2])))

@@ -1,0 +1,224 @@
+"""The worker: claims queued jobs atomically and runs each in its own subprocess.
+
+The server runs one in a thread; a kernel or the CLI runs one inline for a single
+job when no server worker is alive. Same code either way."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from ..store import Store
+from ..store.schema import Job, Worker as WorkerRow, utcnow
+from .queue import HOST, JobQueue
+
+log = logging.getLogger(__name__)
+TICK = 0.2
+HEARTBEAT = 2.0
+CANCEL_GRACE = 5.0
+
+
+@dataclass
+class _Running:
+    job_id: int
+    proc: subprocess.Popen[bytes]
+    term_sent_at: float | None = None
+    started: float = field(default_factory=time.monotonic)
+
+
+class Worker:
+    """Runs jobs from the store, at most `max_jobs` at once."""
+
+    def __init__(self, store: Store, *, max_jobs: int = 2, env: dict[str, str] | None = None,
+                 scratch: Path | None = None) -> None:
+        self.store = store
+        self.queue = JobQueue(store)
+        self.max_jobs = max_jobs
+        self.env = env
+        self.scratch = scratch
+        self.id: int | None = None
+        self._running: dict[int, _Running] = {}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._last_beat = 0.0
+
+    # -- lifecycle -----------------------------------------------------------------
+    def register(self) -> None:
+        """Mark jobs of dead workers interrupted, then record this worker."""
+        if self.id is not None:
+            return
+        marked = self.queue.recover()
+        if marked:
+            log.warning("jupyter_mlops: jobs %s were left running by a stopped process; now interrupted", marked)
+        with self.store.write() as s:
+            row = WorkerRow(host=HOST, pid=os.getpid())
+            s.add(row)
+            s.flush()
+            self.id = row.id
+
+    def wake(self) -> None:
+        """Look for queued jobs now instead of at the next tick."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Ask `serve` to return."""
+        self._stop.set()
+        self._wake.set()
+
+    def serve(self) -> None:
+        """Claim and run jobs until `stop()`; on return, running jobs are ended and interrupted."""
+        self.register()
+        try:
+            while not self._stop.is_set():
+                self.tick()
+                self._wake.wait(TICK)
+                self._wake.clear()
+        finally:
+            self.shutdown()
+
+    def run_job(self, job_id: int, *, on_tick: Callable[[], None] | None = None) -> dict[str, object]:
+        """Run one queued job inline (no server worker) and wait for its end; returns the job."""
+        self.register()
+        try:
+            if self._claim(job_id):
+                while self._running:
+                    self.tick(claim=False)
+                    if on_tick is not None:
+                        on_tick()
+                    time.sleep(TICK)
+        except KeyboardInterrupt:  # an interrupted kernel cell cancels its job
+            self.queue.cancel(job_id)
+            deadline = time.monotonic() + CANCEL_GRACE + 1
+            while self._running and time.monotonic() < deadline:
+                self.tick(claim=False)
+                time.sleep(TICK)
+            self._end_all("the caller stopped while the job ran")
+            raise
+        except BaseException:
+            self._end_all("the caller stopped while the job ran")
+            raise
+        finally:
+            self._unregister()
+        return self.queue.get(job_id)
+
+    def shutdown(self) -> None:
+        """End running jobs (they become interrupted) and deregister."""
+        self._end_all("the server stopped while the job ran")
+        self._unregister()
+
+    # -- one step ------------------------------------------------------------------
+    def tick(self, *, claim: bool = True) -> None:
+        """Reap finished subprocesses, enforce cancels, claim new jobs, heartbeat."""
+        for run in list(self._running.values()):
+            code = run.proc.poll()
+            if code is not None:
+                self._reap(run, code)
+        self._enforce_cancels()
+        while claim and len(self._running) < self.max_jobs and self._claim():
+            pass
+        now = time.monotonic()
+        if now - self._last_beat >= HEARTBEAT and self.id is not None:
+            with self.store.write() as s:
+                s.execute(update(WorkerRow).where(WorkerRow.id == self.id).values(heartbeat_at=utcnow()))
+            self._last_beat = now
+
+    def _claim(self, job_id: int | None = None) -> bool:
+        with self.store.write() as s:
+            stmt = select(Job).where(Job.state == "queued")
+            stmt = stmt.where(Job.id == job_id) if job_id is not None else stmt.order_by(Job.id).limit(1)
+            job = s.scalar(stmt.with_for_update(skip_locked=True))
+            if job is None:
+                return False
+            job.state, job.worker_id, job.host = "running", self.id, HOST
+            job.started_at = job.heartbeat_at = utcnow()
+            job.message = "starting"
+            claimed = job.id
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "jupyter_mlops.jobs.runner", self.store.url, str(claimed)],
+                start_new_session=True, stdin=subprocess.DEVNULL, env=self.env, cwd=self.scratch,
+            )
+        except OSError as exc:
+            with self.store.write() as s:
+                s.execute(update(Job).where(Job.id == claimed).values(
+                    state="failed", error=f"could not start the job process: {exc}", finished_at=utcnow()))
+            return True
+        with self.store.write() as s:
+            s.execute(update(Job).where(Job.id == claimed).values(pid=proc.pid))
+        self._running[claimed] = _Running(claimed, proc)
+        return True
+
+    def _enforce_cancels(self) -> None:
+        if not self._running:
+            return
+        with self.store.read() as s:
+            wanted = set(s.scalars(select(Job.id).where(Job.id.in_(list(self._running)), Job.cancel_requested)))
+        now = time.monotonic()
+        for job_id in wanted:
+            run = self._running[job_id]
+            if run.term_sent_at is None:
+                _killpg(run.proc.pid, signal.SIGTERM)
+                run.term_sent_at = now
+            elif now - run.term_sent_at > CANCEL_GRACE:
+                _killpg(run.proc.pid, signal.SIGKILL)
+
+    def _reap(self, run: _Running, code: int) -> None:
+        del self._running[run.job_id]
+        _killpg(run.proc.pid, signal.SIGKILL)  # children the job left behind
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        with self.store.write() as s:
+            job = s.get(Job, run.job_id)
+            if job is None or job.state != "running":
+                return
+            job.finished_at = utcnow()
+            if job.cancel_requested:
+                job.state, job.message = "cancelled", "cancelled"
+            else:
+                job.state, job.error = "failed", f"the job process {how} before reporting a result"
+
+    def _end_all(self, reason: str) -> None:
+        for run in self._running.values():
+            _killpg(run.proc.pid, signal.SIGKILL)
+        for run in list(self._running.values()):
+            run.proc.wait()
+            del self._running[run.job_id]
+            with self.store.write() as s:
+                s.execute(update(Job).where(Job.id == run.job_id, Job.state == "running").values(
+                    state="interrupted", error=reason, finished_at=utcnow()))
+
+    def _unregister(self) -> None:
+        if self.id is None:
+            return
+        with self.store.write() as s:
+            s.execute(update(WorkerRow).where(WorkerRow.id == self.id).values(stopped_at=utcnow()))
+        self.id = None
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m jupyter_mlops.jobs.worker DB_URL`: a standalone worker until SIGTERM/SIGINT."""
+    from ..store import open_store
+
+    args = argv if argv is not None else sys.argv[1:]
+    worker = Worker(open_store(args[0]))
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    worker.serve()
+
+
+if __name__ == "__main__":
+    main()

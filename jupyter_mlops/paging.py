@@ -1,0 +1,68 @@
+"""Keyset (cursor) pagination shared by every list."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from .errors import InvalidInput
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+def check_limit(limit: Any) -> int:
+    """A page size between 1 and MAX_LIMIT, or InvalidInput naming `limit`."""
+    if limit is None:
+        return DEFAULT_LIMIT
+    try:
+        value = int(limit)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"limit: must be a whole number from 1 to {MAX_LIMIT} (got {limit!r})", field="limit") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise InvalidInput(f"limit: must be a whole number from 1 to {MAX_LIMIT} (got {value})", field="limit")
+    return value
+
+
+def encode_cursor(value: Any) -> str:
+    """Opaque cursor for the last key of a page."""
+    return base64.urlsafe_b64encode(json.dumps([value]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> Any:
+    """The key a cursor holds, or InvalidInput naming `cursor`."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        (value,) = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidInput("cursor: is not a cursor this server issued", field="cursor") from None
+    if not isinstance(value, (int, str)) or isinstance(value, bool):
+        raise InvalidInput("cursor: is not a cursor this server issued", field="cursor")
+    return value
+
+
+def page(
+    session: Session,
+    stmt: Select[Any],
+    key: ColumnElement[Any],
+    *,
+    descending: bool,
+    limit: Any = None,
+    cursor: str | None = None,
+) -> tuple[list[Any], str | None]:
+    """One page of `stmt` ordered by the unique column `key`, and the next cursor."""
+    size = check_limit(limit)
+    if cursor:
+        after = decode_cursor(cursor)
+        stmt = stmt.where(key < after if descending else key > after)
+    stmt = stmt.order_by(key.desc() if descending else key.asc()).limit(size + 1)
+    rows = list(session.scalars(stmt).unique())
+    more = len(rows) > size
+    rows = rows[:size]
+    next_cursor = encode_cursor(getattr(rows[-1], key.key)) if more and rows else None
+    return rows, next_cursor

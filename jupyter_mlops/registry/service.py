@@ -1,0 +1,567 @@
+"""Registry service: every rule about models, releases and what hangs off them."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..errors import Conflict, InvalidInput, NotFound
+from ..fields import Field
+from ..paging import page
+from ..store import Store
+from ..store.schema import Alias, Artifact, AuditEvent, Deployment, Model, ModelTag, Release, utcnow
+from . import rules
+
+T = TypeVar("T")
+Page = dict[str, Any]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def model_view(m: Model) -> dict[str, Any]:
+    """A model as JSON."""
+    return {
+        "id": m.id,
+        "name": m.name,
+        "storage_path": m.storage_path,
+        "repository": m.repository,
+        "company": m.company,
+        "base_model": m.base_model,
+        "parameter_count": m.parameter_count,
+        "description": m.description,
+        "tags": [t.tag for t in m.tag_rows],
+        "metadata": m.meta,
+        "created_at": _iso(m.created_at),
+        "updated_at": _iso(m.updated_at),
+    }
+
+
+def release_view(r: Release) -> dict[str, Any]:
+    """A release as JSON, with its model's name."""
+    return {
+        "id": r.id,
+        "model": r.model.name,
+        "model_id": r.model_id,
+        "version": r.version,
+        "quantization": r.quantization,
+        "release_notes": r.release_notes,
+        "status": r.status,
+        "metadata": r.meta,
+        "auto_build": r.auto_build,
+        "created_at": _iso(r.created_at),
+        "updated_at": _iso(r.updated_at),
+    }
+
+
+def artifact_view(a: Artifact) -> dict[str, Any]:
+    """An artifact as JSON."""
+    return {
+        "id": a.id, "model_id": a.model_id, "release_id": a.release_id, "name": a.name, "path": a.path,
+        "kind": a.kind, "size": a.size, "sha256": a.sha256, "created_at": _iso(a.created_at),
+    }
+
+
+def deployment_view(d: Deployment) -> dict[str, Any]:
+    """A deployment as JSON."""
+    return {
+        "id": d.id, "release_id": d.release_id, "environment": d.environment, "endpoint": d.endpoint,
+        "status": d.status, "notes": d.notes, "created_at": _iso(d.created_at), "updated_at": _iso(d.updated_at),
+    }
+
+
+def audit_view(e: AuditEvent) -> dict[str, Any]:
+    """An audit event as JSON."""
+    return {
+        "id": e.id, "at": _iso(e.at), "actor": e.actor, "action": e.action, "entity_type": e.entity_type,
+        "entity_id": e.entity_id, "model_id": e.model_id, "before": e.before, "after": e.after,
+    }
+
+
+def _query_value(name: str, value: str | None, rule: Field) -> Any:
+    return None if value in (None, "") else rule.clean(name, value)
+
+
+class Registry:
+    """Models, releases, artifacts, deployments and aliases, each change audited."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- helpers -----------------------------------------------------------------
+    def _write(self, fn: Callable[[Session], T], conflict: str = "") -> T:
+        try:
+            with self.store.write() as s:
+                return fn(s)
+        except IntegrityError as exc:
+            raise Conflict(conflict or f"conflicts with existing data: {exc.orig}") from None
+
+    @staticmethod
+    def _audit(s: Session, actor: str, action: str, entity_type: str, entity_id: Any, model_id: int | None,
+               before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+        s.add(AuditEvent(actor=actor or "unknown", action=action, entity_type=entity_type,
+                         entity_id=str(entity_id), model_id=model_id, before=before, after=after))
+
+    @staticmethod
+    def _model(s: Session, name: str) -> Model:
+        m = s.scalar(select(Model).where(Model.name == name))
+        if m is None:
+            raise NotFound(f"model {name!r} does not exist")
+        return m
+
+    @staticmethod
+    def _release(s: Session, release_id: int) -> Release:
+        r = s.get(Release, release_id)
+        if r is None:
+            raise NotFound(f"release {release_id} does not exist")
+        return r
+
+    # -- models ------------------------------------------------------------------
+    def create_model(self, data: Any, actor: str) -> dict[str, Any]:
+        """Create a model from a JSON object; returns it."""
+        clean = rules.MODEL.for_create(data)
+
+        def run(s: Session) -> dict[str, Any]:
+            if s.scalar(select(Model.id).where(Model.name == clean["name"])) is not None:
+                raise Conflict(f"name: a model named {clean['name']!r} already exists", field="name")
+            m = Model(meta=clean.pop("metadata", {}), **{k: v for k, v in clean.items() if k != "tags"})
+            m.tag_rows = [ModelTag(tag=t) for t in dict.fromkeys(clean.get("tags", []))]
+            s.add(m)
+            s.flush()
+            view = model_view(m)
+            self._audit(s, actor, "create", "model", m.name, m.id, None, view)
+            return view
+
+        return self._write(run, f"name: a model named {clean['name']!r} already exists")
+
+    def get_model(self, name: str) -> dict[str, Any]:
+        """One model by name, with its release count and aliases."""
+        with self.store.read() as s:
+            m = self._model(s, name)
+            view = model_view(m)
+            view["release_count"] = s.scalar(select(func.count()).where(Release.model_id == m.id))
+            view["aliases"] = {a: rid for a, rid in s.execute(
+                select(Alias.name, Alias.release_id).where(Alias.model_id == m.id).order_by(Alias.name))}
+            return view
+
+    def update_model(self, name: str, data: Any, actor: str) -> dict[str, Any]:
+        """Change a model's updatable fields; returns it."""
+        clean = rules.MODEL.for_update(data)
+
+        def run(s: Session) -> dict[str, Any]:
+            m = self._model(s, name)
+            before = model_view(m)
+            for key, value in clean.items():
+                if key == "tags":
+                    m.tag_rows = [ModelTag(tag=t) for t in dict.fromkeys(value)]
+                elif key == "metadata":
+                    m.meta = value
+                else:
+                    setattr(m, key, value)
+            m.updated_at = utcnow()
+            s.flush()
+            after = model_view(m)
+            self._audit(s, actor, "update", "model", m.name, m.id, before, after)
+            return after
+
+        return self._write(run)
+
+    def delete_model(self, name: str, actor: str, *, cascade: bool = False) -> dict[str, Any]:
+        """Delete a model; refused while it has releases unless `cascade`."""
+
+        def run(s: Session) -> dict[str, Any]:
+            m = self._model(s, name)
+            release_ids = list(s.scalars(select(Release.id).where(Release.model_id == m.id)))
+            if release_ids and not cascade:
+                raise Conflict(f"model {name!r} has {len(release_ids)} release(s); delete them first or pass cascade")
+            before = model_view(m)
+            for rid in release_ids:
+                self._delete_release_rows(s, self._release(s, rid), actor, cascade=True)
+            for a in s.scalars(select(Artifact).where(Artifact.model_id == m.id, Artifact.release_id.is_(None))):
+                s.delete(a)
+            s.delete(m)
+            self._audit(s, actor, "delete", "model", name, m.id, before, None)
+            return {"deleted": name, "releases_deleted": len(release_ids)}
+
+        return self._write(run)
+
+    def list_models(self, *, q: str | None = None, tag: str | None = None, base_model: str | None = None,
+                    company: str | None = None, status: str | None = None,
+                    limit: Any = None, cursor: str | None = None) -> Page:
+        """Models ordered by name, filtered; one page."""
+        stmt = select(Model)
+        if q:
+            like = f"%{q.replace(chr(92), chr(92) * 2).replace('%', chr(92) + '%').replace('_', chr(92) + '_')}%"
+            stmt = stmt.where(Model.name.ilike(like, escape="\\") | Model.description.ilike(like, escape="\\"))
+        if tag:
+            stmt = stmt.where(exists().where(ModelTag.model_id == Model.id, ModelTag.tag == tag))
+        if base_model:
+            stmt = stmt.where(Model.base_model == base_model)
+        if company:
+            stmt = stmt.where(Model.company == company)
+        if status:
+            status = _query_value("status", status, Field("string", enum=rules.RELEASE_STATUSES))
+            stmt = stmt.where(exists().where(Release.model_id == Model.id, Release.status == status))
+        with self.store.read() as s:
+            rows, nxt = page(s, stmt, Model.name, descending=False, limit=limit, cursor=cursor)
+            return {"items": [model_view(m) for m in rows], "next_cursor": nxt}
+
+    # -- releases ----------------------------------------------------------------
+    def create_release(self, data: Any, actor: str) -> dict[str, Any]:
+        """Create a candidate release of a model; (model, version, quantization) is unique."""
+        clean = rules.RELEASE.for_create(data)
+        clean.setdefault("quantization", "none")
+        ident = f"{clean['model']}:{clean['version']}:{clean['quantization']}"
+        taken = f"version: release {ident} already exists"
+
+        def run(s: Session) -> dict[str, Any]:
+            m = self._model(s, clean["model"])
+            if s.scalar(select(Release.id).where(
+                    Release.model_id == m.id, Release.version == clean["version"],
+                    Release.quantization == clean["quantization"])) is not None:
+                raise Conflict(taken, field="version")
+            r = Release(model=m, model_id=m.id, version=clean["version"], quantization=clean["quantization"],
+                        release_notes=clean.get("release_notes"), meta=clean.get("metadata", {}),
+                        auto_build=clean.get("auto_build", False), status="candidate")
+            s.add(r)
+            s.flush()
+            view = release_view(r)
+            self._audit(s, actor, "create", "release", r.id, m.id, None, view)
+            return view
+
+        return self._write(run, taken)
+
+    def get_release(self, release_id: int) -> dict[str, Any]:
+        """One release by id."""
+        with self.store.read() as s:
+            return release_view(self._release(s, release_id))
+
+    def update_release(self, release_id: int, data: Any, actor: str) -> dict[str, Any]:
+        """Change a release's notes, metadata or auto_build flag."""
+        clean = rules.RELEASE.for_update(data)
+
+        def run(s: Session) -> dict[str, Any]:
+            r = self._release(s, release_id)
+            before = release_view(r)
+            for key, value in clean.items():
+                setattr(r, "meta" if key == "metadata" else key, value)
+            r.updated_at = utcnow()
+            s.flush()
+            after = release_view(r)
+            self._audit(s, actor, "update", "release", r.id, r.model_id, before, after)
+            return after
+
+        return self._write(run)
+
+    def transition(self, release_id: int, action: str, actor: str) -> dict[str, Any]:
+        """Move a release through its lifecycle: promote, demote or deprecate."""
+        if action not in rules.TRANSITIONS:
+            raise InvalidInput(f"action: must be one of {', '.join(rules.TRANSITIONS)} (got {action!r})", field="action")
+        sources, target = rules.TRANSITIONS[action]
+
+        def run(s: Session) -> dict[str, Any]:
+            r = self._release(s, release_id)
+            if r.status not in sources:
+                raise Conflict(f"release {release_id} is {r.status}; {action} needs one that is {' or '.join(sources)}")
+            before = release_view(r)
+            r.status = target
+            r.updated_at = utcnow()
+            s.flush()
+            after = release_view(r)
+            self._audit(s, actor, action, "release", r.id, r.model_id, before, after)
+            return after
+
+        return self._write(run)
+
+    def delete_release(self, release_id: int, actor: str, *, cascade: bool = False) -> dict[str, Any]:
+        """Delete a release; refused while artifacts or deployments use it unless `cascade`.
+        Its id is never given to another release."""
+
+        def run(s: Session) -> dict[str, Any]:
+            r = self._release(s, release_id)
+            self._delete_release_rows(s, r, actor, cascade=cascade)
+            return {"deleted": release_id}
+
+        return self._write(run)
+
+    def _delete_release_rows(self, s: Session, r: Release, actor: str, *, cascade: bool) -> None:
+        deployments = list(s.scalars(select(Deployment).where(Deployment.release_id == r.id)))
+        artifacts = list(s.scalars(select(Artifact).where(Artifact.release_id == r.id)))
+        if (deployments or artifacts) and not cascade:
+            raise Conflict(f"release {r.id} has {len(deployments)} deployment(s) and {len(artifacts)} "
+                           "artifact(s); delete them first or pass cascade")
+        for row in (*deployments, *artifacts):
+            s.delete(row)
+        before = release_view(r)
+        s.delete(r)
+        self._audit(s, actor, "delete", "release", r.id, r.model_id, before, None)
+
+    def list_releases(self, *, model: str | None = None, status: str | None = None,
+                      quantization: str | None = None, version: str | None = None,
+                      limit: Any = None, cursor: str | None = None) -> Page:
+        """Releases newest first, filtered; one page."""
+        stmt = select(Release)
+        with self.store.read() as s:
+            if model:
+                stmt = stmt.where(Release.model_id == self._model(s, model).id)
+            if status:
+                stmt = stmt.where(Release.status == _query_value(
+                    "status", status, Field("string", enum=rules.RELEASE_STATUSES)))
+            if quantization:
+                stmt = stmt.where(Release.quantization == rules.QUANTIZATION.clean("quantization", quantization))
+            if version:
+                stmt = stmt.where(Release.version == version)
+            rows, nxt = page(s, stmt, Release.id, descending=True, limit=limit, cursor=cursor)
+            return {"items": [release_view(r) for r in rows], "next_cursor": nxt}
+
+    # -- artifacts ---------------------------------------------------------------
+    def create_artifact(self, data: Any, actor: str) -> dict[str, Any]:
+        """Record an artifact of a release (release_id) or of a model (model)."""
+        clean = rules.ARTIFACT.for_create(data)
+        if ("release_id" in clean) == ("model" in clean):
+            raise InvalidInput("release_id: give exactly one of release_id or model", field="release_id")
+
+        def run(s: Session) -> dict[str, Any]:
+            if "release_id" in clean:
+                r = self._release(s, clean["release_id"])
+                model_id, release_id = r.model_id, r.id
+            else:
+                model_id, release_id = self._model(s, clean["model"]).id, None
+            a = Artifact(model_id=model_id, release_id=release_id, name=clean["name"], path=clean["path"],
+                         kind=clean.get("kind", "file"), size=clean.get("size"), sha256=clean.get("sha256"))
+            s.add(a)
+            s.flush()
+            view = artifact_view(a)
+            self._audit(s, actor, "create", "artifact", a.id, model_id, None, view)
+            return view
+
+        return self._write(run)
+
+    def get_artifact(self, artifact_id: int) -> dict[str, Any]:
+        """One artifact by id."""
+        with self.store.read() as s:
+            a = s.get(Artifact, artifact_id)
+            if a is None:
+                raise NotFound(f"artifact {artifact_id} does not exist")
+            return artifact_view(a)
+
+    def delete_artifact(self, artifact_id: int, actor: str) -> dict[str, Any]:
+        """Forget an artifact (the file itself is left alone)."""
+
+        def run(s: Session) -> dict[str, Any]:
+            a = s.get(Artifact, artifact_id)
+            if a is None:
+                raise NotFound(f"artifact {artifact_id} does not exist")
+            before = artifact_view(a)
+            s.delete(a)
+            self._audit(s, actor, "delete", "artifact", artifact_id, a.model_id, before, None)
+            return {"deleted": artifact_id}
+
+        return self._write(run)
+
+    def list_artifacts(self, *, model: str | None = None, release_id: int | None = None,
+                       kind: str | None = None, limit: Any = None, cursor: str | None = None) -> Page:
+        """Artifacts newest first, by model, release or kind; one page."""
+        stmt = select(Artifact)
+        with self.store.read() as s:
+            if model:
+                stmt = stmt.where(Artifact.model_id == self._model(s, model).id)
+            if release_id is not None:
+                stmt = stmt.where(Artifact.release_id == release_id)
+            if kind:
+                stmt = stmt.where(Artifact.kind == kind)
+            rows, nxt = page(s, stmt, Artifact.id, descending=True, limit=limit, cursor=cursor)
+            return {"items": [artifact_view(a) for a in rows], "next_cursor": nxt}
+
+    # -- deployments -------------------------------------------------------------
+    def create_deployment(self, data: Any, actor: str) -> dict[str, Any]:
+        """Record a deployment of a release to an environment."""
+        clean = rules.DEPLOYMENT.for_create(data)
+
+        def run(s: Session) -> dict[str, Any]:
+            r = self._release(s, clean["release_id"])
+            if r.status == "deprecated":
+                raise Conflict(f"release {r.id} is deprecated and cannot be deployed")
+            d = Deployment(release_id=r.id, environment=clean["environment"], endpoint=clean.get("endpoint"),
+                           status=clean.get("status", "pending"), notes=clean.get("notes"))
+            s.add(d)
+            s.flush()
+            view = deployment_view(d)
+            self._audit(s, actor, "create", "deployment", d.id, r.model_id, None, view)
+            return view
+
+        return self._write(run)
+
+    def get_deployment(self, deployment_id: int) -> dict[str, Any]:
+        """One deployment by id."""
+        with self.store.read() as s:
+            return deployment_view(self._deployment(s, deployment_id))
+
+    @staticmethod
+    def _deployment(s: Session, deployment_id: int) -> Deployment:
+        d = s.get(Deployment, deployment_id)
+        if d is None:
+            raise NotFound(f"deployment {deployment_id} does not exist")
+        return d
+
+    def update_deployment(self, deployment_id: int, data: Any, actor: str) -> dict[str, Any]:
+        """Change a deployment's endpoint, status or notes."""
+        clean = rules.DEPLOYMENT.for_update(data)
+
+        def run(s: Session) -> dict[str, Any]:
+            d = self._deployment(s, deployment_id)
+            before = deployment_view(d)
+            for key, value in clean.items():
+                setattr(d, key, value)
+            d.updated_at = utcnow()
+            s.flush()
+            after = deployment_view(d)
+            model_id = s.scalar(select(Release.model_id).where(Release.id == d.release_id))
+            self._audit(s, actor, "update", "deployment", d.id, model_id, before, after)
+            return after
+
+        return self._write(run)
+
+    def delete_deployment(self, deployment_id: int, actor: str) -> dict[str, Any]:
+        """Forget a deployment."""
+
+        def run(s: Session) -> dict[str, Any]:
+            d = self._deployment(s, deployment_id)
+            before = deployment_view(d)
+            model_id = s.scalar(select(Release.model_id).where(Release.id == d.release_id))
+            s.delete(d)
+            self._audit(s, actor, "delete", "deployment", deployment_id, model_id, before, None)
+            return {"deleted": deployment_id}
+
+        return self._write(run)
+
+    def list_deployments(self, *, model: str | None = None, release_id: int | None = None,
+                         environment: str | None = None, status: str | None = None,
+                         limit: Any = None, cursor: str | None = None) -> Page:
+        """Deployments newest first, filtered; one page."""
+        stmt = select(Deployment)
+        with self.store.read() as s:
+            if model:
+                model_id = self._model(s, model).id
+                stmt = stmt.where(Deployment.release_id.in_(select(Release.id).where(Release.model_id == model_id)))
+            if release_id is not None:
+                stmt = stmt.where(Deployment.release_id == release_id)
+            if environment:
+                stmt = stmt.where(Deployment.environment == environment)
+            if status:
+                stmt = stmt.where(Deployment.status == rules.DEPLOYMENT_FIELDS["status"].clean("status", status))
+            rows, nxt = page(s, stmt, Deployment.id, descending=True, limit=limit, cursor=cursor)
+            return {"items": [deployment_view(d) for d in rows], "next_cursor": nxt}
+
+    # -- aliases -----------------------------------------------------------------
+    def set_alias(self, model: str, alias: str, data: Any, actor: str) -> dict[str, Any]:
+        """Point `alias` of `model` at one of its releases (moving it if set)."""
+        alias = rules.ALIAS.clean("alias", alias)
+        release_id = rules.ALIAS_TARGET.for_create(data)["release_id"]
+
+        def run(s: Session) -> dict[str, Any]:
+            m = self._model(s, model)
+            r = self._release(s, release_id)
+            if r.model_id != m.id:
+                raise InvalidInput(f"release_id: release {release_id} belongs to model {r.model.name!r}, "
+                                   f"not {model!r}", field="release_id")
+            row = s.get(Alias, (m.id, alias))
+            before = {"alias": alias, "release_id": row.release_id} if row else None
+            if row is None:
+                row = Alias(model_id=m.id, name=alias, release_id=release_id)
+                s.add(row)
+            row.release_id, row.updated_at = release_id, utcnow()
+            after = {"model": model, "alias": alias, "release_id": release_id}
+            self._audit(s, actor, "set_alias", "alias", f"{model}@{alias}", m.id, before, after)
+            return after
+
+        return self._write(run)
+
+    def get_alias(self, model: str, alias: str) -> dict[str, Any]:
+        """The release an alias points at."""
+        with self.store.read() as s:
+            m = self._model(s, model)
+            row = s.get(Alias, (m.id, alias))
+            if row is None:
+                raise NotFound(f"model {model!r} has no alias {alias!r}")
+            return {"model": model, "alias": alias, "release": release_view(self._release(s, row.release_id))}
+
+    def delete_alias(self, model: str, alias: str, actor: str) -> dict[str, Any]:
+        """Remove an alias."""
+
+        def run(s: Session) -> dict[str, Any]:
+            m = self._model(s, model)
+            row = s.get(Alias, (m.id, alias))
+            if row is None:
+                raise NotFound(f"model {model!r} has no alias {alias!r}")
+            before = {"alias": alias, "release_id": row.release_id}
+            s.delete(row)
+            self._audit(s, actor, "delete_alias", "alias", f"{model}@{alias}", m.id, before, None)
+            return {"deleted": f"{model}@{alias}"}
+
+        return self._write(run)
+
+    def list_aliases(self, *, model: str | None = None, limit: Any = None, cursor: str | None = None) -> Page:
+        """Aliases with their model and release; one page, ordered by model then alias."""
+        key = (Model.name + "@" + Alias.name).label("key")
+        with self.store.read() as s:
+            stmt = select(Model.name, Alias.name, Alias.release_id, key).join(Model, Model.id == Alias.model_id)
+            if model:
+                stmt = stmt.where(Alias.model_id == self._model(s, model).id)
+            from ..paging import check_limit, decode_cursor, encode_cursor
+
+            size = check_limit(limit)
+            if cursor:
+                stmt = stmt.where(key > decode_cursor(cursor))
+            rows = s.execute(stmt.order_by(key).limit(size + 1)).all()
+            nxt = encode_cursor(rows[size - 1].key) if len(rows) > size else None
+            return {"items": [{"model": r[0], "alias": r[1], "release_id": r[2]} for r in rows[:size]],
+                    "next_cursor": nxt}
+
+    # -- audit -------------------------------------------------------------------
+    def audit(self, *, model: str | None = None, entity_type: str | None = None, action: str | None = None,
+              limit: Any = None, cursor: str | None = None) -> Page:
+        """Audit events newest first, for one model or all; one page."""
+        stmt = select(AuditEvent)
+        with self.store.read() as s:
+            if model:
+                m = s.scalar(select(Model.id).where(Model.name == model))
+                ids = {m} if m is not None else set()
+                # A deleted model's history stays readable by its name.
+                ids.update(s.scalars(select(AuditEvent.model_id).where(
+                    AuditEvent.entity_type == "model", AuditEvent.entity_id == model)))
+                if not ids:
+                    raise NotFound(f"model {model!r} has no history")
+                stmt = stmt.where(AuditEvent.model_id.in_(ids))
+            if entity_type:
+                stmt = stmt.where(AuditEvent.entity_type == entity_type)
+            if action:
+                stmt = stmt.where(AuditEvent.action == action)
+            rows, nxt = page(s, stmt, AuditEvent.id, descending=True, limit=limit, cursor=cursor)
+            return {"items": [audit_view(e) for e in rows], "next_cursor": nxt}
+
+    # -- dashboard ---------------------------------------------------------------
+    def counts(self) -> dict[str, Any]:
+        """Counts of models, releases by status, artifacts, deployments by status, and recent items."""
+        with self.store.read() as s:
+            by_status = dict(s.execute(select(Release.status, func.count()).group_by(Release.status)).all())
+            deploy_status = dict(s.execute(select(Deployment.status, func.count()).group_by(Deployment.status)).all())
+            recent_releases = s.scalars(select(Release).order_by(Release.id.desc()).limit(5))
+            recent_deployments = s.scalars(select(Deployment).order_by(Deployment.id.desc()).limit(5))
+            return {
+                "counts": {
+                    "models": s.scalar(select(func.count()).select_from(Model)),
+                    "releases": sum(by_status.values()),
+                    "releases_by_status": {k: by_status.get(k, 0) for k in rules.RELEASE_STATUSES},
+                    "artifacts": s.scalar(select(func.count()).select_from(Artifact)),
+                    "deployments": sum(deploy_status.values()),
+                    "deployments_by_status": {k: deploy_status.get(k, 0) for k in rules.DEPLOYMENT_STATUSES},
+                },
+                "recent_releases": [release_view(r) for r in recent_releases],
+                "recent_deployments": [deployment_view(d) for d in recent_deployments],
+            }

@@ -1,0 +1,1 @@
+"""Tornado faces of the services: thin handlers, one routes table, the OpenAPI document."""

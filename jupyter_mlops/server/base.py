@@ -1,0 +1,99 @@
+"""The base handler: auth on every verb, JSON in and out, domain errors to status codes."""
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TYPE_CHECKING, Any
+
+from jupyter_server.base.handlers import APIHandler
+
+from ..errors import InvalidInput, MLOpsError, Unavailable
+
+if TYPE_CHECKING:
+    from ..services import Services
+
+#: Blocking service calls run here, never on the event loop.
+EXECUTOR = ThreadPoolExecutor(max_workers=8, thread_name_prefix="mlops-api")
+
+
+class ServiceHolder:
+    """Services built in the background at server start; requests wait for them."""
+
+    def __init__(self) -> None:
+        self.future: Future[Services] = Future()
+
+    def get(self, timeout: float = 60.0) -> Services:
+        """The services, waiting up to `timeout` for start-up to finish."""
+        try:
+            return self.future.result(timeout=timeout)
+        except FutureTimeout:
+            raise Unavailable("the MLOps store is still starting; try again shortly") from None
+        except MLOpsError:
+            raise
+        except Exception as exc:
+            raise Unavailable(f"the MLOps store failed to start: {exc}") from None
+
+
+class MLOpsHandler(APIHandler):
+    """Every MLOps route: verbs decorated `@authenticated` and `@authorized` in the subclasses."""
+
+    auth_resource = "mlops"
+    @property
+    def services(self) -> Services:
+        return self.settings["mlops_services"].get()
+
+    @property
+    def actor(self) -> str:
+        user = self.current_user
+        return getattr(user, "username", None) or str(user)
+
+    def json_body(self) -> Any:
+        """The request body as JSON, or InvalidInput naming `body`."""
+        raw = self.request.body
+        if not raw:
+            return {}
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"body: is not valid JSON ({exc})", field="body") from None
+
+    def query(self, *names: str) -> dict[str, str | None]:
+        """Named query arguments (missing ones None); an unknown argument is InvalidInput."""
+        unknown = sorted(set(self.request.query_arguments) - set(names))
+        if unknown:
+            allowed = ", ".join(names) or "none"
+            raise InvalidInput(f"{unknown[0]}: unknown query parameter; allowed: {allowed}", field=unknown[0])
+        return {name: self.get_query_argument(name, None) for name in names}
+
+    def flag(self, name: str) -> bool:
+        """A boolean query argument: true/1/yes or false/0/no."""
+        value = (self.get_query_argument(name, "false") or "").lower()
+        if value not in ("true", "1", "yes", "false", "0", "no", ""):
+            raise InvalidInput(f"{name}: must be true or false (got {value!r})", field=name)
+        return value in ("true", "1", "yes")
+
+    async def respond(self, fn: Callable[[dict[str, str | None]], Any], *, params: tuple[str, ...] = (),
+                      status: int = 200) -> None:
+        """In a thread: check the query against `params`, call `fn(query)`; write
+        its answer, or its domain error, as JSON."""
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(EXECUTOR, lambda: fn(self.query(*params)))
+        except MLOpsError as exc:
+            self.set_status(exc.status)
+            self.finish(json.dumps(exc.to_dict()))
+            return
+        self.set_status(status)
+        self.finish(json.dumps(result, default=str))
+
+
+def int_arg(name: str, value: str | None) -> int | None:
+    """A whole-number query argument, or InvalidInput naming it."""
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput(f"{name}: must be a whole number (got {value!r})", field=name) from None

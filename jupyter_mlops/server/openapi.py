@@ -1,0 +1,54 @@
+"""The OpenAPI 3.1 document, made from the routes table."""
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_server.utils import url_path_join
+
+from .. import __version__
+from .routes import API_PREFIX, PATH_PARAMS, ROUTES
+
+ERROR = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}},
+    "required": ["error", "message"],
+}
+ERRORS = {
+    "400": "invalid input: the message names the field and the rule",
+    "403": "not authenticated or not authorized",
+    "404": "unknown object",
+    "409": "conflict with the current state",
+}
+
+
+def document(base_url: str = "/") -> dict[str, Any]:
+    """Every route and verb, with parameters, bodies and error responses."""
+    paths: dict[str, Any] = {}
+    for route in ROUTES:
+        item: dict[str, Any] = {}
+        for method, op in route.ops.items():
+            params = [{"name": p, "in": "path", "required": True, "schema": PATH_PARAMS[p][1]} for p in route.params]
+            params += [{"name": q, "in": "query", "required": False, "description": text, "schema": {"type": "string"}}
+                       for q, text in op.query.items()]
+            spec: dict[str, Any] = {
+                "summary": op.summary,
+                "operationId": f"{method}_{route.handler.__name__.removesuffix('Handler')}",
+                "parameters": params,
+                "responses": {
+                    str(op.status): {"description": "success", "content": {"application/json": {"schema": {}}}},
+                    **{code: {"description": text, "content": {"application/json": {"schema": ERROR}}}
+                       for code, text in ERRORS.items()},
+                },
+                "security": [{"token": []}],
+            }
+            if op.body is not None:
+                spec["requestBody"] = {"required": True, "content": {"application/json": {"schema": op.body}}}
+            item[method] = spec
+        paths[route.path] = item
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "jupyter_mlops", "version": __version__},
+        "servers": [{"url": url_path_join(base_url, *API_PREFIX)}],
+        "paths": paths,
+        "components": {"securitySchemes": {"token": {"type": "apiKey", "in": "header", "name": "Authorization"}}},
+    }

@@ -1,0 +1,131 @@
+"""The routes table: one row a path, with its handler and what each verb takes.
+Tornado's URL patterns and the OpenAPI document are both made from it."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from jupyter_server.utils import url_path_join
+
+from ..registry import rules
+from . import handlers as h
+
+API_PREFIX = ("mlops", "api")
+#: Path parameters and the text each matches.
+PATH_PARAMS: dict[str, tuple[str, dict[str, Any]]] = {
+    "name": (r"[^/]+", {"type": "string"}),
+    "model": (r"[^/]+", {"type": "string"}),
+    "alias": (r"[^/]+", {"type": "string"}),
+    "release_id": (r"\d+", {"type": "integer"}),
+    "artifact_id": (r"\d+", {"type": "integer"}),
+    "deployment_id": (r"\d+", {"type": "integer"}),
+    "job_id": (r"\d+", {"type": "integer"}),
+    "action": ("|".join(rules.TRANSITIONS), {"type": "string", "enum": list(rules.TRANSITIONS)}),
+}
+PAGE_PARAMS = {"limit": "page size, 1-500 (default 50)", "cursor": "next_cursor from the previous page"}
+
+
+@dataclass(frozen=True)
+class Op:
+    """One verb on a route: what it does, its query parameters and its body schema."""
+
+    summary: str
+    query: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] | None = None
+    status: int = 200
+
+
+@dataclass(frozen=True)
+class Route:
+    """A path under /mlops/api, its handler class and its verbs."""
+
+    path: str
+    handler: type
+    ops: dict[str, Op]
+
+    @property
+    def params(self) -> list[str]:
+        return re.findall(r"{(\w+)}", self.path)
+
+    def pattern(self) -> str:
+        """The tornado regex for this path (without the prefix)."""
+        return re.sub(r"{(\w+)}", lambda m: f"({PATH_PARAMS[m.group(1)][0]})", self.path)
+
+
+def _paged(**query: str) -> dict[str, str]:
+    return {**query, **PAGE_PARAMS}
+
+
+CASCADE = {"cascade": "true to delete what depends on it too"}
+ROUTES: tuple[Route, ...] = (
+    Route("/health", h.HealthHandler, {"get": Op("Health: store revision, worker, workspace")}),
+    Route("/openapi.json", h.OpenAPIHandler, {"get": Op("This OpenAPI document")}),
+    Route("/dashboard", h.DashboardHandler, {"get": Op("Counts, recent releases and deployments, jobs, storage")}),
+    Route("/models", h.ModelsHandler, {
+        "get": Op("List models by name", _paged(q="text in name or description", tag="has this tag",
+                                                  base_model="exact base model", company="exact company",
+                                                  status="has a release in this status")),
+        "post": Op("Create a model", body=rules.MODEL.create_schema(), status=201),
+    }),
+    Route("/models/{name}", h.ModelHandler, {
+        "get": Op("One model, with its release count and aliases"),
+        "patch": Op("Change a model", body=rules.MODEL.update_schema()),
+        "delete": Op("Delete a model (409 while it has releases unless cascade)", CASCADE),
+    }),
+    Route("/releases", h.ReleasesHandler, {
+        "get": Op("List releases, newest first", _paged(model="model name", status="release status",
+                                                          quantization="quantization", version="exact version")),
+        "post": Op("Create a candidate release", body=rules.RELEASE.create_schema(), status=201),
+    }),
+    Route("/releases/{release_id}", h.ReleaseHandler, {
+        "get": Op("One release"),
+        "patch": Op("Change notes, metadata or auto_build", body=rules.RELEASE.update_schema()),
+        "delete": Op("Delete a release (409 while deployed or with artifacts unless cascade)", CASCADE),
+    }),
+    Route("/releases/{release_id}/{action}", h.ReleaseTransitionHandler, {
+        "post": Op("Promote, demote or deprecate a release"),
+    }),
+    Route("/artifacts", h.ArtifactsHandler, {
+        "get": Op("List artifacts", _paged(model="model name", release_id="release id", kind="artifact kind")),
+        "post": Op("Record an artifact of a release or a model", body=rules.ARTIFACT.create_schema(), status=201),
+    }),
+    Route("/artifacts/{artifact_id}", h.ArtifactHandler, {
+        "get": Op("One artifact"), "delete": Op("Forget an artifact"),
+    }),
+    Route("/deployments", h.DeploymentsHandler, {
+        "get": Op("List deployments", _paged(model="model name", release_id="release id",
+                                             environment="environment", status="deployment status")),
+        "post": Op("Record a deployment", body=rules.DEPLOYMENT.create_schema(), status=201),
+    }),
+    Route("/deployments/{deployment_id}", h.DeploymentHandler, {
+        "get": Op("One deployment"),
+        "patch": Op("Change endpoint, status or notes", body=rules.DEPLOYMENT.update_schema()),
+        "delete": Op("Forget a deployment"),
+    }),
+    Route("/aliases", h.AliasesHandler, {"get": Op("List aliases", _paged(model="model name"))}),
+    Route("/aliases/{model}/{alias}", h.AliasHandler, {
+        "get": Op("The release an alias points at"),
+        "put": Op("Point an alias at a release of the model", body=rules.ALIAS_TARGET.create_schema()),
+        "delete": Op("Remove an alias"),
+    }),
+    Route("/audit", h.AuditHandler, {
+        "get": Op("Audit history, newest first", _paged(model="model name", entity_type="model, release, ...",
+                                                          action="create, update, delete, promote, ...")),
+    }),
+    Route("/jobs", h.JobsHandler, {
+        "get": Op("List jobs, newest first", _paged(state="job state", kind="job kind",
+                                                      active="true for queued and running only")),
+    }),
+    Route("/jobs/{job_id}", h.JobHandler, {"get": Op("One job with progress")}),
+    Route("/jobs/{job_id}/log", h.JobLogHandler, {
+        "get": Op("Log lines after a sequence number", {"after": "last seq already seen (default 0)",
+                                                         "limit": "at most this many lines (default 500)"}),
+    }),
+    Route("/jobs/{job_id}/cancel", h.JobCancelHandler, {"post": Op("Cancel a queued or running job")}),
+)
+
+
+def handlers() -> list[tuple[str, type]]:
+    """Tornado (pattern, handler) pairs under `mlops/api`; the extension app puts base_url in front."""
+    return [(url_path_join(*API_PREFIX, route.pattern().lstrip("/")), route.handler) for route in ROUTES]

@@ -1,0 +1,98 @@
+"""One object holding every service for a workspace; what each face talks to."""
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from .jobs import JobQueue
+from .registry import Registry
+from .store import Store, open_store
+from .workspace import Workspace, resolve
+
+STORAGE_TTL = 15.0
+
+
+class Services:
+    """The registry, the job queue and the dashboard over one store."""
+
+    def __init__(self, workspace: Workspace, store: Store | None = None) -> None:
+        self.workspace = workspace
+        workspace.state_dir.mkdir(parents=True, exist_ok=True)
+        self.store = store or open_store(workspace.db_url)
+        self.registry = Registry(self.store)
+        self.jobs = JobQueue(self.store)
+        self._storage: tuple[float, dict[str, Any]] | None = None
+        self._storage_lock = threading.Lock()
+
+    def dashboard(self) -> dict[str, Any]:
+        """Counts, recent releases and deployments, jobs by state, and storage figures."""
+        return {**self.registry.counts(), "jobs": self.jobs.counts(), "storage": self.storage()}
+
+    def storage(self) -> dict[str, Any]:
+        """Disk used and free for the workspace and the model cache (cached for a few seconds)."""
+        with self._storage_lock:
+            if self._storage and time.monotonic() - self._storage[0] < STORAGE_TTL:
+                return self._storage[1]
+            ws = self.workspace
+            figures = {
+                "workspace": _place(ws.root, ws.state_dir),
+                "models": _place(ws.models_dir, ws.models_dir),
+            }
+            self._storage = (time.monotonic(), figures)
+            return figures
+
+
+def _place(path: Path, measured: Path) -> dict[str, Any]:
+    """Disk figures for the file system holding `path`, and bytes under `measured`."""
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    disk = shutil.disk_usage(probe)
+    return {"path": str(path), "used_bytes": tree_size(measured), "disk_total_bytes": disk.total,
+            "disk_used_bytes": disk.used, "disk_free_bytes": disk.free}
+
+
+def tree_size(path: Path) -> int:
+    """Bytes of the regular files below `path`, each inode counted once, links not followed."""
+    total, seen, stack = 0, set(), [str(path)]
+    while stack:
+        try:
+            entries = os.scandir(stack.pop())
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        st = entry.stat(follow_symlinks=False)
+                        if (st.st_dev, st.st_ino) not in seen:
+                            seen.add((st.st_dev, st.st_ino))
+                            total += st.st_blocks * 512 if st.st_blocks else st.st_size
+                except OSError:
+                    continue
+    return total
+
+
+def current_user() -> str:
+    """Who is acting outside the server (a kernel, the CLI)."""
+    return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
+
+
+_cache: dict[tuple[str, str, str], Services] = {}
+
+
+def services_for(root: str | Path | None = None, db_url: str | None = None,
+                 models_dir: str | Path | None = None) -> Services:
+    """Services for a workspace found from the arguments, the environment or the cwd."""
+    ws = resolve(root, db_url, models_dir)
+    key = (str(ws.root), ws.db_url, str(ws.models_dir))
+    if key not in _cache:
+        _cache[key] = Services(ws)
+    return _cache[key]

@@ -1,0 +1,141 @@
+"""Engine, sessions and start-up migration of the store."""
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+#: The newest migration; `tests/test_store.py` checks it against the scripts.
+HEAD_REVISION = "0002_jobs"
+BUSY_TIMEOUT_MS = 30_000
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # The driver must not open transactions itself: `_sqlite_begin` does, so a
+    # writer can ask for BEGIN IMMEDIATE and wait on busy_timeout instead of
+    # failing with "database is locked" when upgrading a read lock.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; for SQLite, creates the folder and sets WAL, busy_timeout, FKs."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Store:
+    """One database: sessions for reads and short write transactions."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.is_sqlite = url.startswith("sqlite")
+        writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(writer, expire_on_commit=False)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for queries; rolled back at the end."""
+        with self._read() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction, committed on success and rolled back on error.
+
+        On SQLite it starts with BEGIN IMMEDIATE, so concurrent writers queue on
+        the busy timeout instead of failing."""
+        with self._write() as session, session.begin():
+            yield session
+
+    def current_revision(self) -> str | None:
+        """The Alembic revision the database is at (None for a new database)."""
+        with self.engine.connect() as conn:
+            has_table = conn.dialect.has_table(conn, "alembic_version")
+            if not has_table:
+                return None
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+    def upgrade(self, revision: str = "head") -> Path | None:
+        """Migrate to `revision`, backing up a SQLite file that has data first.
+
+        Returns the backup path (None when nothing needed copying). Alembic is
+        imported only when the database is not already at head."""
+        current = self.current_revision()
+        if revision == "head" and current == HEAD_REVISION:
+            return None
+        backup = self._backup(current) if current is not None else None
+        from alembic import command
+
+        command.upgrade(alembic_config(self), revision)
+        return backup
+
+    def _backup(self, revision: str) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        src = Path(self.url.split("///", 1)[-1])
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        dest = src.with_name(f"{src.name}.{revision}.{stamp}.bak")
+        with sqlite3.connect(src) as source, sqlite3.connect(dest) as target:
+            source.backup(target)
+        log.info("jupyter_mlops: backed up %s to %s before migrating", src, dest)
+        return dest
+
+    def dispose(self) -> None:
+        """Close pooled connections."""
+        self.engine.dispose()
+
+
+def alembic_config(store: Store) -> Any:
+    """An Alembic Config pointing at the shipped migrations and this store's engine."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", store.url.replace("%", "%%"))
+    cfg.attributes["engine"] = store.engine
+    return cfg
+
+
+_stores: dict[str, Store] = {}
+
+
+def open_store(url: str, *, migrate: bool = True) -> Store:
+    """The process-wide Store for `url`, migrated to head on first open."""
+    store = _stores.get(url)
+    if store is None:
+        store = Store(url)
+        if migrate:
+            store.upgrade()
+        _stores[url] = store
+    return store
