@@ -1,0 +1,601 @@
+"""The one command tree behind `%mlops` and `jupyter mlops`.
+
+`run(argv)` parses the words with argparse, calls one service method and returns a
+`Result` (the service's answer plus the columns a face shows). The magic and the CLI
+only render it, so the two faces cannot drift. Parsing never exits the process: bad
+usage raises `UsageError`, `--help` raises `HelpRequested`; domain failures are the
+services' own `MLOpsError`s."""
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import InvalidInput, MLOpsError, Unavailable
+
+if TYPE_CHECKING:
+    from .services import Services
+
+ProgressFn = Callable[[dict[str, Any]], None]
+
+MODEL_COLUMNS = ("name", "base_model", "company", "parameter_count", "tags", "storage_path", "updated_at")
+RELEASE_COLUMNS = ("id", "model", "version", "quantization", "status", "auto_build", "created_at")
+AUDIT_COLUMNS = ("id", "at", "actor", "action", "entity_type", "entity_id")
+ALIAS_COLUMNS = ("model", "alias", "release_id")
+JOB_COLUMNS = ("id", "kind", "state", "progress", "message", "owner", "created_at")
+LOG_COLUMNS = ("seq", "at", "stream", "line")
+MAX_CELL = 60
+SELFTEST_TIMEOUT = 300.0
+POLL = 0.25
+
+
+class UsageError(MLOpsError):
+    """The words do not form a command: the message says why, `usage` shows the form."""
+
+    status = 400
+
+    def __init__(self, message: str, *, usage: str = "", prog: str = "") -> None:
+        super().__init__(message)
+        self.usage = usage
+        self.prog = prog
+
+
+class HelpRequested(Exception):
+    """`--help` was given, or (`incomplete`) a group was named without a command; `text` is the help."""
+
+    def __init__(self, text: str, *, incomplete: bool = False) -> None:
+        super().__init__(text)
+        self.text = text
+        self.incomplete = incomplete
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises instead of printing and exiting."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}", usage=self.format_usage().strip(), prog=self.prog)
+
+    def exit(self, status: int = 0, message: str | None = None) -> Any:  # type: ignore[override]
+        if status:
+            raise UsageError((message or f"{self.prog}: error").strip(), usage=self.format_usage().strip(),
+                             prog=self.prog)
+        raise HelpRequested(message or "")
+
+    def print_help(self, file: Any = None) -> None:
+        raise HelpRequested(self.format_help())
+
+
+# -- results -----------------------------------------------------------------------
+@dataclass
+class Result:
+    """What a command answers: `data` is the service's JSON; `rows`/`columns` a table,
+    `record` a single object; faces render it as text, HTML or JSON."""
+
+    title: str
+    data: Any
+    columns: tuple[str, ...] = ()
+    rows: list[dict[str, Any]] | None = None
+    record: dict[str, Any] | None = None
+    next_cursor: str | None = None
+    as_json: bool = False
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.data[key]
+
+    def json(self) -> str:
+        """The service's answer as indented JSON."""
+        return json.dumps(self.data, indent=2, default=str)
+
+    def text(self) -> str:
+        """A plain-text rendering: title, key/value lines, an aligned table, next cursor."""
+        if self.as_json:
+            return self.json()
+        parts = [self.title] if self.title else []
+        if self.record:
+            width = max(len(k) for k in self.record)
+            parts += [f"  {k.ljust(width)}  {cell_text(v, 200)}" for k, v in self.record.items()]
+        if self.rows is not None:
+            parts.append(text_table(self.columns, self.rows) if self.rows else "  (none)")
+        if self.next_cursor:
+            parts.append(f"more: --cursor {self.next_cursor}")
+        return "\n".join(parts)
+
+    def html(self) -> str:
+        """An HTML rendering of the same content."""
+        if self.as_json:
+            return f"<pre>{html.escape(self.json())}</pre>"
+        parts = [f"<div class='jp-mlops-result'><b>{html.escape(self.title)}</b>"]
+        if self.record:
+            body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+                           f"<td style='text-align:left'>{html.escape(cell_text(v, 400))}</td></tr>"
+                           for k, v in self.record.items())
+            parts.append(f"<table>{body}</table>")
+        if self.rows is not None:
+            parts.append(html_table(self.columns, self.rows) if self.rows else "<p><i>(none)</i></p>")
+        if self.next_cursor:
+            parts.append(f"<p>more: <code>--cursor {html.escape(self.next_cursor)}</code></p>")
+        parts.append("</div>")
+        return "".join(parts)
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+
+def cell_text(value: Any, limit: int = MAX_CELL) -> str:
+    """One value as short text: lists joined, objects as compact JSON, None empty."""
+    if value is None:
+        text = ""
+    elif isinstance(value, bool):
+        text = "yes" if value else "no"
+    elif isinstance(value, float):
+        text = f"{value:.3g}"
+    elif isinstance(value, (list, tuple)):
+        text = ", ".join(cell_text(v, limit) for v in value)
+    elif isinstance(value, dict):
+        text = json.dumps(value, default=str, separators=(",", ":"))
+    else:
+        text = str(value)
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def text_table(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
+    """An aligned plain-text table."""
+    cells = [[cell_text(r.get(c)) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(columns), line(["-" * w for w in widths]), *(line(r) for r in cells)])
+
+
+def html_table(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
+    """An HTML table with escaped cells."""
+    head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{html.escape(cell_text(r.get(c)))}</td>"
+                                    for c in columns) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _page(title: str, answer: dict[str, Any], columns: tuple[str, ...],
+          shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Result:
+    items = answer["items"]
+    rows = [shape(i) for i in items] if shape else items
+    return Result(f"{title} ({len(items)})", answer, columns, rows=rows, next_cursor=answer.get("next_cursor"))
+
+
+def _job_row(job: dict[str, Any]) -> dict[str, Any]:
+    p = job["progress"]
+    if p["total"]:
+        progress = f"{p['done']:g}/{p['total']:g} {p['unit'] or ''}".strip()
+    else:
+        progress = f"{p['done']:g}" if p["done"] else ""
+    return {**job, "progress": progress}
+
+
+def _human_bytes(n: float | None) -> str:
+    if n is None:
+        return ""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+# -- context -------------------------------------------------------------------------
+@dataclass
+class Context:
+    """What a command handler gets besides its arguments."""
+
+    services: Services
+    actor: str
+    body: dict[str, Any] | None = None
+    on_progress: ProgressFn | None = None
+
+
+# -- argument helpers ----------------------------------------------------------------
+def _id(value: str) -> int:
+    """A positive whole number (an id)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number (got {value!r})") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {number})")
+    return number
+
+
+def _count(value: str) -> Any:
+    """A parameter count such as 7000000000, 7B, 1.5B or 350M; anything else goes to the
+    registry's rule unchanged so its message names the field."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMbBtT]?)\s*", value)
+    if not m:
+        return value
+    scale = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}[m.group(2).lower()]
+    return int(round(float(m.group(1)) * scale))
+
+
+def _bounded(low: float, high: float, kind: type = int) -> Callable[[str], Any]:
+    def parse(value: str) -> Any:
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number (got {value!r})") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:g} to {high:g} (got {value})")
+        return number
+
+    return parse
+
+
+def _json_option(name: str, value: str | None) -> Any:
+    """Decode a JSON option; a malformed one is InvalidInput naming `name`."""
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{name}: must be valid JSON ({exc})", field=name) from None
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+# -- handlers: registry --------------------------------------------------------------
+def _models_list(ctx: Context, a: argparse.Namespace) -> Result:
+    answer = ctx.services.registry.list_models(q=a.q, tag=a.tag, base_model=a.base_model, company=a.company,
+                                               status=a.status, limit=a.limit, cursor=a.cursor)
+    return _page("models", answer, MODEL_COLUMNS)
+
+
+def _models_show(ctx: Context, a: argparse.Namespace) -> Result:
+    model = ctx.services.registry.get_model(a.name)
+    return Result(f"model {model['name']}", model, record=model)
+
+
+def _models_create(ctx: Context, a: argparse.Namespace) -> Result:
+    data = {**(ctx.body or {}), **_given(
+        name=a.name, storage_path=a.storage_path, base_model=a.base_model, company=a.company,
+        repository=a.repository, parameter_count=a.parameter_count, description=a.description,
+        tags=a.tag, metadata=_json_option("metadata", a.metadata))}
+    model = ctx.services.registry.create_model(data, ctx.actor)
+    return Result(f"created model {model['name']}", model, record=model)
+
+
+def _models_delete(ctx: Context, a: argparse.Namespace) -> Result:
+    answer = ctx.services.registry.delete_model(a.name, ctx.actor, cascade=a.cascade)
+    return Result(f"deleted model {a.name}", answer, record=answer)
+
+
+def _releases_list(ctx: Context, a: argparse.Namespace) -> Result:
+    answer = ctx.services.registry.list_releases(model=a.model, status=a.status, quantization=a.quantization,
+                                                 version=a.version, limit=a.limit, cursor=a.cursor)
+    return _page("releases", answer, RELEASE_COLUMNS)
+
+
+def _releases_show(ctx: Context, a: argparse.Namespace) -> Result:
+    release = ctx.services.registry.get_release(a.id)
+    return Result(f"release {release['id']}", release, record=release)
+
+
+def _releases_create(ctx: Context, a: argparse.Namespace) -> Result:
+    data = {**(ctx.body or {}), **_given(
+        model=a.model, version=a.version, quantization=a.quantization, release_notes=a.notes,
+        metadata=_json_option("metadata", a.metadata), auto_build=True if a.auto_build else None)}
+    release = ctx.services.registry.create_release(data, ctx.actor)
+    return Result(f"created release {release['id']} ({release['model']} {release['version']} "
+                  f"{release['quantization']})", release, record=release)
+
+
+def _releases_delete(ctx: Context, a: argparse.Namespace) -> Result:
+    answer = ctx.services.registry.delete_release(a.id, ctx.actor, cascade=a.cascade)
+    return Result(f"deleted release {a.id}", answer, record=answer)
+
+
+def _transition(ctx: Context, a: argparse.Namespace) -> Result:
+    release = ctx.services.registry.transition(a.id, a.action, ctx.actor)
+    return Result(f"release {release['id']} is now {release['status']}", release, record=release)
+
+
+def _alias_set(ctx: Context, a: argparse.Namespace) -> Result:
+    answer = ctx.services.registry.set_alias(a.model, a.alias, {"release_id": a.release_id}, ctx.actor)
+    return Result(f"{a.model}@{answer['alias']} -> release {answer['release_id']}", answer, record=answer)
+
+
+def _alias_show(ctx: Context, a: argparse.Namespace) -> Result:
+    if a.alias:
+        answer = ctx.services.registry.get_alias(a.model, a.alias)
+        return Result(f"{a.model}@{a.alias}", answer, record=answer["release"])
+    answer = ctx.services.registry.list_aliases(model=a.model, limit=a.limit, cursor=a.cursor)
+    return _page("aliases", answer, ALIAS_COLUMNS)
+
+
+def _alias_delete(ctx: Context, a: argparse.Namespace) -> Result:
+    answer = ctx.services.registry.delete_alias(a.model, a.alias, ctx.actor)
+    return Result(f"deleted alias {a.model}@{a.alias}", answer, record=answer)
+
+
+def _audit(ctx: Context, a: argparse.Namespace) -> Result:
+    answer = ctx.services.registry.audit(model=a.model, entity_type=a.entity_type, action=a.action,
+                                         limit=a.limit, cursor=a.cursor)
+    return _page("audit events", answer, AUDIT_COLUMNS)
+
+
+def _dashboard(ctx: Context, a: argparse.Namespace) -> Result:
+    board = ctx.services.dashboard()
+    counts = board["counts"]
+    record: dict[str, Any] = {
+        "models": counts["models"],
+        "releases": counts["releases"],
+        **{f"  {k}": v for k, v in counts["releases_by_status"].items()},
+        "artifacts": counts["artifacts"],
+        "deployments": counts["deployments"],
+        "jobs": ", ".join(f"{k} {v}" for k, v in board["jobs"].items()),
+    }
+    for place, figures in board["storage"].items():
+        record[f"{place} used"] = f"{_human_bytes(figures['used_bytes'])} in {figures['path']}"
+        record[f"{place} disk free"] = _human_bytes(figures["disk_free_bytes"])
+    return Result("dashboard (recent releases below)", board, RELEASE_COLUMNS, rows=board["recent_releases"],
+                  record=record)
+
+
+# -- handlers: jobs ------------------------------------------------------------------
+def _jobs_list(ctx: Context, a: argparse.Namespace) -> Result:
+    answer = ctx.services.jobs.list(state=a.state, kind=a.kind, active=a.active, limit=a.limit, cursor=a.cursor)
+    return _page("jobs", answer, JOB_COLUMNS, _job_row)
+
+
+def _job_record(job: dict[str, Any]) -> dict[str, Any]:
+    row = _job_row(job)
+    keys = ("id", "kind", "state", "progress", "message", "error", "result", "params", "owner",
+            "cancel_requested", "log_count", "created_at", "started_at", "finished_at", "elapsed_seconds")
+    return {k: row.get(k) for k in keys}
+
+
+def _jobs_show(ctx: Context, a: argparse.Namespace) -> Result:
+    job = ctx.services.jobs.get(a.id)
+    return Result(f"job {job['id']} ({job['kind']}): {job['state']}", job, record=_job_record(job))
+
+
+def _jobs_log(ctx: Context, a: argparse.Namespace) -> Result:
+    answer = ctx.services.jobs.log(a.id, after=a.after, limit=a.limit)
+    rows = answer["lines"]
+    title = f"job {a.id} log ({answer['state']}; lines {a.after + 1 if rows else a.after}-{answer['next_after']})"
+    return Result(title, answer, LOG_COLUMNS, rows=rows)
+
+
+def _jobs_cancel(ctx: Context, a: argparse.Namespace) -> Result:
+    job = ctx.services.jobs.cancel(a.id)
+    return Result(f"job {job['id']}: cancel requested ({job['state']})", job, record=_job_record(job))
+
+
+def _jobs_selftest(ctx: Context, a: argparse.Namespace) -> Result:
+    """Submit `diagnostic.count`; run it inline unless a server worker is alive, else wait on the row."""
+    jobs = ctx.services.jobs
+    params: dict[str, Any] = {"n": a.n, "delay": a.delay}
+    if a.fail_at is not None:
+        params["fail_at"] = a.fail_at
+    job = jobs.submit("diagnostic.count", params, owner=ctx.actor)
+    job_id = job["id"]
+    report = ctx.on_progress or (lambda _job: None)
+    report(job)
+    if not jobs.has_live_worker():
+        from .jobs.worker import Worker
+
+        worker = Worker(ctx.services.store, max_jobs=1, scratch=ctx.services.workspace.state_dir)
+        job = worker.run_job(job_id, on_tick=lambda: report(jobs.get(job_id)))
+        where = "inline"
+    else:
+        deadline = time.monotonic() + a.timeout
+        while job["state"] in ("queued", "running"):
+            if time.monotonic() > deadline:
+                raise Unavailable(f"job {job_id} is still {job['state']} after {a.timeout:g} s; "
+                                  f"follow it with `jobs show {job_id}`")
+            time.sleep(POLL)
+            job = jobs.get(job_id)
+            report(job)
+        where = "by the server's worker"
+    report(job)
+    if job["state"] != "succeeded":
+        why = job.get("error") or job.get("message")
+        raise MLOpsError(f"selftest job {job_id} {job['state']}" + (f": {why}" if why else ""))
+    return Result(f"selftest job {job_id} succeeded (run {where})", job, record=_job_record(job))
+
+
+# -- the tree -------------------------------------------------------------------------
+def _common() -> argparse.ArgumentParser:
+    """Options every command accepts (given before or after the command words)."""
+    p = _Parser(add_help=False)
+    p.add_argument("--workspace", metavar="DIR", default=argparse.SUPPRESS,
+                   help="workspace folder (default: $JUPYTER_MLOPS_WORKSPACE, else the nearest folder with .mlops/)")
+    p.add_argument("--db-url", metavar="URL", default=argparse.SUPPRESS,
+                   help="database URL (default: $JUPYTER_MLOPS_DB_URL, else SQLite in the workspace)")
+    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                   help="show the raw JSON answer instead of a table")
+    return p
+
+
+def _paging(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--limit", metavar="N", help="page size (1-500, default 50)")
+    p.add_argument("--cursor", metavar="CURSOR", help="the next_cursor of the previous page")
+
+
+def build_parser(prog: str = "mlops", *, body: bool = False) -> argparse.ArgumentParser:
+    """The command tree. With `body` (a cell magic's JSON body supplies fields), options
+    that the body may carry are not required on the line."""
+    from .registry import rules
+
+    # Each parser gets its own copy of the common options: parents share action objects,
+    # and the top's defaults must not leak into the subcommands' SUPPRESS defaults.
+    top = _Parser(prog=prog, parents=[_common()], description="MLOps workbench: model registry and jobs.",
+                  epilog=f"Run '{prog} COMMAND --help' for a command's options.")
+    top.set_defaults(workspace=None, db_url=None, json=False, func=None, _group=top)
+    cmds = top.add_subparsers(title="commands", metavar="COMMAND")
+
+    def group(parent: Any, name: str, help_text: str) -> Any:
+        p = parent.add_parser(name, help=help_text, description=help_text, parents=[_common()])
+        p.set_defaults(func=None, _group=p)
+        return p, p.add_subparsers(title="commands", metavar="COMMAND")
+
+    def cmd(parent: Any, name: str, help_text: str, func: Callable[[Context, argparse.Namespace], Result],
+            *, takes_body: bool = False) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, help=help_text, description=help_text, parents=[_common()])
+        p.set_defaults(func=func, takes_body=takes_body)
+        return p
+
+    # models
+    _, models = group(cmds, "models", "list, show, create and delete models")
+    p = cmd(models, "list", "list models by name, filtered, one page at a time", _models_list)
+    p.add_argument("--q", metavar="TEXT", help="text in the name or description")
+    p.add_argument("--tag", help="only models with this tag")
+    p.add_argument("--base-model", metavar="NAME", help="only models with this base model")
+    p.add_argument("--company", help="only models from this company")
+    p.add_argument("--status", help=f"only models with a release in this status ({', '.join(rules.RELEASE_STATUSES)})")
+    _paging(p)
+    p = cmd(models, "show", "show one model with its release count and aliases", _models_show)
+    p.add_argument("name", metavar="NAME")
+    p = cmd(models, "create", "register a model", _models_create, takes_body=True)
+    p.add_argument("name", metavar="NAME", help=f"model name: {rules.NAME_RULE}")
+    p.add_argument("--storage-path", metavar="P", required=not body,
+                   help=f"where the weights are: {rules.STORAGE_PATH.rule}")
+    p.add_argument("--base-model", metavar="NAME")
+    p.add_argument("--company")
+    p.add_argument("--repository", metavar="URL")
+    p.add_argument("--parameter-count", metavar="N", type=_count, help="e.g. 7000000000, 7B or 350M")
+    p.add_argument("--description", metavar="TEXT")
+    p.add_argument("--tag", metavar="T", action="append", help="a tag (repeat for more)")
+    p.add_argument("--metadata", metavar="JSON", help="a JSON object")
+    p = cmd(models, "delete", "delete a model (refused while it has releases unless --cascade)", _models_delete)
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--cascade", action="store_true", help="also delete its releases, artifacts and deployments")
+
+    # releases
+    _, releases = group(cmds, "releases", "list, show, create and delete releases")
+    p = cmd(releases, "list", "list releases newest first, filtered, one page at a time", _releases_list)
+    p.add_argument("--model", metavar="NAME")
+    p.add_argument("--status", help=", ".join(rules.RELEASE_STATUSES))
+    p.add_argument("--quantization", metavar="Q")
+    p.add_argument("--version")
+    _paging(p)
+    p = cmd(releases, "show", "show one release", _releases_show)
+    p.add_argument("id", metavar="ID", type=_id)
+    p = cmd(releases, "create", "create a candidate release of a model", _releases_create, takes_body=True)
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("version", metavar="VERSION", help=f"release version: {rules.VERSION.rule}")
+    p.add_argument("--quantization", metavar="Q", help=f"default none; {rules.QUANTIZATION.rule}")
+    p.add_argument("--notes", metavar="TEXT", help="release notes")
+    p.add_argument("--metadata", metavar="JSON", help="a JSON object")
+    p.add_argument("--auto-build", action="store_true", help="build an image for this release automatically")
+    p = cmd(releases, "delete", "delete a release (refused while it is in use unless --cascade)", _releases_delete)
+    p.add_argument("id", metavar="ID", type=_id)
+    p.add_argument("--cascade", action="store_true", help="also delete its artifacts and deployments")
+
+    # lifecycle
+    for action, (sources, target) in rules.TRANSITIONS.items():
+        p = cmd(cmds, action, f"move a release from {' or '.join(sources)} to {target}", _transition)
+        p.add_argument("id", metavar="ID", type=_id)
+        p.set_defaults(action=action)
+
+    # aliases
+    _, alias = group(cmds, "alias", "point named aliases (prod, staging, ...) at releases")
+    p = cmd(alias, "set", "point MODEL@ALIAS at a release of that model", _alias_set)
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("alias", metavar="ALIAS")
+    p.add_argument("release_id", metavar="RELEASE_ID", type=_id)
+    p = cmd(alias, "show", "list aliases (of MODEL), or show the release MODEL@ALIAS points at", _alias_show)
+    p.add_argument("model", metavar="MODEL", nargs="?")
+    p.add_argument("alias", metavar="ALIAS", nargs="?")
+    _paging(p)
+    p = cmd(alias, "delete", "remove MODEL@ALIAS", _alias_delete)
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("alias", metavar="ALIAS")
+
+    p = cmd(cmds, "audit", "who changed what in the registry, newest first", _audit)
+    p.add_argument("--model", metavar="NAME", help="only this model's history (also after it was deleted)")
+    p.add_argument("--entity-type", metavar="TYPE", help="model, release, artifact, deployment or alias")
+    p.add_argument("--action", help="create, update, delete, promote, demote, deprecate, set_alias, ...")
+    _paging(p)
+    cmd(cmds, "dashboard", "counts, recent releases, jobs and storage", _dashboard)
+
+    # jobs
+    _, jobs = group(cmds, "jobs", "durable jobs: list, show, log, cancel, selftest")
+    p = cmd(jobs, "list", "list jobs newest first", _jobs_list)
+    p.add_argument("--state", help="queued, running, succeeded, failed, cancelled or interrupted")
+    p.add_argument("--active", action="store_true", help="only queued and running jobs")
+    p.add_argument("--kind", help="only jobs of this kind")
+    _paging(p)
+    p = cmd(jobs, "show", "show one job with its progress", _jobs_show)
+    p.add_argument("id", metavar="ID", type=_id)
+    p = cmd(jobs, "log", "a job's log lines", _jobs_log)
+    p.add_argument("id", metavar="ID", type=_id)
+    p.add_argument("--after", metavar="N", type=_bounded(0, 2**62), default=0, help="only lines after seq N")
+    p.add_argument("--limit", metavar="N", default=500, help="at most N lines (1-500)")
+    p = cmd(jobs, "cancel", "cancel a queued or running job", _jobs_cancel)
+    p.add_argument("id", metavar="ID", type=_id)
+    p = cmd(jobs, "selftest", "run the diagnostic.count job end to end (inline when no server worker is alive)",
+            _jobs_selftest)
+    p.add_argument("--n", metavar="N", type=_bounded(1, 100_000), default=10, help="steps to count (default 10)")
+    p.add_argument("--delay", metavar="S", type=_bounded(0, 60, float), default=0.1,
+                   help="seconds per step (default 0.1)")
+    p.add_argument("--timeout", metavar="S", type=_bounded(1, 86_400, float), default=SELFTEST_TIMEOUT,
+                   help="when a server worker runs it: give up waiting after S seconds")
+    p.add_argument("--fail-at", metavar="N", type=_bounded(1, 100_000),
+                   help="make the job fail at step N (to see a failure end to end)")
+    return top
+
+
+def parse(argv: Sequence[str], prog: str = "mlops", *, body: bool = False) -> argparse.Namespace:
+    """Parse the words; UsageError or HelpRequested instead of exiting."""
+    parser = build_parser(prog, body=body)
+    args = parser.parse_args(list(argv))
+    if args.func is None:
+        group = args._group
+        if not argv or all(w.startswith("-") for w in argv):
+            raise UsageError(f"{prog}: a command is required", usage=parser.format_usage().strip(), prog=prog)
+        raise HelpRequested(group.format_help(), incomplete=True)
+    return args
+
+
+def run(argv: Sequence[str], *, services: Services | None = None, body: Any = None,
+        on_progress: ProgressFn | None = None, prog: str = "mlops", actor: str | None = None) -> Result:
+    """Parse and run one command; returns its Result.
+
+    `services` is used unless --workspace/--db-url name another store; `body` is a JSON
+    object of extra fields (a cell magic's body); `on_progress` gets job views while a
+    job runs. Raises HelpRequested, UsageError or the services' MLOpsError."""
+    args = parse(argv, prog, body=body is not None)
+    if body is not None:
+        if not getattr(args, "takes_body", False):
+            raise UsageError(f"{prog}: this command takes no JSON body", prog=prog)
+        if not isinstance(body, dict):
+            raise InvalidInput("body: must be a JSON object", field="body")
+    from . import services as services_mod
+
+    try:
+        if args.workspace or args.db_url or services is None:
+            svc = services_mod.services_for(args.workspace, args.db_url)
+        else:
+            svc = services
+    except MLOpsError:
+        raise
+    except Exception as exc:  # an unreachable or unreadable database
+        raise Unavailable(f"database: cannot open the store: {exc}") from None
+    ctx = Context(svc, actor or services_mod.current_user(), body=body, on_progress=on_progress)
+    result: Result = args.func(ctx, args)
+    result.as_json = bool(args.json)
+    return result
+
+
+def parse_body(text: str | None) -> Any:
+    """A cell's JSON body (None when blank); InvalidInput naming `body` when malformed."""
+    if text is None or not text.strip():
+        return None
+    return _json_option("body", text)

@@ -1,0 +1,117 @@
+"""`%mlops` / `%%mlops`: the command tree of `jupyter_mlops.commands` in a notebook.
+
+A command's answer is returned as a `commands.Result`, which the notebook shows as an
+HTML table (plain text in a terminal) and which code can keep: `r = %mlops releases
+show 3; r["status"]`. Errors print one line and return None; the kernel never exits."""
+from __future__ import annotations
+
+import shlex
+import sys
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+
+from . import commands
+from .errors import MLOpsError
+
+if TYPE_CHECKING:
+    from .services import Services
+
+PROG = "%mlops"
+
+
+@magics_class
+class MLOpsMagics(Magics):
+    """The `%mlops` line magic and `%%mlops` cell magic (a JSON body adds fields)."""
+
+    def __init__(self, shell: Any = None, services: Services | None = None) -> None:
+        super().__init__(shell)
+        self.services = services
+
+    @line_cell_magic
+    def mlops(self, line: str, cell: str | None = None) -> commands.Result | None:
+        """Run an MLOps command, e.g. `%mlops models list --q llama`; `%mlops --help` lists them.
+
+        As a cell magic the cell is a JSON object of extra fields, e.g.
+        `%%mlops models create m1` then `{"storage_path": "/data/m1", "metadata": {...}}`."""
+        try:
+            argv = shlex.split(line)
+            if not argv:
+                raise commands.HelpRequested(commands.build_parser(PROG).format_help())
+            body = commands.parse_body(cell) if cell is not None else None
+            progress = _Progress(self.shell) if _wants_progress(argv) else None
+            try:
+                return commands.run(argv, services=self.services, body=body, prog=PROG,
+                                    on_progress=progress.update if progress else None)
+            finally:
+                if progress is not None:
+                    progress.close()
+        except commands.HelpRequested as help_:
+            print(help_.text.rstrip())
+        except commands.UsageError as exc:
+            _error(f"{exc.message} (see {exc.prog or PROG} --help)")
+        except MLOpsError as exc:
+            _error(exc.message)
+        except ValueError as exc:  # shlex: unbalanced quotes
+            _error(f"{PROG}: cannot split the line: {exc}")
+        return None
+
+
+def _error(message: str) -> None:
+    print(f"mlops error: {message}", file=sys.stderr)
+
+
+def _wants_progress(argv: list[str]) -> bool:
+    words = [w for w in argv if not w.startswith("-")]
+    return words[:2] == ["jobs", "selftest"]
+
+
+class _Progress:
+    """A live progress bar in the cell: an ipywidgets IntProgress in a kernel, else text."""
+
+    def __init__(self, shell: Any) -> None:
+        self.bar: Any = None
+        self.label: Any = None
+        self._last = ""
+        if getattr(shell, "kernel", None) is None:
+            return  # no frontend to draw widgets: text lines instead
+        try:
+            import ipywidgets as w
+            from IPython.display import display
+        except ImportError:
+            return
+        self.bar = w.IntProgress(value=0, min=0, max=1, description="selftest", bar_style="info")
+        self.label = w.Label("queued")
+        display(w.HBox([self.bar, self.label]))
+
+    def update(self, job: dict[str, Any]) -> None:
+        p = job["progress"]
+        total = int(p["total"] or 0)
+        done = int(p["done"] or 0)
+        state = job["state"]
+        text = f"job {job['id']} {state}: {done}/{total or '?'} {p['unit'] or ''}".rstrip()
+        if self.bar is not None:
+            self.bar.max = max(total, 1)
+            self.bar.value = min(done, self.bar.max)
+            self.label.value = text
+            if state == "succeeded":
+                self.bar.bar_style, self.bar.value = "success", self.bar.max
+            elif state in ("failed", "cancelled", "interrupted"):
+                self.bar.bar_style = "danger"
+            return
+        if text != self._last:
+            width = 30
+            filled = int(width * done / total) if total else 0
+            sys.stdout.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}")
+            sys.stdout.flush()
+            self._last = text
+
+    def close(self) -> None:
+        if self.bar is None and self._last:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+
+
+def register(ipython: Any, services: Services | None = None) -> None:
+    """Register `%mlops` on an IPython shell (`%load_ext jupyter_mlops` calls this)."""
+    ipython.register_magics(MLOpsMagics(ipython, services=services))

@@ -1,0 +1,234 @@
+"""RegistryPanel: browse models, see their releases, create, promote and demote releases.
+
+A thin face over `Services.registry`: every rule stays in the registry, whose
+`MLOpsError` messages are shown in the panel's error area."""
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+
+from ..commands import RELEASE_COLUMNS, cell_text, html_table
+from ..errors import InvalidInput, MLOpsError
+from ..registry.rules import QUANTIZATIONS
+
+if TYPE_CHECKING:
+    from ..services import Services
+
+GGUF = "gguf"
+MODEL_FIELDS = ("storage_path", "base_model", "company", "parameter_count", "tags", "description",
+                "release_count", "aliases")
+
+
+class RegistryPanel(w.VBox):
+    """A VBox over the model registry of one workspace.
+
+    `services` defaults to `services_for(workspace)` (workspace: the argument, else
+    $JUPYTER_MLOPS_WORKSPACE, else the nearest folder with `.mlops/`)."""
+
+    def __init__(self, services: Services | None = None, workspace: str | Path | None = None, *,
+                 page_size: int = 20, actor: str | None = None, **kwargs: Any) -> None:
+        from .. import services as services_mod
+
+        self.services = services or services_mod.services_for(workspace)
+        self.actor = actor or services_mod.current_user()
+        self.page_size = page_size
+        self._cursors: list[str | None] = [None]  # cursor of each page seen; the last is shown
+        self._next_cursor: str | None = None
+        self._busy = False
+
+        full = w.Layout(width="auto")
+        self.title = w.HTML(f"<b>Model registry</b> <small>{html.escape(str(self.services.workspace.root))}</small>")
+        self.search = w.Text(placeholder="search models (name or description)", continuous_update=False,
+                             layout=w.Layout(flex="1"))
+        self.search_button = w.Button(description="Search", icon="search", layout=w.Layout(width="90px"))
+        self.prev_button = w.Button(description="Prev", icon="chevron-left", layout=w.Layout(width="80px"))
+        self.next_button = w.Button(description="Next", icon="chevron-right", layout=w.Layout(width="80px"))
+        self.page_label = w.Label("")
+        self.models = w.Select(options=[], rows=8, layout=w.Layout(width="35%"))
+        self.model_info = w.HTML("<i>select a model</i>", layout=w.Layout(width="65%"))
+        self.releases_html = w.HTML("")
+        self.release = w.Dropdown(options=[], description="Release", layout=w.Layout(width="420px"))
+        self.promote_button = w.Button(description="Promote", button_style="success", icon="arrow-up")
+        self.demote_button = w.Button(description="Demote", button_style="warning", icon="arrow-down")
+        self.version = w.Text(placeholder="version, e.g. 1.0.0", description="Version", layout=w.Layout(width="260px"))
+        self.quantization = w.Dropdown(options=[*QUANTIZATIONS, GGUF], value="none", description="Quant.",
+                                       layout=w.Layout(width="200px"))
+        self.gguf_variant = w.Text(placeholder="gguf variant, e.g. q4_k_m", disabled=True,
+                                   layout=w.Layout(width="200px"))
+        self.notes = w.Textarea(placeholder="release notes", layout=w.Layout(width="auto", height="48px"))
+        self.create_button = w.Button(description="Create release", button_style="primary", icon="plus")
+        self.status = w.HTML("")
+        self.error = w.HTML("")
+
+        self.search.observe(lambda _c: self._act(self._search), names="value")  # on Enter or leaving the box
+        self.search_button.on_click(lambda _b: self._act(self._search))
+        self.next_button.on_click(lambda _b: self._act(self._next_page))
+        self.prev_button.on_click(lambda _b: self._act(self._prev_page))
+        self.models.observe(self._on_model, names="value")
+        self.quantization.observe(self._on_quantization, names="value")
+        self.create_button.on_click(lambda _b: self._act(self._create_release))
+        self.promote_button.on_click(lambda _b: self._act(lambda: self._transition("promote")))
+        self.demote_button.on_click(lambda _b: self._act(lambda: self._transition("demote")))
+        self.buttons = (self.search_button, self.prev_button, self.next_button, self.create_button,
+                        self.promote_button, self.demote_button)
+
+        super().__init__(children=[
+            self.title,
+            w.HBox([self.search, self.search_button, self.prev_button, self.next_button, self.page_label]),
+            w.HBox([self.models, self.model_info]),
+            w.HTML("<b>Releases</b>"),
+            self.releases_html,
+            w.HBox([self.release, self.promote_button, self.demote_button]),
+            w.HTML("<b>New release</b>"),
+            w.HBox([self.version, self.quantization, self.gguf_variant]),
+            self.notes,
+            self.create_button,
+            self.status,
+            self.error,
+        ], layout=full, **kwargs)
+        self._act(self._load_page)
+
+    # -- plumbing ----------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """Whether an action is running (its buttons are disabled meanwhile)."""
+        return self._busy
+
+    def _act(self, fn: Callable[[], None]) -> None:
+        """Run one action with the buttons disabled; an error goes to the error area.
+        An action started from inside another (a selection it made) runs as part of it."""
+        if self._busy:
+            fn()
+            return
+        with self._busy_buttons():
+            self.error.value = ""
+            self.status.value = ""
+            try:
+                fn()
+            except MLOpsError as exc:
+                self.show_error(exc.message)
+            except Exception as exc:  # a bug or a broken store: say so in the panel, not in the log console
+                self.show_error(f"unexpected {type(exc).__name__}: {exc}")
+
+    @contextmanager
+    def _busy_buttons(self) -> Iterator[None]:
+        self._busy = True
+        for b in self.buttons:
+            b.disabled = True
+        try:
+            yield
+        finally:
+            self._busy = False
+            self._refresh_buttons()
+
+    def _refresh_buttons(self) -> None:
+        self.search_button.disabled = False
+        self.prev_button.disabled = len(self._cursors) <= 1
+        self.next_button.disabled = self._next_cursor is None
+        self.create_button.disabled = self.models.value is None
+        self.promote_button.disabled = self.demote_button.disabled = self.release.value is None
+
+    def show_error(self, message: str) -> None:
+        """Show `message` in the panel's error area."""
+        self.error.value = f"<div style='color:#b00020'><b>Error:</b> {html.escape(message, quote=False)}</div>"
+
+    def _say(self, message: str) -> None:
+        self.status.value = f"<div style='color:#1b5e20'>{html.escape(message, quote=False)}</div>"
+
+    # -- models ------------------------------------------------------------------------
+    def _search(self) -> None:
+        self._cursors = [None]
+        self._load_page()
+
+    def _next_page(self) -> None:
+        if self._next_cursor:
+            self._cursors.append(self._next_cursor)
+            self._load_page()
+
+    def _prev_page(self) -> None:
+        if len(self._cursors) > 1:
+            self._cursors.pop()
+            self._load_page()
+
+    def _load_page(self) -> None:
+        page = self.services.registry.list_models(q=self.search.value.strip() or None, limit=self.page_size,
+                                                  cursor=self._cursors[-1])
+        self._next_cursor = page["next_cursor"]
+        names = [m["name"] for m in page["items"]]
+        keep = self.models.value if self.models.value in names else None
+        self.models.options = names
+        self.models.value = keep
+        self.page_label.value = f"page {len(self._cursors)}" + ("" if names else " (no models)")
+        if keep is None:
+            self._show_model(None)
+
+    def _on_model(self, change: dict[str, Any]) -> None:
+        if change["new"] != change["old"]:
+            self._act(lambda: self._show_model(change["new"]))
+
+    def _show_model(self, name: str | None) -> None:
+        if name is None:
+            self.model_info.value = "<i>select a model</i>"
+            self.releases_html.value = ""
+            self.release.options = []
+            return
+        self._show_model_info(name)
+        self._load_releases(name)
+
+    def _load_releases(self, model: str, select: int | None = None) -> None:
+        page = self.services.registry.list_releases(model=model, limit=100)
+        items = page["items"]
+        more = " <i>(newest 100 shown)</i>" if page["next_cursor"] else ""
+        self.releases_html.value = (html_table(RELEASE_COLUMNS, items) + more) if items else "<i>no releases yet</i>"
+        keep = select if select is not None else self.release.value
+        self.release.options = [(f"{r['id']}: {r['version']} {r['quantization']} ({r['status']})", r["id"])
+                                for r in items]
+        ids = [r["id"] for r in items]
+        self.release.value = keep if keep in ids else (ids[0] if ids else None)
+
+    # -- releases ----------------------------------------------------------------------
+    def _on_quantization(self, change: dict[str, Any]) -> None:
+        self.gguf_variant.disabled = change["new"] != GGUF
+
+    def quantization_value(self) -> str:
+        """The quantization chosen: a listed one, or gguf / gguf-<variant> from the free text."""
+        if self.quantization.value != GGUF:
+            return self.quantization.value
+        variant = self.gguf_variant.value.strip()
+        if not variant:
+            return GGUF
+        return variant if variant.lower().startswith(GGUF) else f"{GGUF}-{variant}"
+
+    def _create_release(self) -> None:
+        model = self.models.value
+        if model is None:
+            raise InvalidInput("model: select a model first", field="model")
+        data: dict[str, Any] = {"model": model, "version": self.version.value.strip(),
+                                "quantization": self.quantization_value()}
+        if self.notes.value.strip():
+            data["release_notes"] = self.notes.value
+        release = self.services.registry.create_release(data, self.actor)
+        self._load_releases(model, select=release["id"])
+        self._show_model_info(model)
+        self.version.value = ""
+        self.notes.value = ""
+        self._say(f"created release {release['id']}: {model} {release['version']} {release['quantization']}")
+
+    def _show_model_info(self, name: str) -> None:
+        model = self.services.registry.get_model(name)
+        rows = "".join(f"<tr><th style='text-align:left'>{k}</th>"
+                       f"<td>{html.escape(cell_text(model.get(k), 200))}</td></tr>" for k in MODEL_FIELDS)
+        self.model_info.value = f"<b>{html.escape(name)}</b><table>{rows}</table>"
+
+    def _transition(self, action: str) -> None:
+        release_id = self.release.value
+        if release_id is None:
+            raise InvalidInput("release_id: select a release first", field="release_id")
+        release = self.services.registry.transition(release_id, action, self.actor)
+        self._load_releases(release["model"], select=release_id)
+        self._say(f"release {release_id} is now {release['status']}")

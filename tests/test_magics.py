@@ -1,0 +1,191 @@
+"""`%mlops` in a real in-process IPython shell against a temporary workspace."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+from jupyter_mlops import commands
+from jupyter_mlops import services as services_mod
+from jupyter_mlops.jobs.worker import Worker
+from jupyter_mlops.store import engine as store_engine
+
+
+def _forget_services() -> None:
+    for svc in services_mod._cache.values():
+        svc.store.dispose()
+        store_engine._stores.pop(svc.store.url, None)
+    services_mod._cache.clear()
+
+
+@pytest.fixture
+def shell(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
+    """The IPython shell with the extension loaded, pointed at `workspace` by the environment."""
+    monkeypatch.setenv("JUPYTER_MLOPS_WORKSPACE", str(workspace))
+    monkeypatch.setenv("JUPYTERHUB_USER", "alice")
+    monkeypatch.delenv("JUPYTER_MLOPS_DB_URL", raising=False)
+    monkeypatch.delenv("JUPYTER_MLOPS_MODELS_DIR", raising=False)
+    _forget_services()
+    sh = InteractiveShell.instance()
+    sh.run_line_magic("load_ext", "jupyter_mlops")
+    yield sh
+    _forget_services()
+
+
+def db(workspace: Path) -> sqlite3.Connection:
+    """A plain sqlite3 connection to the workspace's store (independent of the services)."""
+    return sqlite3.connect(workspace / ".mlops" / "mlops.db")
+
+
+def mlops(sh: InteractiveShell, line: str) -> Any:
+    return sh.run_line_magic("mlops", line)
+
+
+def test_create_list_show_promote_and_audit(shell: InteractiveShell, workspace: Path) -> None:
+    made = mlops(shell, "models create llama-ft --storage-path hf://acme/llama-ft --base-model llama-3 "
+                        "--parameter-count 8B --tag chat --tag demo --metadata '{\"ctx\": 8192}'")
+    assert isinstance(made, commands.Result)
+    assert made["name"] == "llama-ft" and made["parameter_count"] == 8_000_000_000
+    assert made["tags"] == ["chat", "demo"] and made["metadata"] == {"ctx": 8192}
+
+    rel = mlops(shell, "releases create llama-ft 1.0.0 --quantization INT8 --notes 'first cut'")
+    assert rel["status"] == "candidate" and rel["quantization"] == "int8"
+    rid = rel["id"]
+
+    listed = mlops(shell, "models list --q llama")
+    assert [m["name"] for m in listed["items"]] == ["llama-ft"]
+    page = listed._repr_html_()
+    assert "<table>" in page and "llama-ft" in page and "hf://acme/llama-ft" in page
+    assert "llama-ft" in repr(listed)  # the plain-text fallback
+
+    # IPython's `{expr}` expansion works in the line.
+    shell.user_ns["rid"] = rid
+    promoted = mlops(shell, "promote {rid}")
+    assert promoted["status"] == "released"
+    assert mlops(shell, f"releases show {rid}")["status"] == "released"
+    with db(workspace) as conn:
+        assert conn.execute("select status from releases where id=?", (rid,)).fetchone() == ("released",)
+
+    audit = mlops(shell, "audit --model llama-ft")
+    assert [e["action"] for e in audit["items"]] == ["promote", "create", "create"]
+    assert {e["actor"] for e in audit["items"]} == {"alice"}  # services.current_user()
+
+
+def test_bad_input_prints_one_line_and_changes_nothing(shell: InteractiveShell, workspace: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    mlops(shell, "models create m1 --storage-path /data/m1")
+    capsys.readouterr()
+    with db(workspace) as conn:
+        before = conn.execute("select count(*) from releases").fetchone()[0]
+        audit_before = conn.execute("select count(*) from audit_events").fetchone()[0]
+
+    assert mlops(shell, "releases create m1 not-a-version") is None
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and "version: must be a version" in err and "Traceback" not in err + out
+
+    assert mlops(shell, "models create 'bad name' --storage-path /x") is None
+    assert "name: must start with a letter or digit" in capsys.readouterr().err
+
+    assert mlops(shell, "models create m2 --storage-path /x --metadata '{oops'") is None
+    assert "metadata: must be valid JSON" in capsys.readouterr().err
+
+    assert mlops(shell, "models show nope") is None
+    assert "model 'nope' does not exist" in capsys.readouterr().err
+
+    with db(workspace) as conn:
+        assert conn.execute("select count(*) from releases").fetchone()[0] == before
+        assert conn.execute("select count(*) from audit_events").fetchone()[0] == audit_before
+        assert conn.execute("select name from models").fetchall() == [("m1",)]
+
+
+def test_usage_errors_and_help_do_not_exit(shell: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+    assert mlops(shell, "models create m1") is None  # missing --storage-path: argparse would exit
+    err = capsys.readouterr().err
+    assert "required: --storage-path" in err and "%mlops models create --help" in err
+
+    assert mlops(shell, "promote abc") is None
+    assert "argument ID: must be a whole number" in capsys.readouterr().err
+
+    assert mlops(shell, "frobnicate") is None
+    assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
+
+    assert mlops(shell, "--help") is None
+    out = capsys.readouterr().out
+    assert out.startswith("usage: %mlops") and "releases" in out and "jobs" in out
+
+    assert mlops(shell, "models --help") is None
+    out = capsys.readouterr().out
+    assert "usage: %mlops models" in out and "create" in out and "delete" in out
+
+    assert mlops(shell, "releases create --help") is None
+    assert "--quantization" in capsys.readouterr().out
+
+    assert mlops(shell, "") is None  # a bare %mlops shows the help
+    assert "usage: %mlops" in capsys.readouterr().out
+
+    # The shell survived every one of these.
+    assert mlops(shell, "models list")["items"] == []
+
+
+def test_cell_magic_body_adds_fields(shell: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+    made = shell.run_cell_magic("mlops", "models create m1",
+                                '{"storage_path": "s3://bucket/m1", "metadata": {"team": "nlp"}}')
+    assert made["storage_path"] == "s3://bucket/m1" and made["metadata"] == {"team": "nlp"}
+    rel = shell.run_cell_magic("mlops", "releases create m1 2.0 --notes line-wins",
+                               '{"release_notes": "body", "auto_build": true}')
+    assert rel["release_notes"] == "line-wins" and rel["auto_build"] is True
+
+    assert shell.run_cell_magic("mlops", "releases create m1 2.1", '{"colour": "red"}') is None
+    assert "colour: unknown field" in capsys.readouterr().err
+    assert shell.run_cell_magic("mlops", "models list", '{"q": "m"}') is None
+    assert "takes no JSON body" in capsys.readouterr().err
+
+
+def test_json_option_and_workspace_option(shell: InteractiveShell, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    made = mlops(shell, f"--workspace {other} models create elsewhere --storage-path /x --json")
+    assert made.as_json and '"name": "elsewhere"' in repr(made)
+    assert (other / ".mlops" / "mlops.db").is_file()
+    assert mlops(shell, "models list")["items"] == []  # the env workspace is untouched
+    assert [m["name"] for m in mlops(shell, f"models list --workspace {other}")["items"]] == ["elsewhere"]
+
+
+def test_selftest_inline_shows_progress(shell: InteractiveShell, workspace: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    result = mlops(shell, "jobs selftest --n 6 --delay 0.1")
+    out = capsys.readouterr().out
+    assert result["state"] == "succeeded" and result["result"] == {"counted": 6}
+    assert "run inline" in result.title
+    # Text fallback (no kernel here): a bar redrawn with \r, ending at 6/6.
+    assert "\r[" in out and "succeeded: 6/6 steps" in out and "running" in out
+    with db(workspace) as conn:
+        assert conn.execute("select state, owner, log_count from jobs").fetchall() == [("succeeded", "alice", 6)]
+    log = mlops(shell, f"jobs log {result['id']} --after 4")
+    assert [line["line"] for line in log["lines"]] == ["step 5 of 6", "step 6 of 6"]
+    assert mlops(shell, "jobs list --state succeeded")["items"][0]["id"] == result["id"]
+    assert mlops(shell, f"jobs cancel {result['id']}") is None
+    assert "already succeeded" in capsys.readouterr().err
+
+
+def test_selftest_waits_on_a_live_worker(shell: InteractiveShell) -> None:
+    svc = services_mod.services_for()
+    worker = Worker(svc.store, scratch=svc.workspace.state_dir)
+    thread = threading.Thread(target=worker.serve, daemon=True)
+    thread.start()
+    try:
+        for _ in range(100):
+            if svc.jobs.has_live_worker():
+                break
+            threading.Event().wait(0.05)
+        assert svc.jobs.has_live_worker()
+        result = mlops(shell, "jobs selftest --n 3 --delay 0.05 --timeout 60")
+    finally:
+        worker.stop()
+        thread.join(timeout=10)
+    assert result is not None and result["state"] == "succeeded"
+    assert "server's worker" in result.title

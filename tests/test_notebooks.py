@@ -1,0 +1,92 @@
+"""notebooks/registry.ipynb executed with nbclient in a real python3 kernel on a temporary workspace."""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "registry.ipynb"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def _cell(nb: Any, starts: str) -> Any:
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.source.startswith(starts):
+            return cell
+    raise AssertionError(f"no code cell starts with {starts!r}")
+
+
+def _text(cell: Any, kind: str = "text/plain") -> str:
+    parts = []
+    for out in cell.outputs:
+        if out.output_type == "stream":
+            if kind == out.name:
+                parts.append(out.text)
+        elif kind in out.get("data", {}):
+            parts.append(out.data[kind])
+    return "".join(parts)
+
+
+@pytest.mark.timeout(240)
+def test_registry_notebook_runs(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JUPYTER_MLOPS_WORKSPACE", str(workspace))
+    monkeypatch.setenv("JUPYTERHUB_USER", "nb-user")
+    monkeypatch.delenv("JUPYTER_MLOPS_DB_URL", raising=False)
+    monkeypatch.delenv("JUPYTER_MLOPS_MODELS_DIR", raising=False)
+    run_dir = workspace / "run"
+    run_dir.mkdir()
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(nb, timeout=90, startup_timeout=60, kernel_name="python3",
+                   resources={"metadata": {"path": str(run_dir)}}).execute()
+
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert errors == []
+    assert f"workspace: {workspace}" in _text(_cell(nb, "import os"), "stdout")
+    assert _text(_cell(nb, "%mlops --help"), "stdout").startswith("usage: %mlops")
+
+    created = _cell(nb, "%mlops models create")
+    assert "<table>" in _text(created, "text/html") and "demo-llm" in _text(created)
+
+    bad = _cell(nb, "%mlops releases create demo-llm not-a-version")
+    err = _text(bad, "stderr")
+    assert err.startswith("mlops error: version: must be a version") and err.count("\n") == 1
+    assert "Traceback" not in err
+
+    listed = _text(_cell(nb, "%mlops releases list"), "text/html")
+    assert "gguf-q4_k_m" in listed and "int8" in listed
+    assert "is now released" in _text(_cell(nb, "%mlops promote"))
+    audit = _text(_cell(nb, "%mlops audit"))
+    assert "set_alias" in audit and "promote" in audit and "nb-user" in audit
+    assert WIDGET_VIEW in _cell(nb, "from jupyter_mlops.widgets").outputs[0].data
+
+    selftest = _cell(nb, "selftest = %mlops jobs selftest")
+    bars = [o for o in selftest.outputs if o.output_type == "display_data" and WIDGET_VIEW in o.data]
+    assert len(bars) == 1  # the live progress bar
+    assert "succeeded (run inline)" in _text(selftest)
+    assert "step 10 of 10" in _text(_cell(nb, "%mlops jobs log"))
+    # The progress bar's last state, as the kernel sent it to the front end.
+    states = nb.metadata["widgets"][WIDGET_STATE]["state"].values()
+    bar = next(s["state"] for s in states if s["model_name"] == "IntProgressModel")
+    assert bar["value"] == bar["max"] == 10 and bar["bar_style"] == "success"
+
+    with sqlite3.connect(workspace / ".mlops" / "mlops.db") as conn:
+        assert conn.execute("select name, parameter_count from models").fetchall() == [("demo-llm", 8_000_000_000)]
+        assert conn.execute("select id, version, quantization, status from releases order by id").fetchall() == [
+            (1, "1.0.0", "int8", "released"), (2, "1.0.0-gguf", "gguf-q4_k_m", "candidate")]
+        assert conn.execute("select name, release_id from aliases").fetchall() == [("prod", 1)]
+        assert conn.execute("select kind, state, owner from jobs").fetchall() == [
+            ("diagnostic.count", "succeeded", "nb-user")]
+        assert conn.execute("select distinct actor from audit_events").fetchall() == [("nb-user",)]
+
+
+def test_notebook_is_stored_clean() -> None:
+    """The committed notebook carries no outputs (the test run makes them)."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbformat.validate(nb)
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+    assert nb.metadata["kernelspec"]["name"] == "python3"
