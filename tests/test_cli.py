@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -140,8 +139,10 @@ def test_workspace_option_and_selftest(cli: Run, tmp_path: Path) -> None:
     assert shown["state"] == "failed" and shown["progress"]["done"] == 1
 
 
-@pytest.mark.skipif(shutil.which("jupyter") is None, reason="the jupyter command is not on PATH")
 def test_jupyter_mlops_console_command(env: dict[str, str], tmp_path: Path) -> None:
+    # The environment's own scripts folder first, as in an activated environment.
+    bindir = str(Path(sys.executable).parent)
+    env = {**env, "PATH": bindir + os.pathsep + env.get("PATH", "")}
     proc = subprocess.run(["jupyter", "mlops", "models", "create", "via-jupyter", "--storage-path", "/v", "--json"],
                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
