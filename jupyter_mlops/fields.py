@@ -9,6 +9,9 @@ from typing import Any
 
 from .errors import InvalidInput
 
+#: Bounds of a whole number the store can hold (a 64-bit signed integer).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
 JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),
@@ -41,6 +44,9 @@ class Field:
     def __post_init__(self) -> None:
         if self.pattern:
             object.__setattr__(self, "_regex", re.compile(self.pattern))
+        if self.type == "integer":  # nothing the store cannot hold gets past the check
+            object.__setattr__(self, "minimum", INT64_MIN if self.minimum is None else self.minimum)
+            object.__setattr__(self, "maximum", INT64_MAX if self.maximum is None else self.maximum)
 
     def clean(self, name: str, value: Any) -> Any:
         """The value, normalized, or InvalidInput naming `name` and the rule it broke."""
@@ -82,13 +88,13 @@ class Field:
         for key, value in (
             ("description", self.description or self.rule),
             ("maxLength", self.max_length),
-            ("pattern", self.pattern),
+            ("pattern", f"^(?:{self.pattern})$" if self.pattern else None),
             ("enum", list(self.enum) if self.enum else None),
             ("minimum", self.minimum),
             ("maximum", self.maximum),
             ("maxItems", self.max_items),
         ):
-            if value:
+            if value is not None and value != "":
                 schema[key] = value
         if self.items is not None:
             schema["items"] = self.items.json_schema()
@@ -170,8 +176,8 @@ class Shape:
         return object_schema(self.fields, self.required)
 
     def update_schema(self) -> dict[str, Any]:
-        """JSON Schema of an update body."""
-        return object_schema(self._update_spec())
+        """JSON Schema of an update body (at least one field)."""
+        return {**object_schema(self._update_spec()), "minProperties": 1}
 
     def _update_spec(self) -> dict[str, Field]:
         return {name: self.fields[name] for name in self.updatable}

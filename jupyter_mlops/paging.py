@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from .errors import InvalidInput
+from .fields import INT64_MAX
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -34,14 +35,16 @@ def encode_cursor(value: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps([value]).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> Any:
-    """The key a cursor holds, or InvalidInput naming `cursor`."""
+def decode_cursor(cursor: str, kind: type = object) -> Any:
+    """The key a cursor holds, or InvalidInput naming `cursor`. `kind` (int or str) is the
+    type of the list's key: a cursor of another list, or forged, is refused."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         (value,) = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError, binascii.Error):
         raise InvalidInput("cursor: is not a cursor this server issued", field="cursor") from None
-    if not isinstance(value, (int, str)) or isinstance(value, bool):
+    if (not isinstance(value, (int, str)) or isinstance(value, bool) or not isinstance(value, kind)
+            or (isinstance(value, int) and abs(value) > INT64_MAX)):
         raise InvalidInput("cursor: is not a cursor this server issued", field="cursor")
     return value
 
@@ -58,7 +61,7 @@ def page(
     """One page of `stmt` ordered by the unique column `key`, and the next cursor."""
     size = check_limit(limit)
     if cursor:
-        after = decode_cursor(cursor)
+        after = decode_cursor(cursor, key.type.python_type)
         stmt = stmt.where(key < after if descending else key > after)
     stmt = stmt.order_by(key.desc() if descending else key.asc()).limit(size + 1)
     rows = list(session.scalars(stmt).unique())

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..fields import Field
@@ -83,6 +83,11 @@ def audit_view(e: AuditEvent) -> dict[str, Any]:
     }
 
 
+def _tag_rows(tags: list[str]) -> list[ModelTag]:
+    """Tag rows, each tag once, in the order a read gives them back (sorted)."""
+    return [ModelTag(tag=t) for t in sorted(set(tags))]
+
+
 def _query_value(name: str, value: str | None, rule: Field) -> Any:
     return None if value in (None, "") else rule.clean(name, value)
 
@@ -94,12 +99,12 @@ class Registry:
         self.store = store
 
     # -- helpers -----------------------------------------------------------------
-    def _write(self, fn: Callable[[Session], T], conflict: str = "") -> T:
+    def _write(self, fn: Callable[[Session], T], conflict: str = "", field: str | None = None) -> T:
         try:
             with self.store.write() as s:
                 return fn(s)
         except IntegrityError as exc:
-            raise Conflict(conflict or f"conflicts with existing data: {exc.orig}") from None
+            raise Conflict(conflict or f"conflicts with existing data: {exc.orig}", field=field) from None
 
     @staticmethod
     def _audit(s: Session, actor: str, action: str, entity_type: str, entity_id: Any, model_id: int | None,
@@ -129,15 +134,17 @@ class Registry:
         def run(s: Session) -> dict[str, Any]:
             if s.scalar(select(Model.id).where(Model.name == clean["name"])) is not None:
                 raise Conflict(f"name: a model named {clean['name']!r} already exists", field="name")
-            m = Model(meta=clean.pop("metadata", {}), **{k: v for k, v in clean.items() if k != "tags"})
-            m.tag_rows = [ModelTag(tag=t) for t in dict.fromkeys(clean.get("tags", []))]
+            now = utcnow()
+            m = Model(meta=clean.pop("metadata", {}), created_at=now, updated_at=now,
+                      **{k: v for k, v in clean.items() if k != "tags"})
+            m.tag_rows = _tag_rows(clean.get("tags", []))
             s.add(m)
             s.flush()
             view = model_view(m)
             self._audit(s, actor, "create", "model", m.name, m.id, None, view)
             return view
 
-        return self._write(run, f"name: a model named {clean['name']!r} already exists")
+        return self._write(run, f"name: a model named {clean['name']!r} already exists", field="name")
 
     def get_model(self, name: str) -> dict[str, Any]:
         """One model by name, with its release count and aliases."""
@@ -158,7 +165,7 @@ class Registry:
             before = model_view(m)
             for key, value in clean.items():
                 if key == "tags":
-                    m.tag_rows = [ModelTag(tag=t) for t in dict.fromkeys(value)]
+                    m.tag_rows = _tag_rows(value)
                 elif key == "metadata":
                     m.meta = value
                 else:
@@ -183,6 +190,7 @@ class Registry:
             for rid in release_ids:
                 self._delete_release_rows(s, self._release(s, rid), actor, cascade=True)
             for a in s.scalars(select(Artifact).where(Artifact.model_id == m.id, Artifact.release_id.is_(None))):
+                self._audit(s, actor, "delete", "artifact", a.id, m.id, artifact_view(a), None)
                 s.delete(a)
             s.delete(m)
             self._audit(s, actor, "delete", "model", name, m.id, before, None)
@@ -194,7 +202,7 @@ class Registry:
                     company: str | None = None, status: str | None = None,
                     limit: Any = None, cursor: str | None = None) -> Page:
         """Models ordered by name, filtered; one page."""
-        stmt = select(Model)
+        stmt = select(Model).options(selectinload(Model.tag_rows))
         if q:
             like = f"%{q.replace(chr(92), chr(92) * 2).replace('%', chr(92) + '%').replace('_', chr(92) + '_')}%"
             stmt = stmt.where(Model.name.ilike(like, escape="\\") | Model.description.ilike(like, escape="\\"))
@@ -221,20 +229,19 @@ class Registry:
 
         def run(s: Session) -> dict[str, Any]:
             m = self._model(s, clean["model"])
-            if s.scalar(select(Release.id).where(
-                    Release.model_id == m.id, Release.version == clean["version"],
-                    Release.quantization == clean["quantization"])) is not None:
-                raise Conflict(taken, field="version")
+            # The unique constraint refuses a duplicate; _write turns that into a Conflict.
+            now = utcnow()
             r = Release(model=m, model_id=m.id, version=clean["version"], quantization=clean["quantization"],
                         release_notes=clean.get("release_notes"), meta=clean.get("metadata", {}),
-                        auto_build=clean.get("auto_build", False), status="candidate")
+                        auto_build=clean.get("auto_build", False), status="candidate",
+                        created_at=now, updated_at=now)
             s.add(r)
             s.flush()
             view = release_view(r)
             self._audit(s, actor, "create", "release", r.id, m.id, None, view)
             return view
 
-        return self._write(run, taken)
+        return self._write(run, taken, field="version")
 
     def get_release(self, release_id: int) -> dict[str, Any]:
         """One release by id."""
@@ -295,8 +302,19 @@ class Registry:
         if (deployments or artifacts) and not cascade:
             raise Conflict(f"release {r.id} has {len(deployments)} deployment(s) and {len(artifacts)} "
                            "artifact(s); delete them first or pass cascade")
-        for row in (*deployments, *artifacts):
-            s.delete(row)
+        # What goes with the release is audited too, aliases included (the database would
+        # drop those silently through its ON DELETE CASCADE).
+        for d in deployments:
+            self._audit(s, actor, "delete", "deployment", d.id, r.model_id, deployment_view(d), None)
+            s.delete(d)
+        for a in artifacts:
+            self._audit(s, actor, "delete", "artifact", a.id, r.model_id, artifact_view(a), None)
+            s.delete(a)
+        model = r.model.name
+        for alias in s.scalars(select(Alias).where(Alias.release_id == r.id)):
+            self._audit(s, actor, "delete_alias", "alias", f"{model}@{alias.name}", r.model_id,
+                        {"alias": alias.name, "release_id": r.id}, None)
+            s.delete(alias)
         before = release_view(r)
         s.delete(r)
         self._audit(s, actor, "delete", "release", r.id, r.model_id, before, None)
@@ -387,8 +405,10 @@ class Registry:
             r = self._release(s, clean["release_id"])
             if r.status == "deprecated":
                 raise Conflict(f"release {r.id} is deprecated and cannot be deployed")
+            now = utcnow()
             d = Deployment(release_id=r.id, environment=clean["environment"], endpoint=clean.get("endpoint"),
-                           status=clean.get("status", "pending"), notes=clean.get("notes"))
+                           status=clean.get("status", "pending"), notes=clean.get("notes"),
+                           created_at=now, updated_at=now)
             s.add(d)
             s.flush()
             view = deployment_view(d)
@@ -508,7 +528,9 @@ class Registry:
 
     def list_aliases(self, *, model: str | None = None, limit: Any = None, cursor: str | None = None) -> Page:
         """Aliases with their model and release; one page, ordered by model then alias."""
-        key = (Model.name + "@" + Alias.name).label("key")
+        # The separator sorts before every character a name may hold, so the key orders
+        # by model first ("a" before "a-b"); "@" would not.
+        key = (Model.name + " " + Alias.name).label("key")
         with self.store.read() as s:
             stmt = select(Model.name, Alias.name, Alias.release_id, key).join(Model, Model.id == Alias.model_id)
             if model:
@@ -517,7 +539,7 @@ class Registry:
 
             size = check_limit(limit)
             if cursor:
-                stmt = stmt.where(key > decode_cursor(cursor))
+                stmt = stmt.where(key > decode_cursor(cursor, str))
             rows = s.execute(stmt.order_by(key).limit(size + 1)).all()
             nxt = encode_cursor(rows[size - 1].key) if len(rows) > size else None
             return {"items": [{"model": r[0], "alias": r[1], "release_id": r[2]} for r in rows[:size]],

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -10,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_server.base.handlers import APIHandler
 
-from ..errors import InvalidInput, MLOpsError, Unavailable
+from ..errors import InvalidInput, MLOpsError, NotFound, Unavailable
+from ..fields import INT64_MAX
 
 if TYPE_CHECKING:
     from ..services import Services
@@ -20,13 +22,32 @@ EXECUTOR = ThreadPoolExecutor(max_workers=8, thread_name_prefix="mlops-api")
 
 
 class ServiceHolder:
-    """Services built in the background at server start; requests wait for them."""
+    """Services built once, in a background thread, when the server's loop runs
+    (or at the first request, whichever comes first); requests wait for them."""
 
-    def __init__(self) -> None:
+    def __init__(self, build: Callable[[], Services]) -> None:
         self.future: Future[Services] = Future()
+        self._build = build
+        self._lock = threading.Lock()
+        self._started = False
+
+    def start(self) -> None:
+        """Begin building the services in a thread (once)."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        threading.Thread(target=self._run, name="mlops-start", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self.future.set_result(self._build())
+        except BaseException as exc:
+            self.future.set_exception(exc)
 
     def get(self, timeout: float = 60.0) -> Services:
         """The services, waiting up to `timeout` for start-up to finish."""
+        self.start()
         try:
             return self.future.result(timeout=timeout)
         except FutureTimeout:
@@ -56,7 +77,7 @@ class MLOpsHandler(APIHandler):
         if not raw:
             return {}
         try:
-            return json.loads(raw)
+            return json.loads(raw, parse_constant=_no_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidInput(f"body: is not valid JSON ({exc})", field="body") from None
 
@@ -89,11 +110,28 @@ class MLOpsHandler(APIHandler):
         self.finish(json.dumps(result, default=str))
 
 
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON; Python's parser accepts them unless told not to."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def int_arg(name: str, value: str | None) -> int | None:
-    """A whole-number query argument, or InvalidInput naming it."""
+    """A whole-number query argument (at most 64-bit), or InvalidInput naming it."""
     if value in (None, ""):
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise InvalidInput(f"{name}: must be a whole number (got {value!r})", field=name) from None
+    if abs(number) > INT64_MAX:
+        raise InvalidInput(f"{name}: must be at most {INT64_MAX} (got {value})", field=name)
+    return number
+
+
+def id_arg(what: str, value: str) -> int:
+    """An id from the path (digits only, by the route pattern); one too big to be stored
+    names nothing, so it is NotFound rather than an overflow deep in the driver."""
+    number = int(value)
+    if number > INT64_MAX:
+        raise NotFound(f"{what} {value} does not exist")
+    return number

@@ -7,7 +7,7 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from .base import MLOpsHandler, int_arg
+from .base import MLOpsHandler, id_arg, int_arg
 
 PAGE = ("limit", "cursor")
 Query = dict[str, Any]
@@ -89,26 +89,27 @@ class ReleaseHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def get(self, release_id: str) -> None:
-        await self.respond(lambda _: self.services.registry.get_release(int(release_id)))
+        await self.respond(lambda _: self.services.registry.get_release(id_arg("release", release_id)))
 
     @web.authenticated
     @authorized
     async def patch(self, release_id: str) -> None:
         await self.respond(lambda _: self.services.registry.update_release(
-            int(release_id), self.json_body(), self.actor))
+            id_arg("release", release_id), self.json_body(), self.actor))
 
     @web.authenticated
     @authorized
     async def delete(self, release_id: str) -> None:
         await self.respond(lambda _: self.services.registry.delete_release(
-            int(release_id), self.actor, cascade=self.flag("cascade")), params=("cascade",))
+            id_arg("release", release_id), self.actor, cascade=self.flag("cascade")), params=("cascade",))
 
 
 class ReleaseTransitionHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def post(self, release_id: str, action: str) -> None:
-        await self.respond(lambda _: self.services.registry.transition(int(release_id), action, self.actor))
+        await self.respond(lambda _: self.services.registry.transition(
+            id_arg("release", release_id), action, self.actor))
 
 
 class ArtifactsHandler(MLOpsHandler):
@@ -129,12 +130,13 @@ class ArtifactHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def get(self, artifact_id: str) -> None:
-        await self.respond(lambda _: self.services.registry.get_artifact(int(artifact_id)))
+        await self.respond(lambda _: self.services.registry.get_artifact(id_arg("artifact", artifact_id)))
 
     @web.authenticated
     @authorized
     async def delete(self, artifact_id: str) -> None:
-        await self.respond(lambda _: self.services.registry.delete_artifact(int(artifact_id), self.actor))
+        await self.respond(lambda _: self.services.registry.delete_artifact(
+            id_arg("artifact", artifact_id), self.actor))
 
 
 class DeploymentsHandler(MLOpsHandler):
@@ -156,18 +158,19 @@ class DeploymentHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def get(self, deployment_id: str) -> None:
-        await self.respond(lambda _: self.services.registry.get_deployment(int(deployment_id)))
+        await self.respond(lambda _: self.services.registry.get_deployment(id_arg("deployment", deployment_id)))
 
     @web.authenticated
     @authorized
     async def patch(self, deployment_id: str) -> None:
         await self.respond(lambda _: self.services.registry.update_deployment(
-            int(deployment_id), self.json_body(), self.actor))
+            id_arg("deployment", deployment_id), self.json_body(), self.actor))
 
     @web.authenticated
     @authorized
     async def delete(self, deployment_id: str) -> None:
-        await self.respond(lambda _: self.services.registry.delete_deployment(int(deployment_id), self.actor))
+        await self.respond(lambda _: self.services.registry.delete_deployment(
+            id_arg("deployment", deployment_id), self.actor))
 
 
 class AliasesHandler(MLOpsHandler):
@@ -214,7 +217,7 @@ class JobHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def get(self, job_id: str) -> None:
-        await self.respond(lambda _: self.services.jobs.get(int(job_id)))
+        await self.respond(lambda _: self.services.jobs.get(id_arg("job", job_id)))
 
 
 class JobLogHandler(MLOpsHandler):
@@ -222,7 +225,7 @@ class JobLogHandler(MLOpsHandler):
     @authorized
     async def get(self, job_id: str) -> None:
         await self.respond(lambda q: self.services.jobs.log(
-            int(job_id), after=int_arg("after", q["after"]) or 0, limit=q["limit"] or 500),
+            id_arg("job", job_id), after=int_arg("after", q["after"]) or 0, limit=q["limit"] or 500),
             params=("after", "limit"))
 
 
@@ -230,4 +233,4 @@ class JobCancelHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def post(self, job_id: str) -> None:
-        await self.respond(lambda _: self.services.jobs.cancel(int(job_id)))
+        await self.respond(lambda _: self.services.jobs.cancel(id_arg("job", job_id)))

@@ -18,6 +18,7 @@ ERRORS = {
     "403": "not authenticated or not authorized",
     "404": "unknown object",
     "409": "conflict with the current state",
+    "503": "the store is still starting, or failed to start",
 }
 
 

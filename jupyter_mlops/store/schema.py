@@ -65,7 +65,7 @@ class Model(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
     tag_rows: Mapped[list[ModelTag]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="ModelTag.tag"
+        cascade="all, delete-orphan", order_by="ModelTag.tag"
     )
 
 
