@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Int, Unicode
 
 from .server.base import ServiceHolder
 from .server.routes import handlers
+
+if TYPE_CHECKING:
+    from .services import Services
 
 
 class MLOpsApp(ExtensionApp):
@@ -33,28 +36,28 @@ class MLOpsApp(ExtensionApp):
     run_worker = Bool(True, config=True, help="Run the job worker inside the server.")
 
     def initialize_settings(self) -> None:
-        """Hand the handlers a holder; build the services (store, migrations, worker) in a thread
-        so the server's start is not slowed by SQLAlchemy or Alembic."""
-        self._holder = ServiceHolder()
+        """Hand the handlers a holder; the services (store, migrations, worker) are built
+        in a thread once the server runs, so SQLAlchemy and Alembic never slow its start."""
         self._worker: Any = None
+        self._holder = ServiceHolder(self._build_services)
         self.settings["mlops_services"] = self._holder
-        threading.Thread(target=self._start_services, name="mlops-start", daemon=True).start()
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(handlers())
 
-    def _start_services(self) -> None:
-        try:
-            from .services import Services
-            from .workspace import resolve
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        self._holder.start()
 
-            root = self.workspace_dir or self.serverapp.root_dir
+    def _build_services(self) -> Services:
+        from .services import Services
+        from .workspace import resolve
+
+        root = self.workspace_dir or self.serverapp.root_dir
+        try:
             services = Services(resolve(root, self.db_url or None, self.models_dir or None))
-        except BaseException as exc:
+        except Exception as exc:
             self.log.error("jupyter_mlops: the store could not start: %s", exc)
-            self._holder.future.set_exception(exc)
-            return
-        self._holder.future.set_result(services)
+            raise
         self.log.info("jupyter_mlops: workspace %s, store %s", services.workspace.root, services.store.url)
         if self.run_worker:
             from .jobs.worker import Worker
@@ -62,6 +65,7 @@ class MLOpsApp(ExtensionApp):
             self._worker = Worker(services.store, max_jobs=self.max_jobs, scratch=services.workspace.state_dir)
             self._worker_thread = threading.Thread(target=self._worker.serve, name="mlops-worker", daemon=True)
             self._worker_thread.start()
+        return services
 
     async def stop_extension(self) -> None:
         """Stop the worker: running jobs end and become interrupted."""

@@ -1,0 +1,64 @@
+"""Shared fixtures: a temporary workspace with a real SQLite store, and a real
+Jupyter server (pytest-jupyter) with the extension and authentication required."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_mlops.services import Services
+from jupyter_mlops.store import engine as store_engine
+from jupyter_mlops.workspace import resolve
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """An empty workspace folder."""
+    root = tmp_path / "workspace"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def services(workspace: Path) -> Iterator[Services]:
+    """Services over a fresh SQLite store in the workspace."""
+    svc = Services(resolve(workspace))
+    yield svc
+    svc.store.dispose()
+    store_engine._stores.pop(svc.store.url, None)
+
+
+@pytest.fixture
+def jp_server_config(jp_root_dir: Path) -> dict[str, Any]:
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"jupyter_mlops": True},
+            "allow_unauthenticated_access": False,
+        },
+        "MLOpsApp": {"workspace_dir": str(jp_root_dir)},
+    }
+
+
+@pytest.fixture
+def api(jp_fetch: Any) -> Any:
+    """Call /mlops/api/...: returns (status, json) and never raises on HTTP errors."""
+
+    async def call(method: str, path: str, body: Any = None, raw: bytes | None = None,
+                   **params: Any) -> tuple[int, Any]:
+        kwargs: dict[str, Any] = {"method": method, "raise_error": False}
+        if params:
+            kwargs["params"] = params
+        if raw is not None:
+            kwargs["body"] = raw
+        elif body is not None or method in ("POST", "PUT", "PATCH"):
+            kwargs["body"] = json.dumps(body if body is not None else {})
+        resp = await jp_fetch("mlops", "api", *path.strip("/").split("/"), **kwargs)
+        text = resp.body.decode() if resp.body else ""
+        return resp.code, json.loads(text) if text else None
+
+    return call
