@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import deque
 from typing import Any
 
 from sqlalchemy import insert, update
@@ -16,6 +17,7 @@ FLUSH_INTERVAL = 0.25
 HEARTBEAT_INTERVAL = 5.0
 MAX_LINE = 4000
 RATE_WINDOW = 5.0
+RATE_SAMPLE = 0.1  # at most one rate sample per this many seconds
 
 
 class JobCancelled(BaseException):
@@ -26,19 +28,20 @@ class JobCancelled(BaseException):
 class JobContext:
     """Progress and log sink for one job; thread-safe, flushed every FLUSH_INTERVAL."""
 
-    def __init__(self, store: Store, job_id: int, params: dict[str, Any]) -> None:
+    def __init__(self, store: Store, job_id: int, params: dict[str, Any], *, parent: int | None = None) -> None:
         self.store = store
         self.job_id = job_id
         self.params = params
         self._lock = threading.Lock()
         self._lines: list[tuple[str, str, Any]] = []
         self._progress: dict[str, Any] | None = None
-        self._samples: list[tuple[float, float]] = []
+        self._samples: deque[tuple[float, float]] = deque()
         self._seq = 0
         self._last_heartbeat = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._parent = os.getppid()
+        # The worker's pid: if we are already orphaned at start, getppid() is not it.
+        self._parent = parent if parent is not None else os.getppid()
         self.orphaned = threading.Event()
 
     # -- called by job code --------------------------------------------------------
@@ -46,9 +49,12 @@ class JobContext:
         """Report progress; cheap to call often (only the latest is written)."""
         now = time.monotonic()
         with self._lock:
-            self._samples.append((now, float(done)))
+            # Thinned samples in a deque: a job calling this in a tight loop must not
+            # pile up (and then shift) one sample per call.
+            if not self._samples or now - self._samples[-1][0] >= RATE_SAMPLE:
+                self._samples.append((now, float(done)))
             while len(self._samples) > 2 and now - self._samples[0][0] > RATE_WINDOW:
-                self._samples.pop(0)
+                self._samples.popleft()
             first_t, first_done = self._samples[0]
             rate = (done - first_done) / (now - first_t) if now - first_t > 0.2 else None
             self._progress = {"progress_done": float(done), "progress_total": total, "progress_unit": unit,

@@ -11,10 +11,10 @@ import threading
 import traceback
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from ..store import Store
-from ..store.schema import Job, utcnow
+from ..store.schema import Job, Worker, utcnow
 from .context import JobCancelled, JobContext
 from .kinds import resolve
 
@@ -73,6 +73,9 @@ def run(db_url: str, job_id: int) -> int:
         if job is None or job.state != "running":
             return 2
         kind, params = job.kind, dict(job.params)
+        # The worker that claimed the job started us: its pid is our parent's, so a
+        # worker that died while we were still starting is noticed too.
+        worker_pid = s.scalar(select(Worker.pid).where(Worker.id == job.worker_id)) if job.worker_id else None
 
     def on_term(_sig: int, _frame: Any) -> None:
         raise JobCancelled()
@@ -82,7 +85,7 @@ def run(db_url: str, job_id: int) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGUSR1, on_orphan)
-    ctx = JobContext(store, job_id, params)
+    ctx = JobContext(store, job_id, params, parent=worker_pid)
     ctx.start()
     pump = _capture_output(ctx)
     threading.Thread(target=_watch_parent, args=(ctx,), daemon=True).start()

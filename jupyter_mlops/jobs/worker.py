@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 TICK = 0.2
 HEARTBEAT = 2.0
 CANCEL_GRACE = 5.0
+ERROR_BACKOFF = 1.0
 
 
 @dataclass
@@ -79,7 +80,11 @@ class Worker:
         self.register()
         try:
             while not self._stop.is_set():
-                self.tick()
+                try:
+                    self.tick()
+                except Exception:  # a store hiccup must not end the worker for good
+                    log.exception("jupyter_mlops: job worker tick failed; retrying")
+                    self._stop.wait(ERROR_BACKOFF)
                 self._wake.wait(TICK)
                 self._wake.clear()
         finally:

@@ -8,8 +8,14 @@ from jupyter_mlops.store.schema import Base
 
 config = context.config
 engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
+if engine.dialect.name == "sqlite":
+    # All steps in one write transaction taken up front (the Store's engine turns
+    # this option into BEGIN IMMEDIATE): processes that start together on the same
+    # file wait on busy_timeout for the first one's migration, then see it done,
+    # instead of failing with "database is locked"; a failed upgrade changes nothing.
+    engine = engine.execution_options(sqlite_begin="IMMEDIATE")
 
-with engine.connect() as connection:
+with engine.connect() as connection, connection.begin():
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
