@@ -57,14 +57,17 @@ def page(
     descending: bool,
     limit: Any = None,
     cursor: str | None = None,
+    scalars: bool = True,
 ) -> tuple[list[Any], str | None]:
-    """One page of `stmt` ordered by the unique column `key`, and the next cursor."""
+    """One page of `stmt` ordered by the unique column `key`, and the next cursor.
+    Rows are ORM objects (`scalars`) or Core rows with `key` among their columns."""
     size = check_limit(limit)
     if cursor:
         after = decode_cursor(cursor, key.type.python_type)
         stmt = stmt.where(key < after if descending else key > after)
     stmt = stmt.order_by(key.desc() if descending else key.asc()).limit(size + 1)
-    rows = list(session.scalars(stmt).unique())
+    result = session.execute(stmt)
+    rows = list(result.scalars().unique() if scalars else result)
     more = len(rows) > size
     rows = rows[:size]
     next_cursor = encode_cursor(getattr(rows[-1], key.key)) if more and rows else None

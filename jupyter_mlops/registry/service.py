@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -17,6 +18,12 @@ from ..store.schema import Alias, Artifact, AuditEvent, Deployment, Model, Model
 from . import rules
 
 T = TypeVar("T")
+#: Statements built once, their parameters bound per call (no per-call compile or cache key).
+INSERT_AUDIT = insert(AuditEvent)
+INSERT_RELEASE = insert(Release).returning(Release.id)
+#: The columns of a model row, read without the ORM on list pages.
+MODEL_COLUMNS = (Model.id, Model.name, Model.storage_path, Model.repository, Model.company, Model.base_model,
+                 Model.parameter_count, Model.description, Model.meta, Model.created_at, Model.updated_at)
 Page = dict[str, Any]
 
 
@@ -24,8 +31,8 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def model_view(m: Model) -> dict[str, Any]:
-    """A model as JSON."""
+def model_view(m: Any, tags: list[str] | None = None) -> dict[str, Any]:
+    """A model (an ORM row, or a Core row of MODEL_COLUMNS with its `tags`) as JSON."""
     return {
         "id": m.id,
         "name": m.name,
@@ -35,18 +42,18 @@ def model_view(m: Model) -> dict[str, Any]:
         "base_model": m.base_model,
         "parameter_count": m.parameter_count,
         "description": m.description,
-        "tags": [t.tag for t in m.tag_rows],
+        "tags": tags if tags is not None else [t.tag for t in m.tag_rows],
         "metadata": m.meta,
         "created_at": _iso(m.created_at),
         "updated_at": _iso(m.updated_at),
     }
 
 
-def release_view(r: Release) -> dict[str, Any]:
-    """A release as JSON, with its model's name."""
+def release_view(r: Any, model_name: str | None = None) -> dict[str, Any]:
+    """A release (an ORM row, or any object with its fields and `model_name`) as JSON."""
     return {
         "id": r.id,
-        "model": r.model.name,
+        "model": model_name if model_name is not None else r.model.name,
         "model_id": r.model_id,
         "version": r.version,
         "quantization": r.quantization,
@@ -109,8 +116,16 @@ class Registry:
     @staticmethod
     def _audit(s: Session, actor: str, action: str, entity_type: str, entity_id: Any, model_id: int | None,
                before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-        s.add(AuditEvent(actor=actor or "unknown", action=action, entity_type=entity_type,
-                         entity_id=str(entity_id), model_id=model_id, before=before, after=after))
+        s.execute(INSERT_AUDIT, {"actor": actor or "unknown", "action": action, "entity_type": entity_type,
+                                 "entity_id": str(entity_id), "model_id": model_id, "before": before,
+                                 "after": after, "at": utcnow()})
+
+    @staticmethod
+    def _model_id(s: Session, name: str) -> int:
+        model_id = s.scalar(select(Model.id).where(Model.name == name))
+        if model_id is None:
+            raise NotFound(f"model {name!r} does not exist")
+        return model_id
 
     @staticmethod
     def _model(s: Session, name: str) -> Model:
@@ -202,7 +217,7 @@ class Registry:
                     company: str | None = None, status: str | None = None,
                     limit: Any = None, cursor: str | None = None) -> Page:
         """Models ordered by name, filtered; one page."""
-        stmt = select(Model).options(selectinload(Model.tag_rows))
+        stmt = select(*MODEL_COLUMNS)
         if q:
             like = f"%{q.replace(chr(92), chr(92) * 2).replace('%', chr(92) + '%').replace('_', chr(92) + '_')}%"
             stmt = stmt.where(Model.name.ilike(like, escape="\\") | Model.description.ilike(like, escape="\\"))
@@ -216,8 +231,12 @@ class Registry:
             status = _query_value("status", status, Field("string", enum=rules.RELEASE_STATUSES))
             stmt = stmt.where(exists().where(Release.model_id == Model.id, Release.status == status))
         with self.store.read() as s:
-            rows, nxt = page(s, stmt, Model.name, descending=False, limit=limit, cursor=cursor)
-            return {"items": [model_view(m) for m in rows], "next_cursor": nxt}
+            rows, nxt = page(s, stmt, Model.name, descending=False, limit=limit, cursor=cursor, scalars=False)
+            tags: dict[int, list[str]] = {row.id: [] for row in rows}
+            for model_id, tag in s.execute(select(ModelTag.model_id, ModelTag.tag)
+                                           .where(ModelTag.model_id.in_(list(tags))).order_by(ModelTag.tag)):
+                tags[model_id].append(tag)
+            return {"items": [model_view(row, tags[row.id]) for row in rows], "next_cursor": nxt}
 
     # -- releases ----------------------------------------------------------------
     def create_release(self, data: Any, actor: str) -> dict[str, Any]:
@@ -228,17 +247,17 @@ class Registry:
         taken = f"version: release {ident} already exists"
 
         def run(s: Session) -> dict[str, Any]:
-            m = self._model(s, clean["model"])
-            # The unique constraint refuses a duplicate; _write turns that into a Conflict.
+            model_id = self._model_id(s, clean["model"])
             now = utcnow()
-            r = Release(model=m, model_id=m.id, version=clean["version"], quantization=clean["quantization"],
-                        release_notes=clean.get("release_notes"), meta=clean.get("metadata", {}),
-                        auto_build=clean.get("auto_build", False), status="candidate",
-                        created_at=now, updated_at=now)
-            s.add(r)
-            s.flush()
-            view = release_view(r)
-            self._audit(s, actor, "create", "release", r.id, m.id, None, view)
+            values = {"model_id": model_id, "version": clean["version"], "quantization": clean["quantization"],
+                      "release_notes": clean.get("release_notes"), "meta": clean.get("metadata", {}),
+                      "auto_build": clean.get("auto_build", False), "status": "candidate",
+                      "created_at": now, "updated_at": now}
+            # A plain INSERT (no unit of work): this is the hot path. The unique
+            # constraint refuses a duplicate; _write turns that into a Conflict.
+            release_id = s.execute(INSERT_RELEASE, values).scalar_one()
+            view = release_view(SimpleNamespace(id=release_id, **values), clean["model"])
+            self._audit(s, actor, "create", "release", release_id, model_id, None, view)
             return view
 
         return self._write(run, taken, field="version")
