@@ -108,7 +108,8 @@ class OurServer:
 
 
 class Client:
-    """One keep-alive connection that checks every answer's status."""
+    """One keep-alive connection that checks every answer's status and, like a browser
+    or the JupyterLab frontend, sends back the login cookie the server sets."""
 
     def __init__(self, port: int, headers: dict[str, str]) -> None:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -118,6 +119,9 @@ class Client:
         self.conn.request(method, path, json.dumps(body) if body is not None else None, self.headers)
         resp = self.conn.getresponse()
         data = resp.read()
+        cookies = [c.split(";", 1)[0] for c in resp.headers.get_all("Set-Cookie") or []]
+        if cookies:
+            self.headers["Cookie"] = "; ".join(cookies)
         if resp.status != expect:
             raise RuntimeError(f"{method} {path}: HTTP {resp.status}: {data[:300]!r}")
         return json.loads(data)
