@@ -146,7 +146,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
 
-    from _mlflow_peer import MlflowPeer, ensure_mlflow_venv, model_name, team_of
+    from _mlflow_peer import MlflowPeer, ensure_mlflow_venv, model_name
 
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput
 from ..fields import Field
 from ..paging import check_limit, page
-from ..store import Store
+from ..store import Store, fetch
 from ..store.schema import Job, JobLog, Worker, utcnow
 from . import kinds
 
@@ -142,10 +142,7 @@ class JobQueue:
 
     @staticmethod
     def _job(s: Any, job_id: int) -> Job:
-        job = s.get(Job, job_id)
-        if job is None:
-            raise NotFound(f"job {job_id} does not exist")
-        return job
+        return fetch(s, Job, job_id, "job")
 
     def list(self, *, state: str | None = None, kind: str | None = None, active: bool = False,
              limit: Any = None, cursor: str | None = None) -> dict[str, Any]:

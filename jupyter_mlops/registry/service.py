@@ -8,12 +8,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy import exists, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..fields import Field
 from ..paging import page
-from ..store import Store
+from ..store import Store, fetch
 from ..store.schema import Alias, Artifact, AuditEvent, Deployment, Model, ModelTag, Release, utcnow
 from . import rules
 
@@ -136,10 +136,18 @@ class Registry:
 
     @staticmethod
     def _release(s: Session, release_id: int) -> Release:
-        r = s.get(Release, release_id)
-        if r is None:
-            raise NotFound(f"release {release_id} does not exist")
-        return r
+        return fetch(s, Release, release_id, "release")
+
+    def _change(self, s: Session, row: Any, view: Callable[[Any], dict[str, Any]], mutate: Callable[[], None],
+                actor: str, action: str, entity_type: str, entity_id: Any, model_id: int | None) -> dict[str, Any]:
+        """Apply `mutate` to `row`, stamp updated_at, audit before/after; returns the new view."""
+        before = view(row)
+        mutate()
+        row.updated_at = utcnow()
+        s.flush()
+        after = view(row)
+        self._audit(s, actor, action, entity_type, entity_id, model_id, before, after)
+        return after
 
     # -- models ------------------------------------------------------------------
     def create_model(self, data: Any, actor: str) -> dict[str, Any]:
@@ -177,19 +185,15 @@ class Registry:
 
         def run(s: Session) -> dict[str, Any]:
             m = self._model(s, name)
-            before = model_view(m)
-            for key, value in clean.items():
-                if key == "tags":
-                    m.tag_rows = _tag_rows(value)
-                elif key == "metadata":
-                    m.meta = value
-                else:
-                    setattr(m, key, value)
-            m.updated_at = utcnow()
-            s.flush()
-            after = model_view(m)
-            self._audit(s, actor, "update", "model", m.name, m.id, before, after)
-            return after
+
+            def mutate() -> None:
+                for key, value in clean.items():
+                    if key == "tags":
+                        m.tag_rows = _tag_rows(value)
+                    else:
+                        setattr(m, "meta" if key == "metadata" else key, value)
+
+            return self._change(s, m, model_view, mutate, actor, "update", "model", m.name, m.id)
 
         return self._write(run)
 
@@ -273,14 +277,12 @@ class Registry:
 
         def run(s: Session) -> dict[str, Any]:
             r = self._release(s, release_id)
-            before = release_view(r)
-            for key, value in clean.items():
-                setattr(r, "meta" if key == "metadata" else key, value)
-            r.updated_at = utcnow()
-            s.flush()
-            after = release_view(r)
-            self._audit(s, actor, "update", "release", r.id, r.model_id, before, after)
-            return after
+
+            def mutate() -> None:
+                for key, value in clean.items():
+                    setattr(r, "meta" if key == "metadata" else key, value)
+
+            return self._change(s, r, release_view, mutate, actor, "update", "release", r.id, r.model_id)
 
         return self._write(run)
 
@@ -294,13 +296,8 @@ class Registry:
             r = self._release(s, release_id)
             if r.status not in sources:
                 raise Conflict(f"release {release_id} is {r.status}; {action} needs one that is {' or '.join(sources)}")
-            before = release_view(r)
-            r.status = target
-            r.updated_at = utcnow()
-            s.flush()
-            after = release_view(r)
-            self._audit(s, actor, action, "release", r.id, r.model_id, before, after)
-            return after
+            return self._change(s, r, release_view, lambda: setattr(r, "status", target), actor, action,
+                                "release", r.id, r.model_id)
 
         return self._write(run)
 
@@ -382,18 +379,13 @@ class Registry:
     def get_artifact(self, artifact_id: int) -> dict[str, Any]:
         """One artifact by id."""
         with self.store.read() as s:
-            a = s.get(Artifact, artifact_id)
-            if a is None:
-                raise NotFound(f"artifact {artifact_id} does not exist")
-            return artifact_view(a)
+            return artifact_view(fetch(s, Artifact, artifact_id, "artifact"))
 
     def delete_artifact(self, artifact_id: int, actor: str) -> dict[str, Any]:
         """Forget an artifact (the file itself is left alone)."""
 
         def run(s: Session) -> dict[str, Any]:
-            a = s.get(Artifact, artifact_id)
-            if a is None:
-                raise NotFound(f"artifact {artifact_id} does not exist")
+            a = fetch(s, Artifact, artifact_id, "artifact")
             before = artifact_view(a)
             s.delete(a)
             self._audit(s, actor, "delete", "artifact", artifact_id, a.model_id, before, None)
@@ -443,10 +435,7 @@ class Registry:
 
     @staticmethod
     def _deployment(s: Session, deployment_id: int) -> Deployment:
-        d = s.get(Deployment, deployment_id)
-        if d is None:
-            raise NotFound(f"deployment {deployment_id} does not exist")
-        return d
+        return fetch(s, Deployment, deployment_id, "deployment")
 
     def update_deployment(self, deployment_id: int, data: Any, actor: str) -> dict[str, Any]:
         """Change a deployment's endpoint, status or notes."""
@@ -454,15 +443,13 @@ class Registry:
 
         def run(s: Session) -> dict[str, Any]:
             d = self._deployment(s, deployment_id)
-            before = deployment_view(d)
-            for key, value in clean.items():
-                setattr(d, key, value)
-            d.updated_at = utcnow()
-            s.flush()
-            after = deployment_view(d)
             model_id = s.scalar(select(Release.model_id).where(Release.id == d.release_id))
-            self._audit(s, actor, "update", "deployment", d.id, model_id, before, after)
-            return after
+
+            def mutate() -> None:
+                for key, value in clean.items():
+                    setattr(d, key, value)
+
+            return self._change(s, d, deployment_view, mutate, actor, "update", "deployment", d.id, model_id)
 
         return self._write(run)
 

@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from ..errors import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +127,17 @@ def alembic_config(store: Store) -> Any:
     cfg.set_main_option("sqlalchemy.url", store.url.replace("%", "%%"))
     cfg.attributes["engine"] = store.engine
     return cfg
+
+
+E = TypeVar("E")
+
+
+def fetch(session: Session, entity: type[E], key: Any, label: str) -> E:
+    """The row of `entity` with primary key `key`, or NotFound saying "<label> <key> does not exist"."""
+    row = session.get(entity, key)
+    if row is None:
+        raise NotFound(f"{label} {key} does not exist")
+    return row
 
 
 _stores: dict[str, Store] = {}
