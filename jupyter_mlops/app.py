@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from .services import Services
 
 
+#: Seconds after the server's loop starts before the store and worker are built.
+START_DELAY = 1.0
+
+
 class MLOpsApp(ExtensionApp):
     """Model registry, dependency doctor, model hub and image builds for this workspace."""
 
@@ -46,7 +50,10 @@ class MLOpsApp(ExtensionApp):
         self.handlers.extend(handlers())
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
-        self._holder.start()
+        # A moment after the loop runs, so importing SQLAlchemy in the background does not
+        # hold the GIL while the server answers its first requests; a request that needs
+        # the store before then starts it at once.
+        asyncio.get_running_loop().call_later(START_DELAY, self._holder.start)
 
     def _build_services(self) -> Services:
         from .services import Services
