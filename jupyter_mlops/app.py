@@ -6,7 +6,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Int, Unicode
+from traitlets import Bool, Int, List, Unicode
 
 from .server.base import ServiceHolder
 from .server.routes import handlers
@@ -36,6 +36,11 @@ class MLOpsApp(ExtensionApp):
     models_dir = Unicode(
         "", config=True, help="Model cache folder, Hugging Face layout (default: <workspace>/models)."
     )
+    protected_packages = List(
+        Unicode(), config=True,
+        help="Distribution names or globs the dependency doctor never replaces, on top of torch, torchvision, "
+             "torchaudio, triton, pytorch-triton-rocm, nvidia-* and rocm-* (and any +rocm/+cu/+xpu build).",
+    )
     max_jobs = Int(2, config=True, help="How many jobs the server's worker runs at once.")
     run_worker = Bool(True, config=True, help="Run the job worker inside the server.")
 
@@ -61,7 +66,8 @@ class MLOpsApp(ExtensionApp):
 
         root = self.workspace_dir or self.serverapp.root_dir
         try:
-            services = Services(resolve(root, self.db_url or None, self.models_dir or None))
+            services = Services(resolve(root, self.db_url or None, self.models_dir or None),
+                                protected_packages=self.protected_packages)
         except Exception as exc:
             self.log.error("jupyter_mlops: the store could not start: %s", exc)
             raise

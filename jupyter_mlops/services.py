@@ -7,6 +7,7 @@ import shutil
 import threading
 import time
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from .jobs import JobQueue
@@ -20,12 +21,17 @@ STORAGE_TTL = 15.0
 class Services:
     """The registry, the job queue and the dashboard over one store."""
 
-    def __init__(self, workspace: Workspace, store: Store | None = None) -> None:
+    def __init__(self, workspace: Workspace, store: Store | None = None,
+                 protected_packages: Sequence[str] | None = None) -> None:
+        from .deps.service import DepsService
+        from .deps.status import DEFAULT_PROTECTED
+
         self.workspace = workspace
         workspace.state_dir.mkdir(parents=True, exist_ok=True)
         self.store = store or open_store(workspace.db_url)
         self.registry = Registry(self.store)
         self.jobs = JobQueue(self.store)
+        self.deps = DepsService(self.store, self.jobs, (*DEFAULT_PROTECTED, *(protected_packages or ())))
         self._storage: tuple[float, dict[str, Any]] | None = None
         self._storage_lock = threading.Lock()
 

@@ -12,6 +12,7 @@ from ..errors import InvalidInput
 
 KINDS: dict[str, str] = {
     "diagnostic.count": "jupyter_mlops.jobs.diagnostic:count",
+    "deps.repair": "jupyter_mlops.deps.repair:repair",
 }
 
 

@@ -208,3 +208,20 @@ class JobLog(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     stream: Mapped[str] = mapped_column(String(8), nullable=False, default="out")
     line: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class DepsRun(Base):
+    """One dependency check, plan or repair of an environment, kept as history."""
+
+    __tablename__ = "deps_runs"
+    __table_args__ = (Index("ix_deps_runs_python", "python", "id"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    python: Mapped[str] = mapped_column(String(1024), nullable=False)
+    project: Mapped[str | None] = mapped_column(String(1024))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    needs_fix: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)

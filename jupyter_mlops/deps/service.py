@@ -1,0 +1,169 @@
+"""The dependency doctor as a service: check, plan, repair (a job) and history."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import Requirement
+from sqlalchemy import select
+
+from ..errors import InvalidInput
+from ..paging import page
+from ..store import Store
+from ..store.schema import DepsRun
+from .declared import Declaration, find_project, read_declared
+from .plan import Plan, make_plan
+from .probe import Probe, probe
+from .status import DEFAULT_PROTECTED, MISSING, OK, OUTDATED, Status, check
+
+REPAIR_KIND = "deps.repair"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which environment, against which project and which of its declarations."""
+
+    python: str
+    project: str
+    extras: tuple[str, ...] | None = None
+    groups: tuple[str, ...] | None = None
+    requirement_files: tuple[str, ...] | None = None
+
+    def to_params(self) -> dict[str, Any]:
+        return {"python": self.python, "project": self.project,
+                "extras": list(self.extras) if self.extras is not None else None,
+                "groups": list(self.groups) if self.groups is not None else None,
+                "requirement_files": list(self.requirement_files) if self.requirement_files is not None else None}
+
+
+def make_target(python: Any, project: Any = None, *, start: Path | None = None, stop: Path | None = None,
+                extras: Any = None, groups: Any = None, requirement_files: Any = None) -> Target:
+    """Validate a target: `python` an interpreter path, `project` a folder (default: found
+    upward from `start`). Bad input is InvalidInput naming the field."""
+    if not isinstance(python, str) or not python.strip():
+        raise InvalidInput("python: give the path of the kernel's interpreter", field="python")
+    if project is None or project == "":
+        found = find_project(start or Path.cwd(), stop=stop)
+        if found is None:
+            raise InvalidInput("project: no pyproject.toml or requirements.txt found from "
+                               f"{start or Path.cwd()} upward; give the project folder", field="project")
+        project = str(found)
+    if not isinstance(project, str) or not Path(project).is_dir():
+        raise InvalidInput(f"project: {project!r} is not a folder", field="project")
+    lists = {}
+    for name, value in (("extras", extras), ("groups", groups), ("requirement_files", requirement_files)):
+        if value is not None and (not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value)):
+            raise InvalidInput(f"{name}: must be a list of strings", field=name)
+        lists[name] = tuple(value) if value is not None else None
+    return Target(python=python, project=str(Path(project).resolve()), **lists)
+
+
+def declaration_of(target: Target) -> Declaration:
+    """What the target's project declares."""
+    return read_declared(Path(target.project), extras=target.extras, groups=target.groups,
+                         requirement_files=target.requirement_files)
+
+
+def to_install(status: Status) -> list[str]:
+    """Requirement strings for what is missing or outdated and not protected, and for
+    missing dependencies of installed distributions (installing those replaces nothing)."""
+    wanted: dict[str, str] = {}
+    for row in status.rows:
+        if row.state in (MISSING, OUTDATED) and not row.protected:
+            extras = f"[{','.join(sorted(row.extras))}]" if row.extras else ""
+            wanted[row.key] = f"{row.name}{extras}{row.specifier}"
+    for broken in status.broken:
+        if broken.installed is None and broken.dependency.lower() not in status.protected:
+            req = Requirement(broken.requirement)
+            extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+            wanted.setdefault(req.name.lower(), f"{req.name}{extras}{req.specifier}")
+    return list(wanted.values())
+
+
+def declared_after(status: Status) -> list[str]:
+    """The active, unprotected declarations a plan must leave satisfied."""
+    return [f"{row.name}{row.specifier}" for row in status.rows
+            if row.state in (OK, MISSING, OUTDATED) and not row.protected]
+
+
+def diagnose(target: Target, protected_patterns: Sequence[str] = DEFAULT_PROTECTED) -> tuple[Probe, Status]:
+    """Probe the target's interpreter and compare with its project's declarations."""
+    env = probe(target.python)
+    return env, check(env, declaration_of(target), protected_patterns=protected_patterns)
+
+
+def plan_for(env: Probe, status: Status, target: Target, installer: str | None = None) -> Plan:
+    """The checked plan that would fix `status`."""
+    return make_plan(env, to_install(status), status.protected, declared=declared_after(status),
+                     index_options=declaration_of(target).index_options, installer=installer)
+
+
+def env_view(env: Probe) -> dict[str, Any]:
+    """What a face shows about the environment."""
+    acc = env.accelerator
+    return {"python": env.python, "prefix": env.prefix, "python_version": env.python_version,
+            "distributions": len(env.distributions), "pip": env.pip_version, "uv": env.uv,
+            "writable": env.writable, "externally_managed": env.externally_managed,
+            "accelerator": acc.to_dict() if hasattr(acc, "to_dict") else acc}
+
+
+def record_run(store: Store, kind: str, actor: str, target: Target, *, needs_fix: bool, summary: dict[str, Any],
+               job_id: int | None = None) -> int:
+    """Keep one check, plan or repair in the history; returns its id."""
+    with store.write() as s:
+        run = DepsRun(kind=kind, actor=actor or "unknown", python=target.python, project=target.project,
+                      job_id=job_id, needs_fix=needs_fix, summary=summary)
+        s.add(run)
+        s.flush()
+        return run.id
+
+
+class DepsService:
+    """Check and plan in the caller's process; repair as a durable job."""
+
+    def __init__(self, store: Store, jobs: Any, protected_patterns: Sequence[str] = DEFAULT_PROTECTED) -> None:
+        self.store = store
+        self.jobs = jobs
+        self.protected_patterns = tuple(protected_patterns)
+
+    def check(self, target: Target, actor: str) -> dict[str, Any]:
+        """The status of the target's environment against its project."""
+        env, status = diagnose(target, self.protected_patterns)
+        answer = {"environment": env_view(env), "status": status.to_dict()}
+        answer["run_id"] = record_run(self.store, "check", actor, target, needs_fix=status.needs_fix,
+                                      summary=status.summary)
+        return answer
+
+    def plan(self, target: Target, actor: str, installer: str | None = None) -> dict[str, Any]:
+        """Check, then the dry-run plan that would fix it (nothing is installed)."""
+        env, status = diagnose(target, self.protected_patterns)
+        plan = plan_for(env, status, target, installer)
+        answer = {"environment": env_view(env), "status": status.to_dict(), "plan": plan.to_dict()}
+        answer["run_id"] = record_run(self.store, "plan", actor, target, needs_fix=status.needs_fix,
+                                      summary={"ok": plan.ok, "changes": len(plan.changes),
+                                               "problems": plan.problems, "resolver_error": plan.resolver_error})
+        return answer
+
+    def repair(self, target: Target, actor: str, installer: str | None = None) -> dict[str, Any]:
+        """Queue the repair job (one at a time per interpreter); returns the job."""
+        if installer not in (None, "uv", "pip"):
+            raise InvalidInput(f"installer: must be uv or pip (got {installer!r})", field="installer")
+        probe(target.python, timeout=30)  # a missing or broken interpreter fails here, before any job
+        declaration_of(target)  # so does an unreadable project
+        params = {**target.to_params(), "installer": installer,
+                  "protected_patterns": list(self.protected_patterns), "actor": actor}
+        return self.jobs.submit(REPAIR_KIND, params, owner=actor, dedupe_key=f"deps:{target.python}")
+
+    def history(self, *, python: str | None = None, limit: Any = None, cursor: str | None = None) -> dict[str, Any]:
+        """Checks, plans and repairs, newest first; one page."""
+        stmt = select(DepsRun)
+        if python:
+            stmt = stmt.where(DepsRun.python == python)
+        with self.store.read() as s:
+            rows, nxt = page(s, stmt, DepsRun.id, descending=True, limit=limit, cursor=cursor)
+            return {"items": [{"id": r.id, "at": r.at.isoformat(), "actor": r.actor, "kind": r.kind,
+                               "python": r.python, "project": r.project, "job_id": r.job_id,
+                               "needs_fix": r.needs_fix, "summary": r.summary} for r in rows],
+                    "next_cursor": nxt}
