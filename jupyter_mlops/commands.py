@@ -11,6 +11,7 @@ import argparse
 import html
 import json
 import re
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from .services import Services
 
 ProgressFn = Callable[[dict[str, Any]], None]
+LogFn = Callable[[str], None]
+ConfirmFn = Callable[["Result"], bool]
 
 MODEL_COLUMNS = ("name", "base_model", "company", "parameter_count", "tags", "storage_path", "updated_at")
 RELEASE_COLUMNS = ("id", "model", "version", "quantization", "status", "auto_build", "created_at")
@@ -29,6 +32,10 @@ AUDIT_COLUMNS = ("id", "at", "actor", "action", "entity_type", "entity_id")
 ALIAS_COLUMNS = ("model", "alias", "release_id")
 JOB_COLUMNS = ("id", "kind", "state", "progress", "message", "owner", "created_at")
 LOG_COLUMNS = ("seq", "at", "stream", "line")
+DEPS_COLUMNS = ("name", "state", "installed", "wanted", "reason")
+PLAN_COLUMNS = ("name", "kind", "before", "after", "requested")
+DEPS_HISTORY_COLUMNS = ("id", "at", "actor", "kind", "needs_fix", "job_id", "python", "project")
+REPAIR_TIMEOUT = 3600.0
 MAX_CELL = 60
 SELFTEST_TIMEOUT = 300.0
 POLL = 0.25
@@ -198,6 +205,8 @@ class Context:
     actor: str
     body: dict[str, Any] | None = None
     on_progress: ProgressFn | None = None
+    on_log: LogFn | None = None
+    confirm: ConfirmFn | None = None
 
 
 # -- argument helpers ----------------------------------------------------------------
@@ -410,6 +419,142 @@ def _jobs_selftest(ctx: Context, a: argparse.Namespace) -> Result:
     return Result(f"selftest job {job_id} succeeded (run {where})", job, record=_job_record(job))
 
 
+# -- handlers: dependency doctor -------------------------------------------------------
+def _deps_target(ctx: Context, a: argparse.Namespace) -> Any:
+    """The target of a deps command: --python (default: this interpreter: in a kernel the
+    kernel's own, for the CLI the CLI's), --project (default: found upward from the
+    current folder, not above the workspace root when the folder is inside it)."""
+    from pathlib import Path
+
+    from .deps.service import make_target
+
+    cwd = Path.cwd().resolve()
+    root = ctx.services.workspace.root.resolve()
+    stop = root if cwd == root or root in cwd.parents else None
+    return make_target(a.python or sys.executable, a.project, start=cwd, stop=stop, extras=a.extra,
+                       groups=a.group, requirement_files=a.requirement)
+
+
+def _status_record(answer: dict[str, Any]) -> dict[str, Any]:
+    env, status = answer["environment"], answer["status"]
+    acc = env.get("accelerator") or {}
+    platform = acc.get("platform") if isinstance(acc, dict) else acc
+    broken = [f"{b['name']} {b['version']} requires {b['requirement']} "
+              f"({'missing' if b['installed'] is None else 'has ' + str(b['installed'])})" for b in status["broken"]]
+    return {
+        "python": env["python"], "project": status["project"], "accelerator": platform,
+        "installer": "uv" if env.get("uv") else ("pip" if env.get("pip") else "none"),
+        "summary": ", ".join(f"{k} {v}" for k, v in status["summary"].items() if v),
+        "protected": [f"{k} ({why})" for k, why in sorted(status["protected"].items())],
+        "broken": broken,
+        "needs fix": status["needs_fix"],
+    }
+
+
+def _status_rows(status: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{**r, "wanted": r["specifier"] or "(any)"} for r in status["rows"]]
+
+
+def _deps_check(ctx: Context, a: argparse.Namespace) -> Result:
+    answer = ctx.services.deps.check(_deps_target(ctx, a), ctx.actor)
+    needs = answer["status"]["needs_fix"]
+    title = "dependencies: " + ("something is missing or outdated; `deps plan` shows the fix" if needs
+                                else "everything declared is satisfied")
+    return Result(title, answer, DEPS_COLUMNS, rows=_status_rows(answer["status"]), record=_status_record(answer))
+
+
+def _plan_result(answer: dict[str, Any], title: str | None = None) -> Result:
+    plan = answer["plan"]
+    record = {**_status_record(answer), "installer": plan["installer"], "plan ok": plan["ok"],
+              "requirements": plan["requirements"], "constraints": plan["constraints"]}
+    if plan["problems"]:
+        record["problems"] = plan["problems"]
+    if plan["resolver_error"]:
+        record["resolver error"] = plan["resolver_error"]
+    for held in plan["held_back"]:
+        record[f"held back {held['name']}"] = f"{held['chosen']} not {held['newest']}: {held['why']}"
+    if title is None:
+        if not answer["status"]["needs_fix"]:
+            title = "plan: nothing to fix"
+        elif plan["ok"]:
+            title = f"plan: {len(plan['changes'])} change(s); `deps fix --yes` applies it"
+        else:
+            title = "plan REFUSED: " + "; ".join(plan["problems"] or [plan["resolver_error"] or ""])
+    return Result(title, answer, PLAN_COLUMNS, rows=plan["changes"], record=record)
+
+
+def _deps_plan(ctx: Context, a: argparse.Namespace) -> Result:
+    return _plan_result(ctx.services.deps.plan(_deps_target(ctx, a), ctx.actor, installer=a.installer))
+
+
+def _deps_fix(ctx: Context, a: argparse.Namespace) -> Result:
+    """Without --yes: the plan, confirmed by `ctx.confirm` (or shown for a re-run with
+    --yes). Then the repair job, inline unless a server worker is alive."""
+    target = _deps_target(ctx, a)
+    if not a.yes:
+        planned = _plan_result(ctx.services.deps.plan(target, ctx.actor, installer=a.installer))
+        if not planned.data["status"]["needs_fix"] or not planned.data["plan"]["ok"]:
+            return planned
+        if ctx.confirm is None or not ctx.confirm(planned):
+            planned.title = (f"plan: {len(planned.data['plan']['changes'])} change(s), NOT applied; "
+                             "re-run with --yes to apply it")
+            return planned
+    jobs = ctx.services.jobs
+    job = ctx.services.deps.repair(target, ctx.actor, installer=a.installer)
+    job_id = job["id"]
+    report = ctx.on_progress or (lambda _job: None)
+    say = ctx.on_log or (lambda _line: None)
+    seen = 0
+
+    def tick() -> dict[str, Any]:
+        nonlocal seen
+        while True:
+            page = jobs.log(job_id, after=seen, limit=500)
+            for line in page["lines"]:
+                say(line["line"])
+            seen = page["next_after"]
+            if len(page["lines"]) < 500:
+                break
+        current = jobs.get(job_id)
+        report(current)
+        return current
+
+    tick()
+    if not jobs.has_live_worker():
+        from .jobs.worker import Worker
+
+        worker = Worker(ctx.services.store, max_jobs=1, scratch=ctx.services.workspace.state_dir)
+        job = worker.run_job(job_id, on_tick=tick)
+        where = "inline"
+    else:
+        deadline = time.monotonic() + a.timeout
+        while job["state"] in ("queued", "running"):
+            if time.monotonic() > deadline:
+                raise Unavailable(f"job {job_id} is still {job['state']} after {a.timeout:g} s; "
+                                  f"follow it with `jobs log {job_id}`")
+            time.sleep(POLL)
+            job = tick()
+        where = "by the server's worker"
+    job = tick()
+    if job["state"] != "succeeded":
+        why = job.get("error") or job.get("message")
+        raise MLOpsError(f"repair job {job_id} {job['state']}" + (f": {why}" if why else ""))
+    out = job.get("result") or {}
+    record = {"job": job_id, "python": out.get("python"), "installed": out.get("installed"),
+              "failed": [f"{k}: {v}" for k, v in (out.get("failed") or {}).items()],
+              "skipped": [f"{k}: {v}" for k, v in (out.get("skipped") or {}).items()],
+              "protected unchanged": out.get("protected_unchanged"),
+              "still needs fix": out.get("needs_fix_after"),
+              "next": ("restart the kernel to use the new packages" if out.get("restart_kernel")
+                       else out.get("message"))}
+    return Result(f"repair job {job_id} succeeded (run {where}): {out.get('message', '')}", job, record=record)
+
+
+def _deps_history(ctx: Context, a: argparse.Namespace) -> Result:
+    answer = ctx.services.deps.history(python=a.python, limit=a.limit, cursor=a.cursor)
+    return _page("dependency checks, plans and repairs", answer, DEPS_HISTORY_COLUMNS)
+
+
 # -- the tree -------------------------------------------------------------------------
 def _common() -> argparse.ArgumentParser:
     """Options every command accepts (given before or after the command words)."""
@@ -549,6 +694,35 @@ def build_parser(prog: str = "mlops", *, body: bool = False) -> argparse.Argumen
                    help="when a server worker runs it: give up waiting after S seconds")
     p.add_argument("--fail-at", metavar="N", type=_bounded(1, 100_000),
                    help="make the job fail at step N (to see a failure end to end)")
+
+    # dependency doctor
+    _, deps = group(cmds, "deps", "check and repair the kernel's dependencies without touching accelerator builds")
+
+    def target_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--python", metavar="PATH",
+                       help="interpreter to check (default: this one; in a notebook, the kernel's)")
+        p.add_argument("--project", metavar="DIR",
+                       help="project folder (default: the nearest with pyproject.toml or requirements.txt "
+                            "from the current folder upward)")
+        p.add_argument("--extra", metavar="E", action="append", help="an optional extra to include (repeat)")
+        p.add_argument("--group", metavar="G", action="append", help="a dependency group to include (repeat)")
+        p.add_argument("-r", "--requirement", metavar="FILE", action="append",
+                       help="a requirements file to read (repeat; default: the project's)")
+
+    p = cmd(deps, "check", "status of each declared requirement, broken deps and protected builds", _deps_check)
+    target_options(p)
+    p = cmd(deps, "plan", "the checked dry-run plan that would fix it (nothing is installed)", _deps_plan)
+    target_options(p)
+    p.add_argument("--installer", choices=("uv", "pip"), help="default: uv when available, else pip")
+    p = cmd(deps, "fix", "install what is missing or outdated (a job), protected builds pinned", _deps_fix)
+    target_options(p)
+    p.add_argument("--installer", choices=("uv", "pip"), help="default: uv when available, else pip")
+    p.add_argument("--yes", "-y", action="store_true", help="apply without asking for confirmation")
+    p.add_argument("--timeout", metavar="S", type=_bounded(1, 86_400, float), default=REPAIR_TIMEOUT,
+                   help="when a server worker runs it: give up waiting after S seconds")
+    p = cmd(deps, "history", "checks, plans and repairs, newest first", _deps_history)
+    p.add_argument("--python", metavar="PATH", help="only this interpreter")
+    _paging(p)
     return top
 
 
@@ -564,13 +738,36 @@ def parse(argv: Sequence[str], prog: str = "mlops", *, body: bool = False) -> ar
     return args
 
 
+def tty_confirm(planned: Result) -> bool:
+    """The CLI's confirmation: show the plan and ask y/N on a terminal; refuse otherwise."""
+    print(planned.text())
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise InvalidInput("yes: not confirmed (no terminal to ask on); re-run with --yes to apply this plan",
+                           field="yes")
+    answer = input("apply this plan? [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise InvalidInput("yes: not confirmed; nothing was installed", field="yes")
+    return True
+
+
+def _stderr_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+_DEFAULT: Any = object()
+
+
 def run(argv: Sequence[str], *, services: Services | None = None, body: Any = None,
-        on_progress: ProgressFn | None = None, prog: str = "mlops", actor: str | None = None) -> Result:
+        on_progress: ProgressFn | None = None, prog: str = "mlops", actor: str | None = None,
+        on_log: LogFn | None = _DEFAULT, confirm: ConfirmFn | None = _DEFAULT) -> Result:
     """Parse and run one command; returns its Result.
 
     `services` is used unless --workspace/--db-url name another store; `body` is a JSON
     object of extra fields (a cell magic's body); `on_progress` gets job views while a
-    job runs. Raises HelpRequested, UsageError or the services' MLOpsError."""
+    job runs; `on_log` gets a job's log lines (default: stderr); `confirm` is asked before
+    `deps fix` without --yes applies a plan (default: a y/N prompt on a terminal, refused
+    otherwise; None: the plan is returned for a re-run with --yes).
+    Raises HelpRequested, UsageError or the services' MLOpsError."""
     args = parse(argv, prog, body=body is not None)
     if body is not None:
         if not getattr(args, "takes_body", False):
@@ -588,7 +785,9 @@ def run(argv: Sequence[str], *, services: Services | None = None, body: Any = No
         raise
     except Exception as exc:  # an unreachable or unreadable database
         raise Unavailable(f"database: cannot open the store: {exc}") from None
-    ctx = Context(svc, actor or services_mod.current_user(), body=body, on_progress=on_progress)
+    ctx = Context(svc, actor or services_mod.current_user(), body=body, on_progress=on_progress,
+                  on_log=_stderr_line if on_log is _DEFAULT else on_log,
+                  confirm=tty_confirm if confirm is _DEFAULT else confirm)
     result: Result = args.func(ctx, args)
     result.as_json = bool(args.json)
     return result

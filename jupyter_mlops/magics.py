@@ -39,10 +39,13 @@ class MLOpsMagics(Magics):
             if not argv:
                 raise commands.HelpRequested(commands.build_parser(PROG).format_help())
             body = commands.parse_body(cell) if cell is not None else None
-            progress = _Progress(self.shell) if _wants_progress(argv) else None
+            progress = _Progress(self.shell, _label(argv)) if _wants_progress(argv) else None
             try:
+                # `deps fix` without --yes shows the plan for a re-run with --yes (confirm=None);
+                # a repair job's log lines are printed in the cell as they come.
                 return commands.run(argv, services=self.services, body=body, prog=PROG,
-                                    on_progress=progress.update if progress else None)
+                                    on_progress=progress.update if progress else None,
+                                    on_log=print, confirm=None)
             finally:
                 if progress is not None:
                     progress.close()
@@ -63,13 +66,18 @@ def _error(message: str) -> None:
 
 def _wants_progress(argv: list[str]) -> bool:
     words = [w for w in argv if not w.startswith("-")]
-    return words[:2] == ["jobs", "selftest"]
+    return words[:2] in (["jobs", "selftest"], ["deps", "fix"])
+
+
+def _label(argv: list[str]) -> str:
+    words = [w for w in argv if not w.startswith("-")]
+    return "repair" if words[:2] == ["deps", "fix"] else "selftest"
 
 
 class _Progress:
     """A live progress bar in the cell: an ipywidgets IntProgress in a kernel, else text."""
 
-    def __init__(self, shell: Any) -> None:
+    def __init__(self, shell: Any, label: str = "selftest") -> None:
         self.bar: Any = None
         self.label: Any = None
         self._last = ""
@@ -80,7 +88,7 @@ class _Progress:
             from IPython.display import display
         except ImportError:
             return
-        self.bar = w.IntProgress(value=0, min=0, max=1, description="selftest", bar_style="info")
+        self.bar = w.IntProgress(value=0, min=0, max=1, description=label, bar_style="info")
         self.label = w.Label("queued")
         display(w.HBox([self.bar, self.label]))
 

@@ -90,3 +90,57 @@ def test_notebook_is_stored_clean() -> None:
     nbformat.validate(nb)
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
     assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+DEPS_NOTEBOOK = NOTEBOOK.with_name("dependencies.ipynb")
+
+
+@pytest.mark.timeout(420)
+def test_dependencies_notebook_runs(workspace: Path, monkeypatch: pytest.MonkeyPatch, rocm_env_copy: Path,
+                                    wheelhouse: Path, tmp_path: Path) -> None:
+    """The demo against a real rocm venv (not the kernel's own env) and a project whose
+    requirements.txt points at the local wheelhouse only."""
+    from deps_support import isolated_env
+    from jupyter_mlops.deps.probe import probe
+
+    for key in [k for k in __import__("os").environ if k.startswith(("PIP_", "UV_"))]:
+        monkeypatch.delenv(key)
+    for key, value in isolated_env(tmp_path / "uv-cache").items():
+        monkeypatch.setenv(key, value)
+    project = tmp_path / "demo-project"
+    project.mkdir()
+    (project / "requirements.txt").write_text(
+        f"--no-index\n--find-links {wheelhouse}\nalpha>=2\nfilelock\ntorch\n")
+    monkeypatch.setenv("JUPYTER_MLOPS_WORKSPACE", str(workspace))
+    monkeypatch.setenv("JUPYTERHUB_USER", "nb-user")
+    monkeypatch.setenv("MLOPS_DEMO_PROJECT", str(project))
+    monkeypatch.setenv("MLOPS_DEMO_PYTHON", str(rocm_env_copy))
+    monkeypatch.delenv("JUPYTER_MLOPS_DB_URL", raising=False)
+    torch_record = probe(rocm_env_copy).distributions["torch"].record_sha256
+
+    nb = nbformat.read(DEPS_NOTEBOOK, as_version=4)
+    NotebookClient(nb, timeout=300, startup_timeout=60, kernel_name="python3",
+                   resources={"metadata": {"path": str(workspace)}}).execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert errors == []
+    status = _text(_cell(nb, "status = %mlops deps check"))
+    assert "outdated" in status and "missing" in status and "torch" in status
+    assert "upgrade" in _text(_cell(nb, "%mlops deps plan"))
+    assert "re-run with --yes" in _text(_cell(nb, "%mlops deps fix --python"))
+    fixed = _cell(nb, "fixed = %mlops deps fix --yes")
+    assert "succeeded (run inline)" in _text(fixed) and "restart the kernel" in _text(fixed)
+    assert "protected: torch" in _text(fixed, "stdout")
+    assert "repair" in _text(_cell(nb, "%mlops deps history"))
+    assert WIDGET_VIEW in _cell(nb, "from jupyter_mlops.widgets").outputs[0].data
+    after = probe(rocm_env_copy)
+    assert after.distributions["alpha"].version == "2.0"
+    assert after.distributions["torch"].record_sha256 == torch_record
+    with sqlite3.connect(workspace / ".mlops" / "mlops.db") as conn:
+        assert conn.execute("select kind, state, owner from jobs").fetchall() == [("deps.repair", "succeeded", "nb-user")]
+
+
+def test_dependencies_notebook_is_stored_clean() -> None:
+    nb = nbformat.read(DEPS_NOTEBOOK, as_version=4)
+    nbformat.validate(nb)
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+    assert nb.metadata["kernelspec"]["name"] == "python3"

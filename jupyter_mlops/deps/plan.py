@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -103,7 +104,7 @@ def installer_command(probe: ProbeLike, installer: str, *, dry_run: bool, constr
     if installer == "uv":
         if not probe.uv:
             raise InvalidInput("installer: uv is not available for this environment", field="installer")
-        cmd = [probe.uv, "pip", "install", "--python", probe.python]
+        cmd = [probe.uv, "pip", "install", "--color", "never", "--python", probe.python]
         if dry_run:
             cmd.append("--dry-run")
     elif installer == "pip":
@@ -117,8 +118,10 @@ def installer_command(probe: ProbeLike, installer: str, *, dry_run: bool, constr
 
 def installer_env() -> dict[str, str]:
     """The environment for installer calls: no PYTHONPATH from the server."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "FORCE_COLOR", "CLICOLOR_FORCE")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env["NO_COLOR"] = "1"  # kernels set FORCE_COLOR; the output is parsed and logged as text
     return env
 
 
@@ -171,9 +174,15 @@ def make_plan(probe: ProbeLike, requirements: Sequence[str], protected: Mapping[
     plan = Plan(installer=chosen, requirements=list(requirements), constraints=pins)
     if not requirements:
         return plan
-    wanted, output = _dry_run(probe, chosen, requirements, pins, index_options, timeout)
+    # The pinned resolution and a free one side by side: the free one tells what the
+    # pins hold back, or which protected build a failing requirement wants replaced.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pinned_run = pool.submit(_dry_run, probe, chosen, requirements, pins, index_options, timeout)
+        free_run = pool.submit(_dry_run, probe, chosen, requirements, (), index_options, timeout)
+        wanted, output = pinned_run.result()
+        free, _ = free_run.result()
     if wanted is None:
-        plan.resolver_error = explain_failure(probe, chosen, requirements, protected, index_options, output, timeout)
+        plan.resolver_error = explain_failure(probe, requirements, protected, free, output)
         return plan
     requested = {canonicalize_name(Requirement(r).name) for r in requirements}
     for key, version in sorted(wanted.items()):
@@ -196,14 +205,14 @@ def make_plan(probe: ProbeLike, requirements: Sequence[str], protected: Mapping[
         have = after.get(canonicalize_name(req.name))
         if have is None or not req.specifier.contains(have, prereleases=True):
             plan.problems.append(f"{text} would still not be satisfied (it would have {have or 'nothing'})")
-    plan.held_back = _held_back(probe, chosen, requirements, wanted, protected, index_options, timeout)
+    plan.held_back = _held_back(probe, requirements, wanted, free, protected)
     return plan
 
 
-def _held_back(probe: ProbeLike, installer: str, requirements: Sequence[str], wanted: Mapping[str, str],
-               protected: Mapping[str, str], index_options: Sequence[str], timeout: float) -> list[dict[str, str]]:
-    """Requested distributions the pins made the resolver take at an older version, and why."""
-    free, _ = _dry_run(probe, installer, requirements, (), index_options, timeout)
+def _held_back(probe: ProbeLike, requirements: Sequence[str], wanted: Mapping[str, str],
+               free: Mapping[str, str] | None, protected: Mapping[str, str]) -> list[dict[str, str]]:
+    """Requested distributions the pins made the resolver take at an older version
+    (compared with the `free` resolution), and why."""
     if not free:
         return []
     moved = [f"{probe.distributions[k].name} {free[k]}" for k in sorted(free)
@@ -218,10 +227,10 @@ def _held_back(probe: ProbeLike, installer: str, requirements: Sequence[str], wa
     return held
 
 
-def explain_failure(probe: ProbeLike, installer: str, requirements: Sequence[str], protected: Mapping[str, str],
-                    index_options: Sequence[str], output: str, timeout: float) -> str:
-    """Say which protected build a requirement needs replaced, else the resolver's own words."""
-    free, _ = _dry_run(probe, installer, requirements, (), index_options, timeout)
+def explain_failure(probe: ProbeLike, requirements: Sequence[str], protected: Mapping[str, str],
+                    free: Mapping[str, str] | None, output: str) -> str:
+    """Say which protected build a requirement needs replaced (from the `free`
+    resolution), else the resolver's own words."""
     clashes = []
     for key, version in sorted((free or {}).items()):
         dist = probe.distributions.get(key)

@@ -2,11 +2,16 @@
 and writes JSON. Blocking work runs in a thread (see `MLOpsHandler.respond`)."""
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..errors import InvalidInput, MLOpsError
+from ..fields import Field, Shape
 from .base import MLOpsHandler, id_arg, int_arg
 
 PAGE = ("limit", "cursor")
@@ -234,3 +239,148 @@ class JobCancelHandler(MLOpsHandler):
     @authorized
     async def post(self, job_id: str) -> None:
         await self.respond(lambda _: self.services.jobs.cancel(id_arg("job", job_id)))
+
+
+# -- dependency doctor ------------------------------------------------------------------
+# The input of every deps verb in one place: the POST bodies are checked against it and
+# the OpenAPI document shows it (see routes.py); GET deps/status takes the same names
+# as query parameters (lists comma-separated).
+
+KERNEL_TIMEOUT = 10.0
+DEPS_FIELDS: dict[str, Field] = {
+    "kernel_id": Field("string", "a running kernel's id: its interpreter is the one checked", nullable=True,
+                       max_length=200),
+    "python": Field("string", "path of the interpreter to check (instead of kernel_id)", nullable=True,
+                    max_length=4096),
+    "project": Field("string", "project folder (default: found upward from the kernel's notebook folder, "
+                               "else from the workspace root)", nullable=True, max_length=4096),
+    "extras": Field("array", "optional extras of the project to include", nullable=True,
+                    items=Field("string", max_length=200), max_items=100),
+    "groups": Field("array", "[dependency-groups] to include", nullable=True,
+                    items=Field("string", max_length=200), max_items=100),
+    "requirement_files": Field("array", "requirements files (relative to the project) to read", nullable=True,
+                               items=Field("string", max_length=4096), max_items=100),
+}
+DEPS_TARGET = Shape(DEPS_FIELDS)
+DEPS_PLAN = Shape({**DEPS_FIELDS, "installer": Field("string", "uv or pip (default: uv when available)",
+                                                     nullable=True, enum=("uv", "pip"))})
+DEPS_QUERY = tuple(DEPS_FIELDS)
+LIST_FIELDS = ("extras", "groups", "requirement_files")
+
+
+class DepsHandlerBase(MLOpsHandler):
+    """Shared by the deps verbs: find the target (asking a kernel, on the loop), then
+    call one DepsService method in the executor thread."""
+
+    def _fail(self, exc: Any) -> None:
+        self.set_status(exc.status)
+        self.finish(json.dumps(exc.to_dict()))
+
+    async def _kernel_start(self, kernel_id: str) -> Path | None:
+        """The folder of the notebook a kernel belongs to (its session's path), if any."""
+        try:
+            sessions = await self.session_manager.list_sessions()
+        except Exception:  # no session manager: the workspace root is the start
+            return None
+        for session in sessions:
+            if (session.get("kernel") or {}).get("id") == kernel_id and session.get("path"):
+                root = Path(getattr(self.contents_manager, "root_dir", "") or ".")
+                return (root / session["path"]).parent
+        return None
+
+    async def body_call(self, call: Callable[[Any, dict[str, Any]], Any], *, status: int = 200) -> None:
+        """`deps_call` with the JSON body (no query parameters allowed)."""
+        try:
+            self.query()
+            body = self.json_body()
+        except MLOpsError as exc:
+            self._fail(exc)
+            return
+        await self.deps_call(body, DEPS_PLAN, call, status=status)
+
+    async def deps_call(self, data: Any, shape: Shape, call: Callable[[Any, dict[str, Any]], Any], *,
+                        params: tuple[str, ...] = (), status: int = 200) -> None:
+        """Validate `data` against `shape`, resolve the interpreter (kernel_id xor python)
+        and run `call(target, fields)` in the executor; errors become JSON status codes."""
+        from ..deps.kernel import kernel_python
+        from ..deps.service import make_target
+
+        try:
+            self.query(*params)  # unknown query parameters first, before anything else
+            fields = shape.for_create(data)
+            kernel_id = fields.get("kernel_id") or None
+            python = fields.get("python") or None
+            if (kernel_id is None) == (python is None):
+                raise InvalidInput("kernel_id: give exactly one of kernel_id (a running kernel) or python "
+                                   "(an interpreter path)", field="kernel_id")
+            start: Path | None = None
+            if kernel_id is not None:
+                found = await kernel_python(self.kernel_manager, kernel_id, timeout=KERNEL_TIMEOUT)
+                python = found.python
+                start = await self._kernel_start(kernel_id)
+        except MLOpsError as exc:
+            self._fail(exc)
+            return
+
+        def run(_: Query) -> Any:
+            root = self.services.workspace.root
+            target = make_target(python, fields.get("project") or None, start=start or root,
+                                 stop=root if start is None or _inside(start, root) else None,
+                                 **{k: fields.get(k) for k in LIST_FIELDS})
+            answer = call(target, fields)
+            if kernel_id is not None and isinstance(answer, dict):
+                answer = {**answer, "kernel": found.to_dict()}
+            return answer
+
+        await self.respond(run, params=params, status=status)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _split(value: str | None) -> list[str] | None:
+    """A comma-separated query value as a list (absent: None; empty: [])."""
+    if value is None:
+        return None
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+class DepsStatusHandler(DepsHandlerBase):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        try:
+            q = self.query(*DEPS_QUERY)
+        except MLOpsError as exc:
+            self._fail(exc)
+            return
+        data = {k: (_split(v) if k in LIST_FIELDS else (v or None)) for k, v in q.items() if v is not None}
+        await self.deps_call(data, DEPS_TARGET, lambda t, _f: self.services.deps.check(t, self.actor),
+                             params=DEPS_QUERY)
+
+
+class DepsPlanHandler(DepsHandlerBase):
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        await self.body_call(lambda t, f: self.services.deps.plan(t, self.actor, installer=f.get("installer")))
+
+
+class DepsRepairHandler(DepsHandlerBase):
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        await self.body_call(lambda t, f: self.services.deps.repair(t, self.actor, installer=f.get("installer")),
+                             status=201)
+
+
+class DepsHistoryHandler(MLOpsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        await self.respond(lambda q: self.services.deps.history(**q), params=("python", *PAGE))

@@ -57,6 +57,14 @@ def _paged(**query: str) -> dict[str, str]:
     return {**query, **PAGE_PARAMS}
 
 
+DEPS_QUERY_DOC = {
+    "kernel_id": "a running kernel's id (exactly one of kernel_id or python)",
+    "python": "an interpreter path (exactly one of kernel_id or python)",
+    "project": "project folder (default: found upward from the kernel's notebook folder, else the workspace root)",
+    "extras": "comma-separated optional extras",
+    "groups": "comma-separated dependency groups",
+    "requirement_files": "comma-separated requirements files",
+}
 CASCADE = {"cascade": "true to delete what depends on it too"}
 ROUTES: tuple[Route, ...] = (
     Route("/health", h.HealthHandler, {"get": Op("Health: store revision, worker, workspace")}),
@@ -123,6 +131,21 @@ ROUTES: tuple[Route, ...] = (
                                                          "limit": "at most this many lines (default 500)"}),
     }),
     Route("/jobs/{job_id}/cancel", h.JobCancelHandler, {"post": Op("Cancel a queued or running job")}),
+    Route("/deps/status", h.DepsStatusHandler, {
+        "get": Op("Dependency status of a kernel's (or an interpreter's) environment against a project",
+                  DEPS_QUERY_DOC),
+    }),
+    Route("/deps/plan", h.DepsPlanHandler, {
+        "post": Op("Check, then the dry-run plan that would fix it (nothing installed)",
+                   body=h.DEPS_PLAN.create_schema()),
+    }),
+    Route("/deps/repair", h.DepsRepairHandler, {
+        "post": Op("Queue the repair job (protected accelerator builds are never touched); returns the job",
+                   body=h.DEPS_PLAN.create_schema(), status=201),
+    }),
+    Route("/deps/history", h.DepsHistoryHandler, {
+        "get": Op("Checks, plans and repairs, newest first", _paged(python="only this interpreter")),
+    }),
 )
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .deps import DependencyPanel
     from .registry import RegistryPanel
 
-__all__ = ["RegistryPanel"]
+__all__ = ["DependencyPanel", "RegistryPanel"]
 
 
 def __getattr__(name: str) -> Any:
@@ -14,4 +15,8 @@ def __getattr__(name: str) -> Any:
         from .registry import RegistryPanel
 
         return RegistryPanel
+    if name == "DependencyPanel":
+        from .deps import DependencyPanel
+
+        return DependencyPanel
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

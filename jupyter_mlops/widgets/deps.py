@@ -1,0 +1,209 @@
+"""DependencyPanel: the kernel's dependency status, the plan, and a confirmed repair job.
+
+A thin face over `Services.deps`: the status table, a "Fix dependencies" button shown
+only when something is missing or outdated, the plan for confirmation, then the repair
+job's progress and log. The job runs in the server's worker when one is alive, else
+inline in a background thread of this kernel."""
+from __future__ import annotations
+
+import html
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+
+from ..commands import DEPS_COLUMNS, _plan_result, _status_record, _status_rows, cell_text, html_table
+from ..errors import MLOpsError
+
+if TYPE_CHECKING:
+    from ..services import Services
+
+POLL = 0.3
+
+
+
+class DependencyPanel(w.VBox):
+    """A VBox over `services.deps` for one interpreter (default: this kernel's) and project
+    (default: found upward from the current folder, not above the workspace root)."""
+
+    def __init__(self, services: Services | None = None, python: str | None = None,
+                 project: str | Path | None = None, *, installer: str | None = None, actor: str | None = None,
+                 **kwargs: Any) -> None:
+        from .. import services as services_mod
+
+        self.services = services or services_mod.services_for()
+        self.actor = actor or services_mod.current_user()
+        self.python = python or sys.executable
+        self.project = str(project) if project is not None else None
+        self.installer = installer
+        self.last_status: dict[str, Any] | None = None
+        self.last_plan: dict[str, Any] | None = None
+        self.job: dict[str, Any] | None = None
+        self._busy = False
+        self._thread: threading.Thread | None = None
+
+        self.title = w.HTML(f"<b>Dependencies</b> <small>{html.escape(self.python)}</small>")
+        self.check_button = w.Button(description="Check", icon="refresh")
+        self.fix_button = w.Button(description="Fix dependencies", button_style="warning", icon="wrench",
+                                   layout=w.Layout(display="none"))
+        self.summary = w.HTML("")
+        self.table = w.HTML("")
+        self.plan_html = w.HTML("")
+        self.confirm_button = w.Button(description="Confirm", button_style="danger", icon="check")
+        self.cancel_button = w.Button(description="Cancel", icon="times")
+        self.confirm_box = w.HBox([self.confirm_button, self.cancel_button], layout=w.Layout(display="none"))
+        self.progress = w.IntProgress(value=0, min=0, max=1, description="repair",
+                                      layout=w.Layout(display="none"))
+        self.log_area = w.Textarea(value="", disabled=True, layout=w.Layout(width="auto", height="160px",
+                                                                       display="none"))
+        self.status = w.HTML("")
+        self.error = w.HTML("")
+        self.buttons = (self.check_button, self.fix_button, self.confirm_button, self.cancel_button)
+
+        self.check_button.on_click(lambda _b: self._act(self.check))
+        self.fix_button.on_click(lambda _b: self._act(self.show_plan))
+        self.cancel_button.on_click(lambda _b: self._act(self._cancel))
+        self.confirm_button.on_click(lambda _b: self._act(self.start_repair))
+        super().__init__(children=[
+            self.title, w.HBox([self.check_button, self.fix_button]), self.summary, self.table,
+            self.plan_html, self.confirm_box, self.progress, self.log_area, self.status, self.error,
+        ], layout=w.Layout(width="auto"), **kwargs)
+        self._act(self.check)
+
+    # -- plumbing ----------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """Whether an action or a repair is running (buttons disabled meanwhile)."""
+        return self._busy
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        for b in self.buttons:
+            b.disabled = busy
+
+    def _act(self, fn: Any) -> None:
+        if self._busy:
+            return
+        self._set_busy(True)
+        self.error.value = ""
+        self.status.value = ""
+        keep_busy = False
+        try:
+            keep_busy = bool(fn())
+        except MLOpsError as exc:
+            self.show_error(exc.message)
+        except Exception as exc:  # say it in the panel, not in the log console
+            self.show_error(f"unexpected {type(exc).__name__}: {exc}")
+        finally:
+            if not keep_busy:
+                self._set_busy(False)
+
+    def show_error(self, message: str) -> None:
+        """Show `message` in the panel's error area."""
+        self.error.value = f"<div style='color:#b00020'><b>Error:</b> {html.escape(message, quote=False)}</div>"
+
+    def _target(self) -> Any:
+        from ..deps.service import make_target
+
+        cwd = Path.cwd().resolve()
+        root = self.services.workspace.root.resolve()
+        stop = root if cwd == root or root in cwd.parents else None
+        return make_target(self.python, self.project, start=cwd, stop=stop)
+
+    # -- actions -----------------------------------------------------------------------
+    def check(self) -> None:
+        """Check the environment and show the status table."""
+        answer = self.services.deps.check(self._target(), self.actor)
+        self._show_status(answer)
+
+    def _show_status(self, answer: dict[str, Any]) -> None:
+        self.last_status = answer
+        record = _status_record(answer)
+        self.summary.value = "<table>" + "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(cell_text(v, 400))}</td></tr>"
+            for k, v in record.items()) + "</table>"
+        self.table.value = html_table(DEPS_COLUMNS, _status_rows(answer["status"]))
+        self.fix_button.layout.display = None if answer["status"]["needs_fix"] else "none"
+
+    def show_plan(self) -> None:
+        """The checked plan, with Confirm/Cancel when it may be applied."""
+        answer = self.services.deps.plan(self._target(), self.actor, installer=self.installer)
+        self.last_plan = answer
+        self._show_status(answer)
+        result = _plan_result(answer)
+        self.plan_html.value = result.html()
+        ok = answer["status"]["needs_fix"] and answer["plan"]["ok"]
+        self.confirm_box.layout.display = None if ok else "none"
+
+    def _cancel(self) -> None:
+        self.plan_html.value = ""
+        self.confirm_box.layout.display = "none"
+
+    def start_repair(self) -> bool:
+        """Submit the repair job and follow it in a thread; the buttons stay disabled until it ends."""
+        self.confirm_box.layout.display = "none"
+        self.job = self.services.deps.repair(self._target(), self.actor, installer=self.installer)
+        self.progress.layout.display = None
+        self.log_area.layout.display = None
+        self.progress.bar_style = "info"
+        self.log_area.value = ""
+        self._thread = threading.Thread(target=self._follow, args=(self.job["id"],), daemon=True,
+                                        name=f"mlops-repair-{self.job['id']}")
+        self._thread.start()
+        return True
+
+    def wait(self, timeout: float = 600.0) -> dict[str, Any] | None:
+        """Block until the running repair (if any) ends; returns the job."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.job
+
+    def _follow(self, job_id: int) -> None:
+        jobs = self.services.jobs
+        seen = 0
+
+        def tick() -> None:
+            nonlocal seen
+            page = jobs.log(job_id, after=seen, limit=500)
+            if page["lines"]:
+                self.log_area.value += "".join(line["line"] + "\n" for line in page["lines"])
+                seen = page["next_after"]
+            self.job = job = jobs.get(job_id)
+            p = job["progress"]
+            self.progress.max = max(int(p["total"] or 0), 1)
+            self.progress.value = min(int(p["done"] or 0), self.progress.max)
+            self.status.value = html.escape(f"job {job_id} {job['state']}: {job.get('message') or ''}")
+
+        try:
+            if not jobs.has_live_worker():
+                from ..jobs.worker import Worker
+
+                Worker(self.services.store, max_jobs=1, scratch=self.services.workspace.state_dir).run_job(
+                    job_id, on_tick=tick)
+            else:
+                while jobs.get(job_id)["state"] in ("queued", "running"):
+                    tick()
+                    time.sleep(POLL)
+            tick()
+            job = self.job or {}
+            if job.get("state") == "succeeded":
+                self.progress.bar_style, self.progress.value = "success", self.progress.max
+                out = job.get("result") or {}
+                self.status.value = "<div style='color:#1b5e20'>" + html.escape(
+                    f"installed: {cell_text(out.get('installed'), 400) or 'nothing'}; "
+                    f"failed: {cell_text(list(out.get('failed') or {}), 400) or 'none'}; "
+                    f"skipped: {cell_text(list(out.get('skipped') or {}), 400) or 'none'}. "
+                    + ("Restart the kernel to use the new packages." if out.get("restart_kernel") else
+                       str(out.get("message") or ""))) + "</div>"
+                self.plan_html.value = ""
+                self._show_status(self.services.deps.check(self._target(), self.actor))
+            else:
+                self.progress.bar_style = "danger"
+                self.show_error(f"repair job {job_id} {job.get('state')}: {job.get('error') or job.get('message')}")
+        except Exception as exc:
+            self.show_error(f"{type(exc).__name__}: {getattr(exc, 'message', exc)}")
+        finally:
+            self._set_busy(False)
