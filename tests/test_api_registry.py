@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from jupyter_server.auth import IdentityProvider, User
 
+from jupyter_mlops.deps.service import Target, record_run
 from jupyter_mlops.registry import rules
 from jupyter_mlops.server.routes import ROUTES
 
@@ -316,7 +317,8 @@ LISTS = [r.path.strip("/") for r in ROUTES if "cursor" in next(iter(r.ops.values
 
 
 def test_every_list_pages() -> None:
-    assert set(LISTS) == {"models", "releases", "artifacts", "deployments", "aliases", "audit", "jobs"}
+    assert set(LISTS) == {"models", "releases", "artifacts", "deployments", "aliases", "audit", "jobs",
+                          "deps/history"}
 
 
 @pytest.mark.parametrize("path", LISTS)
@@ -328,9 +330,12 @@ async def test_every_list_walks_each_item_once(api: Api, jp_serverapp: Any, path
             await ok(api, "POST", "artifacts", {"release_id": rid, "name": "w", "path": "/w"})
             await ok(api, "POST", "deployments", {"release_id": rid, "environment": "prod"})
             await ok(api, "PUT", f"aliases/m{i}/alias-{v}", {"release_id": rid})
-    jobs = jp_serverapp.web_app.settings["mlops_services"].get().jobs
+    services = jp_serverapp.web_app.settings["mlops_services"].get()
     for _ in range(7):
-        jobs.submit("diagnostic.count", {"n": 1, "delay": 0})
+        services.jobs.submit("diagnostic.count", {"n": 1, "delay": 0})
+    for i in range(5):
+        record_run(services.store, "check", "tester", Target(f"/envs/{i}/bin/python", "/project"),
+                   needs_fix=bool(i % 2), summary={"i": i})
     everything = await ok(api, "GET", path, limit="500")
     assert everything["next_cursor"] is None and len(everything["items"]) > 3
     pages = await walk(api, path, 3)
