@@ -54,6 +54,8 @@ def run(cmd: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--size-mb", type=float, default=2.0,
+                        help="payload of each missing package's wheel (real packages are not empty)")
     args = parser.parse_args()
     uv = uv_binary()
     with tempfile.TemporaryDirectory() as tmp:
@@ -65,7 +67,8 @@ def main() -> None:
             build_wheel(wheels, f"pkg-{i:03d}", "1.0", [f"pkg-{i - 1:03d}>=1.0"] if i % 3 else [])
             build_wheel(wheels, f"pkg-{i:03d}", "1.1", [f"pkg-{i - 1:03d}>=1.0"] if i % 3 else [])
         for i in range(N_MISSING):
-            build_wheel(wheels, f"new-{i:02d}", "1.0")
+            payload = os.urandom(int(args.size_mb * 1024 * 1024))  # incompressible, like model code and data
+            build_wheel(wheels, f"new-{i:02d}", "1.0", files={f"new_{i:02d}/__init__.py": "", f"new_{i:02d}/data.bin": payload})
         base = make_venv(tmp_path / "base", ["torch==2.3.1+rocm5.7", "torchvision==0.18.1+rocm5.7",
                                              *(f"pkg-{i:03d}==1.0" for i in range(N_INSTALLED))], wheels, "uv")
         run([str(base), "-m", "ensurepip", "--default-pip"])  # pip for the peers
@@ -126,7 +129,7 @@ def main() -> None:
         def raw_uv(python: Path) -> None:
             run([uv, "pip", "install", "--python", str(python), *opts, *missing])
 
-        print(f"repair: {N_MISSING} missing packages, fresh copy of the env each run")
+        print(f"repair: {N_MISSING} missing packages of {args.size_mb:g} MB each, fresh copy of the env each run")
         ours_pip = timed(lambda p: ours_repair(p, "pip"))
         naive_t = timed(naive)
         print(f"  ours with pip median {ours_pip:6.2f} s | one pip install per package median {naive_t:6.2f} s | "

@@ -19,17 +19,14 @@ if sys.path and (sys.path[0] == "" or (
         and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)))):
     del sys.path[0]
 
-import ast
 import hashlib
 import json
 import platform
 import re
 import sysconfig
 
-try:
-    from importlib import metadata as _metadata
-except ImportError:  # pragma: no cover - Python < 3.8 is not supported
-    _metadata = None  # type: ignore[assignment]
+# importlib.metadata (with email, zipfile, csv ...) and ast cost more than the whole scan:
+# they are imported only for what the plain folder scan below cannot read.
 
 _CANON = re.compile(r"[-_.]+")
 _LABELS = (("rocm", "rocm"), ("cu", "cuda"), ("xpu", "xpu"), ("cpu", "cpu"))
@@ -62,6 +59,60 @@ def marker_environment():
         "python_version": ".".join(platform.python_version_tuple()[:2]),
         "sys_platform": sys.platform,
     }
+
+
+def _metadata():
+    from importlib import metadata
+
+    return metadata
+
+
+class _FolderDist:
+    """A `.dist-info` or `.egg-info` folder (or egg-info file), read like importlib.metadata's
+    PathDistribution for the few files the probe needs."""
+
+    def __init__(self, path):
+        self._path = path
+
+    def read_text(self, name):
+        if os.path.isfile(self._path):  # an egg-info file is PKG-INFO itself
+            target = self._path if name in ("", "PKG-INFO") else None
+        else:
+            target = os.path.join(self._path, name) if name else None
+        if target is None:
+            return None
+        try:
+            with open(target, encoding="utf-8") as fh:
+                return fh.read()
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    @property
+    def requires(self):
+        # Only egg-info needs this (requires.txt sections to markers): importlib.metadata does it.
+        import pathlib
+
+        return _metadata().PathDistribution(pathlib.Path(self._path)).requires or []
+
+    def locate_file(self, path):
+        return os.path.join(os.path.dirname(self._path), str(path))
+
+
+def _all_distributions():
+    """Every distribution on sys.path, in importlib.metadata's order: folders are scanned
+    directly; anything else (zip files, eggs) goes through importlib.metadata."""
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            if os.path.isfile(entry):
+                for dist in _metadata().distributions(path=[entry]):
+                    yield dist
+            continue
+        for name in names:
+            low = name.lower()
+            if low.endswith((".dist-info", ".egg-info")):
+                yield _FolderDist(os.path.join(entry, name))
 
 
 def _read_text(dist, name):
@@ -142,9 +193,7 @@ def _describe(dist):
 def distributions():
     """(winners, shadowed): the first distribution of each name on sys.path wins."""
     found, shadowed = {}, []
-    if _metadata is None:
-        return found, shadowed
-    for dist in _metadata.distributions():
+    for dist in _all_distributions():
         try:
             info = _describe(dist)
         except Exception:
@@ -164,7 +213,7 @@ def _torch_version_file(torch_info):
     if os.path.isfile(direct):
         return direct
     try:
-        dist = next(d for d in _metadata.distributions(path=[torch_info["location"]])
+        dist = next(d for d in _metadata().distributions(path=[torch_info["location"]])
                     if canonical(d.metadata["Name"] or "") == "torch")
         for f in dist.files or ():
             if str(f).replace("\\", "/").endswith("torch/version.py"):
@@ -178,6 +227,8 @@ def _torch_version_file(torch_info):
 
 def _literal_assignments(source):
     """Top-level `name = literal` (and annotated) assignments of a module's source."""
+    import ast
+
     values = {}
     for node in ast.parse(source).body:
         targets, value = [], None
