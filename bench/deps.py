@@ -102,9 +102,13 @@ def main() -> None:
             return clone_venv(base, tmp_path / f"env-{next(counter)}")
 
         def timed(fn: Callable[[Path], None]) -> float:
+            """Median over runs, each on a fresh copy of the env and with empty installer
+            caches (as for packages never installed on this machine before)."""
             samples = []
             for _ in range(args.runs):
                 python = fresh()
+                cache = tmp_path / f"cache-{next(counter)}"
+                os.environ["UV_CACHE_DIR"], os.environ["PIP_CACHE_DIR"] = str(cache / "uv"), str(cache / "pip")
                 t0 = time.perf_counter()
                 fn(python)
                 samples.append(time.perf_counter() - t0)
