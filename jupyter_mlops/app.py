@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Int, List, Unicode
+from traitlets import Bool, Int, List, Unicode, default
 
 from .server.base import ServiceHolder
 from .server.routes import handlers
@@ -41,6 +42,20 @@ class MLOpsApp(ExtensionApp):
         help="Distribution names or globs the dependency doctor never replaces, on top of torch, torchvision, "
              "torchaudio, triton, pytorch-triton-rocm, nvidia-* and rocm-* (and any +rocm/+cu/+xpu build).",
     )
+    hf_endpoint = Unicode(
+        config=True,
+        help="Hugging Face Hub URL model downloads use (default: $HF_ENDPOINT, else https://huggingface.co).",
+    )
+    download_disk_margin = Int(
+        1 << 30, config=True,
+        help="Bytes that must stay free on the model cache's disk after a download; a download that "
+             "would leave less is refused before it starts.",
+    )
+
+    @default("hf_endpoint")
+    def _default_hf_endpoint(self) -> str:
+        return os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+
     max_jobs = Int(2, config=True, help="How many jobs the server's worker runs at once.")
     run_worker = Bool(True, config=True, help="Run the job worker inside the server.")
 
@@ -67,7 +82,8 @@ class MLOpsApp(ExtensionApp):
         root = self.workspace_dir or self.serverapp.root_dir
         try:
             services = Services(resolve(root, self.db_url or None, self.models_dir or None),
-                                protected_packages=self.protected_packages)
+                                protected_packages=self.protected_packages, hf_endpoint=self.hf_endpoint,
+                                download_disk_margin=self.download_disk_margin)
         except Exception as exc:
             self.log.error("jupyter_mlops: the store could not start: %s", exc)
             raise

@@ -22,8 +22,11 @@ class Services:
     """The registry, the job queue and the dashboard over one store."""
 
     def __init__(self, workspace: Workspace, store: Store | None = None,
-                 protected_packages: Sequence[str] | None = None) -> None:
+                 protected_packages: Sequence[str] | None = None, *, hf_endpoint: str | None = None,
+                 download_disk_margin: int | None = None) -> None:
         from .deps.service import DepsService
+        from .hub.download import DEFAULT_DISK_MARGIN
+        from .hub.service import HubService
         from .deps.status import DEFAULT_PROTECTED
 
         self.workspace = workspace
@@ -32,6 +35,9 @@ class Services:
         self.registry = Registry(self.store)
         self.jobs = JobQueue(self.store)
         self.deps = DepsService(self.store, self.jobs, (*DEFAULT_PROTECTED, *(protected_packages or ())))
+        self.hub = HubService(self.store, self.jobs, self.registry, workspace.models_dir, hf_endpoint,
+                              DEFAULT_DISK_MARGIN if download_disk_margin is None else download_disk_margin,
+                              secrets_dir=workspace.state_dir / "secrets")
         self._storage: tuple[float, dict[str, Any]] | None = None
         self._storage_lock = threading.Lock()
 

@@ -13,6 +13,7 @@ from ..errors import InvalidInput
 KINDS: dict[str, str] = {
     "diagnostic.count": "jupyter_mlops.jobs.diagnostic:count",
     "deps.repair": "jupyter_mlops.deps.repair:repair",
+    "hub.download": "jupyter_mlops.hub.download:download",
 }
 
 

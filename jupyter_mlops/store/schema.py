@@ -225,3 +225,14 @@ class DepsRun(Base):
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     needs_fix: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+
+
+class Setting(Base):
+    """One workspace setting (e.g. the default model): a JSON value, who set it and when."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(200), nullable=False, default="")
