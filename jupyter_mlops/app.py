@@ -91,7 +91,9 @@ class MLOpsApp(ExtensionApp):
         if self.run_worker:
             from .jobs.worker import Worker
 
-            self._worker = Worker(services.store, max_jobs=self.max_jobs, scratch=services.workspace.state_dir)
+            self._worker = Worker(services.store, max_jobs=self.max_jobs, scratch=services.workspace.state_dir,
+                                  standby=True)
+            services.jobs.on_submit = self._worker.wake
             self._worker_thread = threading.Thread(target=self._worker.serve, name="mlops-worker", daemon=True)
             self._worker_thread.start()
         return services

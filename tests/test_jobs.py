@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from jupyter_mlops.errors import Conflict, NotFound
-from jupyter_mlops.jobs import JobQueue
+from jupyter_mlops.jobs import FINAL_STATES, JobQueue
 from jupyter_mlops.jobs.context import FLUSH_INTERVAL
 from jupyter_mlops.jobs.queue import is_runner_of, pid_alive
 from jupyter_mlops.jobs.worker import Worker
@@ -570,3 +570,45 @@ def test_kill9_of_worker_while_job_process_starts_still_interrupts(
     final = wait_job(queue, job["id"], ("interrupted", "failed", "cancelled", "succeeded"), timeout=START_TIMEOUT)
     assert final["state"] == "interrupted", final
     wait_gone(pid)
+
+
+# -- standby runner ----------------------------------------------------------------------
+
+def standby_runners(worker_pid: int) -> list[int]:
+    """Pids of `--standby` runner processes whose parent is `worker_pid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if b"jupyter_mlops.jobs.runner" in args and b"--standby" in args and ppid == worker_pid:
+            found.append(int(entry.name))
+    return found
+
+
+def test_serving_worker_hands_jobs_to_a_ready_standby_runner_and_ends_it_on_stop(
+        queue: JobQueue, store: Store, start_worker: Callable[[], WorkerProcess]) -> None:
+    worker = start_worker()
+    (first,) = wait_for(lambda: standby_runners(worker.pid) or None, START_TIMEOUT, "a standby runner")
+    job = queue.submit(KIND, {"n": 200, "delay": 0.05})
+    wait_job(queue, job["id"], "running", cond=running_with_progress(1))
+    assert job_row(store, job["id"]).pid == first  # the job ran in the runner that was waiting
+    assert is_runner_of(first, job["id"])
+    (second,) = wait_for(lambda: [p for p in standby_runners(worker.pid) if p != first] or None,
+                         START_TIMEOUT, "the next standby runner")
+    queue.cancel(job["id"])  # from this process: the signal reaches a runner started as standby
+    assert wait_job(queue, job["id"], FINAL_STATES, timeout=PROMPT)["state"] == "cancelled"
+    worker.stop()
+    wait_gone(second)  # its input closed with the worker: the standby ends
+
+
+def test_standby_runner_ends_when_its_worker_is_killed(start_worker: Callable[[], WorkerProcess]) -> None:
+    worker = start_worker()
+    (standby,) = wait_for(lambda: standby_runners(worker.pid) or None, START_TIMEOUT, "a standby runner")
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.proc.wait()
+    wait_gone(standby)

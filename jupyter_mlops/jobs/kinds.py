@@ -17,6 +17,11 @@ KINDS: dict[str, str] = {
 }
 
 
+#: Heavy libraries a standby runner imports ahead of its job.
+PRELOAD: tuple[str, ...] = ("packaging.requirements", "huggingface_hub", "huggingface_hub.file_download",
+                            "huggingface_hub._snapshot_download", "huggingface_hub.hf_api")
+
+
 def resolve(kind: str) -> Callable[..., dict[str, Any]]:
     """The function behind a kind."""
     target = KINDS.get(kind)

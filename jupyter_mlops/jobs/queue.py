@@ -5,6 +5,7 @@ import os
 import signal
 import socket
 from datetime import datetime, timedelta
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -98,7 +99,9 @@ def is_runner_of(pid: int, job_id: int) -> bool:
             args = fh.read().split(b"\0")
     except OSError:
         return False
-    return b"jupyter_mlops.jobs.runner" in args and str(job_id).encode() in args
+    # A standby runner (see worker.py) was started before it knew its job: it has no id in
+    # its arguments, and the caller has the pid from the job's own row.
+    return b"jupyter_mlops.jobs.runner" in args and (str(job_id).encode() in args or b"--standby" in args)
 
 
 def signal_job(pid: int, job_id: int, sig: int) -> bool:
@@ -117,6 +120,8 @@ class JobQueue:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        #: Called after a job is queued; the server points it at its worker's `wake`.
+        self.on_submit: Callable[[], None] | None = None
 
     def submit(self, kind: str, params: dict[str, Any] | None = None, *, owner: str = "",
                dedupe_key: str | None = None) -> dict[str, Any]:
@@ -133,7 +138,10 @@ class JobQueue:
             job = Job(kind=kind, params=params or {}, owner=owner, dedupe_key=dedupe_key, state="queued")
             s.add(job)
             s.flush()
-            return job_view(job)
+            view = job_view(job)
+        if self.on_submit is not None:
+            self.on_submit()
+        return view
 
     def get(self, job_id: int) -> dict[str, Any]:
         """One job."""

@@ -4,6 +4,7 @@ Runs one claimed job, sends its own stdout/stderr (and its children's) to the
 job log, and writes the final state. SIGTERM cancels."""
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
@@ -16,7 +17,7 @@ from sqlalchemy import select, update
 from ..store import Store
 from ..store.schema import Job, Worker, utcnow
 from .context import JobCancelled, JobContext
-from .kinds import resolve
+from .kinds import PRELOAD, resolve
 
 
 def _finish(store: Store, job_id: int, **values: Any) -> None:
@@ -107,5 +108,25 @@ def run(db_url: str, job_id: int) -> int:
     return 0
 
 
+def standby(db_url: str) -> int:
+    """Import what jobs need, then wait for a job id on stdin and run it (end of input: exit).
+    The worker keeps one standby runner so a job does not wait for these imports."""
+    for module in PRELOAD:
+        try:
+            importlib.import_module(module)
+        except Exception:  # a missing optional library fails later, in the job that needs it
+            pass
+    line = sys.stdin.readline().strip()
+    if not line:
+        return 0
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    return run(db_url, int(line))
+
+
 if __name__ == "__main__":
-    sys.exit(run(sys.argv[1], int(sys.argv[2])))
+    code = standby(sys.argv[1]) if sys.argv[2] == "--standby" else run(sys.argv[1], int(sys.argv[2]))
+    # The outcome is committed: skip interpreter teardown (joining library thread pools,
+    # closing HTTP clients), which can take half a second after a download.
+    os._exit(code)

@@ -23,6 +23,7 @@ from .queue import HOST, JobQueue
 
 log = logging.getLogger(__name__)
 TICK = 0.2
+STANDBY = "--standby"
 HEARTBEAT = 2.0
 CANCEL_GRACE = 5.0
 ERROR_BACKOFF = 1.0
@@ -40,7 +41,7 @@ class Worker:
     """Runs jobs from the store, at most `max_jobs` at once."""
 
     def __init__(self, store: Store, *, max_jobs: int = 2, env: dict[str, str] | None = None,
-                 scratch: Path | None = None) -> None:
+                 scratch: Path | None = None, standby: bool = False) -> None:
         self.store = store
         self.queue = JobQueue(store)
         self.max_jobs = max_jobs
@@ -48,6 +49,8 @@ class Worker:
         self.scratch = scratch
         self.id: int | None = None
         self._running: dict[int, _Running] = {}
+        self.standby = standby
+        self._standby: subprocess.Popen[bytes] | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._last_beat = 0.0
@@ -78,6 +81,8 @@ class Worker:
     def serve(self) -> None:
         """Claim and run jobs until `stop()`; on return, running jobs are ended and interrupted."""
         self.register()
+        if self.standby:
+            self._refill_standby()
         try:
             while not self._stop.is_set():
                 try:
@@ -99,7 +104,8 @@ class Worker:
                     self.tick(claim=False)
                     if on_tick is not None:
                         on_tick()
-                    time.sleep(TICK)
+                    self._wake.wait(TICK)
+                    self._wake.clear()
         except KeyboardInterrupt:  # an interrupted kernel cell cancels its job
             self.queue.cancel(job_id)
             deadline = time.monotonic() + CANCEL_GRACE + 1
@@ -116,7 +122,8 @@ class Worker:
         return self.queue.get(job_id)
 
     def shutdown(self) -> None:
-        """End running jobs (they become interrupted) and deregister."""
+        """End running jobs (they become interrupted), the standby runner, and deregister."""
+        self._stop_standby()
         self._end_all("the server stopped while the job ran")
         self._unregister()
 
@@ -148,10 +155,7 @@ class Worker:
             job.message = "starting"
             claimed = job.id
         try:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "jupyter_mlops.jobs.runner", self.store.url, str(claimed)],
-                start_new_session=True, stdin=subprocess.DEVNULL, env=self.env, cwd=self.scratch,
-            )
+            proc = self._hand_to_standby(claimed) or self._spawn(str(claimed))
         except OSError as exc:
             with self.store.write() as s:
                 s.execute(update(Job).where(Job.id == claimed).values(
@@ -160,7 +164,52 @@ class Worker:
         with self.store.write() as s:
             s.execute(update(Job).where(Job.id == claimed).values(pid=proc.pid))
         self._running[claimed] = _Running(claimed, proc)
+        if self.standby:
+            self._refill_standby()
+        # Wake the loop the moment the job process ends, instead of at the next tick.
+        threading.Thread(target=lambda: (proc.wait(), self._wake.set()), name=f"job-{claimed}-wait",
+                         daemon=True).start()
         return True
+
+    def _spawn(self, job: str) -> subprocess.Popen[bytes]:
+        """A runner process for job id `job`, or `--standby` (waits for an id on stdin)."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "jupyter_mlops.jobs.runner", self.store.url, job],
+            start_new_session=True, stdin=subprocess.PIPE if job == STANDBY else subprocess.DEVNULL,
+            env=self.env, cwd=self.scratch,
+        )
+
+    def _refill_standby(self) -> None:
+        """Start the next standby runner so its imports are done before a job needs it."""
+        if self._standby is None or self._standby.poll() is not None:
+            try:
+                self._standby = self._spawn(STANDBY)
+            except OSError:
+                self._standby = None
+
+    def _hand_to_standby(self, job_id: int) -> subprocess.Popen[bytes] | None:
+        """Give `job_id` to the waiting standby runner; None when there is none alive."""
+        proc, self._standby = self._standby, None
+        if proc is None or proc.poll() is not None or proc.stdin is None:
+            return None
+        try:
+            proc.stdin.write(f"{job_id}\n".encode())
+            proc.stdin.close()
+        except OSError:
+            _killpg(proc.pid, signal.SIGKILL)
+            return None
+        return proc
+
+    def _stop_standby(self) -> None:
+        proc, self._standby = self._standby, None
+        if proc is not None:
+            if proc.stdin is not None:
+                proc.stdin.close()  # end of input: a standby runner exits on it
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                _killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
     def _enforce_cancels(self) -> None:
         if not self._running:
@@ -220,7 +269,7 @@ def main(argv: list[str] | None = None) -> None:
     from ..store import open_store
 
     args = argv if argv is not None else sys.argv[1:]
-    worker = Worker(open_store(args[0]))
+    worker = Worker(open_store(args[0]), standby=True)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     worker.serve()
 
