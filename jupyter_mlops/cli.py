@@ -21,7 +21,10 @@ class _TextProgress:
 
     def update(self, job: dict[str, Any]) -> None:
         p = job["progress"]
-        text = f"job {job['id']} {job['state']}: {p['done'] or 0:g}/{p['total'] or 0:g} {p['unit'] or ''}".rstrip()
+        if job.get("kind") == "hub.download":
+            text = commands.download_progress_text(job)
+        else:
+            text = f"job {job['id']} {job['state']}: {p['done'] or 0:g}/{p['total'] or 0:g} {p['unit'] or ''}".rstrip()
         if text != self.last:
             sys.stderr.write(f"\r{text}\x1b[K")
             sys.stderr.flush()

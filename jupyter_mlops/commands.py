@@ -35,6 +35,11 @@ LOG_COLUMNS = ("seq", "at", "stream", "line")
 DEPS_COLUMNS = ("name", "state", "installed", "wanted", "reason")
 PLAN_COLUMNS = ("name", "kind", "before", "after", "requested")
 DEPS_HISTORY_COLUMNS = ("id", "at", "actor", "kind", "needs_fix", "job_id", "python", "project")
+HUB_COLUMNS = ("repo_id", "revisions", "size", "files", "last_accessed", "last_modified", "downloading")
+DOWNLOAD_COLUMNS = ("id", "repo", "state", "progress", "rate", "eta", "owner", "created_at")
+DOWNLOAD_TIMEOUT = 86_400.0
+#: At most one progress line a second when no progress bar draws it (the CLI off a terminal).
+PROGRESS_LINE_EVERY = 1.0
 REPAIR_TIMEOUT = 3600.0
 MAX_CELL = 60
 SELFTEST_TIMEOUT = 300.0
@@ -386,6 +391,48 @@ def _jobs_cancel(ctx: Context, a: argparse.Namespace) -> Result:
     return Result(f"job {job['id']}: cancel requested ({job['state']})", job, record=_job_record(job))
 
 
+def _follow(ctx: Context, job: dict[str, Any], timeout: float, on_job: Callable[[dict[str, Any]], None],
+            on_line: Callable[[str], None] | None = None) -> tuple[dict[str, Any], str]:
+    """See a job to its end: run it inline when it is still queued and no server worker is
+    alive (a plain kernel, the CLI), else follow its row for up to `timeout` seconds.
+    `on_job` gets every state, `on_line` each new log line. Returns the final job and
+    where it ran."""
+    jobs = ctx.services.jobs
+    job_id = job["id"]
+    seen = 0
+
+    def tick() -> dict[str, Any]:
+        nonlocal seen
+        while on_line is not None:
+            page = jobs.log(job_id, after=seen, limit=500)
+            for line in page["lines"]:
+                on_line(line["line"])
+            seen = page["next_after"]
+            if len(page["lines"]) < 500:
+                break
+        current = jobs.get(job_id)
+        on_job(current)
+        return current
+
+    job = tick()
+    if not jobs.has_live_worker() and job["state"] == "queued":
+        from .jobs.worker import Worker
+
+        Worker(ctx.services.store, max_jobs=1, scratch=ctx.services.workspace.state_dir).run_job(
+            job_id, on_tick=tick)
+        where = "inline"
+    else:
+        deadline = time.monotonic() + timeout
+        while job["state"] in ("queued", "running"):
+            if time.monotonic() > deadline:
+                raise Unavailable(f"job {job_id} is still {job['state']} after {timeout:g} s; "
+                                  f"follow it with `jobs log {job_id}`")
+            time.sleep(POLL)
+            job = tick()
+        where = "by the server's worker"
+    return tick(), where
+
+
 def _jobs_selftest(ctx: Context, a: argparse.Namespace) -> Result:
     """Submit `diagnostic.count`; run it inline unless a server worker is alive, else wait on the row."""
     jobs = ctx.services.jobs
@@ -394,25 +441,7 @@ def _jobs_selftest(ctx: Context, a: argparse.Namespace) -> Result:
         params["fail_at"] = a.fail_at
     job = jobs.submit("diagnostic.count", params, owner=ctx.actor)
     job_id = job["id"]
-    report = ctx.on_progress or (lambda _job: None)
-    report(job)
-    if not jobs.has_live_worker():
-        from .jobs.worker import Worker
-
-        worker = Worker(ctx.services.store, max_jobs=1, scratch=ctx.services.workspace.state_dir)
-        job = worker.run_job(job_id, on_tick=lambda: report(jobs.get(job_id)))
-        where = "inline"
-    else:
-        deadline = time.monotonic() + a.timeout
-        while job["state"] in ("queued", "running"):
-            if time.monotonic() > deadline:
-                raise Unavailable(f"job {job_id} is still {job['state']} after {a.timeout:g} s; "
-                                  f"follow it with `jobs show {job_id}`")
-            time.sleep(POLL)
-            job = jobs.get(job_id)
-            report(job)
-        where = "by the server's worker"
-    report(job)
+    job, where = _follow(ctx, job, a.timeout, ctx.on_progress or (lambda _job: None))
     if job["state"] != "succeeded":
         why = job.get("error") or job.get("message")
         raise MLOpsError(f"selftest job {job_id} {job['state']}" + (f": {why}" if why else ""))
@@ -499,43 +528,9 @@ def _deps_fix(ctx: Context, a: argparse.Namespace) -> Result:
             planned.title = (f"plan: {len(planned.data['plan']['changes'])} change(s), NOT applied; "
                              "re-run with --yes to apply it")
             return planned
-    jobs = ctx.services.jobs
     job = ctx.services.deps.repair(target, ctx.actor, installer=a.installer)
     job_id = job["id"]
-    report = ctx.on_progress or (lambda _job: None)
-    say = ctx.on_log or (lambda _line: None)
-    seen = 0
-
-    def tick() -> dict[str, Any]:
-        nonlocal seen
-        while True:
-            page = jobs.log(job_id, after=seen, limit=500)
-            for line in page["lines"]:
-                say(line["line"])
-            seen = page["next_after"]
-            if len(page["lines"]) < 500:
-                break
-        current = jobs.get(job_id)
-        report(current)
-        return current
-
-    tick()
-    if not jobs.has_live_worker():
-        from .jobs.worker import Worker
-
-        worker = Worker(ctx.services.store, max_jobs=1, scratch=ctx.services.workspace.state_dir)
-        job = worker.run_job(job_id, on_tick=tick)
-        where = "inline"
-    else:
-        deadline = time.monotonic() + a.timeout
-        while job["state"] in ("queued", "running"):
-            if time.monotonic() > deadline:
-                raise Unavailable(f"job {job_id} is still {job['state']} after {a.timeout:g} s; "
-                                  f"follow it with `jobs log {job_id}`")
-            time.sleep(POLL)
-            job = tick()
-        where = "by the server's worker"
-    job = tick()
+    job, where = _follow(ctx, job, a.timeout, ctx.on_progress or (lambda _job: None), ctx.on_log)
     if job["state"] != "succeeded":
         why = job.get("error") or job.get("message")
         raise MLOpsError(f"repair job {job_id} {job['state']}" + (f": {why}" if why else ""))
@@ -553,6 +548,159 @@ def _deps_fix(ctx: Context, a: argparse.Namespace) -> Result:
 def _deps_history(ctx: Context, a: argparse.Namespace) -> Result:
     answer = ctx.services.deps.history(python=a.python, limit=a.limit, cursor=a.cursor)
     return _page("dependency checks, plans and repairs", answer, DEPS_HISTORY_COLUMNS)
+
+
+# -- handlers: model hub -----------------------------------------------------------------
+def _seconds_text(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def download_progress_text(job: dict[str, Any]) -> str:
+    """One line for a download job: state, bytes done/total, rate and ETA."""
+    p = job["progress"]
+    repo = (job.get("params") or {}).get("repo_id", "")
+    done, total = p.get("done") or 0, p.get("total")
+    parts = [f"download {job['id']} {repo} {job['state']}:",
+             f"{_human_bytes(done)} / {_human_bytes(total)}" if total else _human_bytes(done)]
+    if total:
+        parts.append(f"({100 * done / total:.0f}%)")
+    if p.get("rate") and job["state"] == "running":
+        parts.append(f"{_human_bytes(p['rate'])}/s")
+    if p.get("eta_seconds") is not None and job["state"] == "running":
+        parts.append(f"ETA {_seconds_text(p['eta_seconds'])}")
+    if job.get("message"):
+        parts.append(f"- {job['message']}")
+    return " ".join(parts)
+
+
+def _download_row(job: dict[str, Any]) -> dict[str, Any]:
+    p, params = job["progress"], job.get("params") or {}
+    done, total = p.get("done") or 0, p.get("total")
+    return {**job, "repo": f"{params.get('repo_id')}@{params.get('revision') or 'main'}",
+            "progress": f"{_human_bytes(done)} / {_human_bytes(total)}" if total else _human_bytes(done) if done else "",
+            "rate": f"{_human_bytes(p['rate'])}/s" if p.get("rate") and job["state"] == "running" else "",
+            "eta": _seconds_text(p.get("eta_seconds")) if job["state"] == "running" else ""}
+
+
+def _local_row(repo: dict[str, Any]) -> dict[str, Any]:
+    revs = [(",".join(r["refs"]) + " " if r["refs"] else "") + r["commit"][:8] for r in repo["revisions"]]
+    return {**repo, "revisions": revs, "size": _human_bytes(repo["size_on_disk"]), "files": repo["file_count"]}
+
+
+def _hub_download(ctx: Context, a: argparse.Namespace) -> Result:
+    """Queue the download; run it inline unless a server worker is alive (then follow the row);
+    `--detach` only queues it. Progress goes to `ctx.on_progress` (else throttled lines to
+    `ctx.on_log`), the job's log lines to `ctx.on_log`."""
+    data: dict[str, Any] = {"repo_id": a.repo_id, **_given(revision=a.revision, allow_patterns=a.include,
+                                                          ignore_patterns=a.exclude, token=a.token)}
+    try:
+        job = ctx.services.hub.start_download(data, ctx.actor)
+    except InvalidInput as exc:
+        if exc.field == "token":  # the rules quote a bad value; never a token
+            raise InvalidInput(exc.message.split(" (got '", 1)[0] + " (value not shown)", field="token") from None
+        raise
+    job_id = job["id"]
+    deduplicated = bool(job.get("deduplicated"))
+    if a.detach:
+        title = (f"download job {job_id} of {a.repo_id} is already {job['state']}" if deduplicated
+                 else f"queued download job {job_id} of {a.repo_id}")
+        return Result(title + f"; follow it with `jobs show {job_id}`", job, record=_job_record(job))
+    say = ctx.on_log or (lambda _line: None)
+    shown = {"at": 0.0, "text": ""}
+
+    def report(current: dict[str, Any], final: bool = False) -> None:
+        if ctx.on_progress is not None:
+            ctx.on_progress(current)
+            return
+        text = download_progress_text(current)
+        now = time.monotonic()
+        if text != shown["text"] and (final or now - shown["at"] >= PROGRESS_LINE_EVERY):
+            say(text)
+            shown.update(at=now, text=text)
+
+    job, where = _follow(ctx, job, a.timeout, report, say)
+    report(job, final=True)
+    if job["state"] != "succeeded":
+        why = job.get("error") or job.get("message")
+        raise MLOpsError(f"download job {job_id} {job['state']}" + (f": {why}" if why else ""))
+    out = job.get("result") or {}
+    record = {"job": job_id, "repo_id": out.get("repo_id"), "revision": out.get("revision"),
+              "commit": out.get("commit"), "storage_path": out.get("storage_path"),
+              "local_path": out.get("local_path"),
+              "files": f"{out.get('files_total')} ({out.get('files_downloaded')} downloaded, "
+                       f"{out.get('files_cached')} from the cache)",
+              "size": _human_bytes(out.get("bytes_total")),
+              "downloaded": f"{_human_bytes(out.get('bytes_downloaded'))} in {out.get('seconds')} s",
+              "joined an existing job": deduplicated}
+    return Result(f"downloaded {out.get('repo_id')}@{out.get('revision')} (job {job_id}, run {where})", job,
+                  record=record)
+
+
+def _hub_list(ctx: Context, a: argparse.Namespace) -> Result:
+    answer = ctx.services.hub.list_local(q=a.q, limit=a.limit, cursor=a.cursor)
+    result = _page(f"local models in {answer['cache_dir']}, {_human_bytes(answer['size_on_disk'])} in all",
+                   answer, HUB_COLUMNS, _local_row)
+    return result
+
+
+def _hub_show(ctx: Context, a: argparse.Namespace) -> Result:
+    repo = ctx.services.hub.get_local(a.repo_id)
+    rows = [{**r, "size": _human_bytes(r["size_on_disk"]), "files": r["file_count"]} for r in repo["revisions"]]
+    record = {k: v for k, v in _local_row(repo).items() if k not in ("revisions", "size_on_disk", "file_count")}
+    return Result(f"local model {repo['repo_id']}", repo, ("commit", "refs", "size", "files", "last_modified"),
+                  rows=rows, record=record)
+
+
+def _hub_delete(ctx: Context, a: argparse.Namespace) -> Result:
+    answer = ctx.services.hub.delete(a.repo_id, revision=a.revision, files=a.file, force=a.force, actor=ctx.actor)
+    what = {"repo": a.repo_id, "revision": f"{a.repo_id}@{a.revision}",
+            "files": f"{len(answer['files'])} file(s) of {a.repo_id}"}[answer["scope"]]
+    record = {"scope": answer["scope"], "commits": answer["commits"], "files": answer["files"],
+              "freed": _human_bytes(answer["freed_bytes"]), "freed_bytes": answer["freed_bytes"]}
+    if answer["forced"]:
+        record["forced past"] = answer["overridden"]
+    return Result(f"deleted {what}: freed {_human_bytes(answer['freed_bytes'])}", answer, record=record)
+
+
+def _hub_register(ctx: Context, a: argparse.Namespace) -> Result:
+    model = ctx.services.hub.create_model(a.repo_id, a.revision or "main", a.name, ctx.actor)
+    return Result(f"created model {model['name']} ({model['storage_path']})", model, record=model)
+
+
+def _hub_default(ctx: Context, a: argparse.Namespace) -> Result:
+    hub = ctx.services.hub
+    if a.clear:
+        if a.name:
+            raise UsageError("hub default: give NAME or --clear, not both")
+        hub.set_default_model(None, ctx.actor)
+        return Result("default model cleared", {"name": None, "model": None}, record={"name": None})
+    answer = hub.set_default_model(a.name, ctx.actor) if a.name else hub.default_model()
+    if answer is None:
+        return Result("no default model (set one with `hub default NAME`)", {"name": None, "model": None},
+                      record={"name": None})
+    model = answer.get("model") or {}
+    record = {"name": answer["name"], "storage_path": model.get("storage_path"),
+              "updated_at": answer["updated_at"], "updated_by": answer["updated_by"]}
+    if not model:
+        record["problem"] = "the model no longer exists in the registry"
+    return Result(f"default model: {answer['name']}", answer, record=record)
+
+
+def _hub_downloads(ctx: Context, a: argparse.Namespace) -> Result:
+    answer = ctx.services.hub.downloads(active=a.active, limit=a.limit, cursor=a.cursor)
+    return _page("downloads", answer, DOWNLOAD_COLUMNS, _download_row)
+
+
+def _hub_cancel(ctx: Context, a: argparse.Namespace) -> Result:
+    job = ctx.services.hub.cancel(a.id)
+    return Result(f"download job {job['id']}: cancel requested ({job['state']})", job, record=_job_record(job))
 
 
 # -- the tree -------------------------------------------------------------------------
@@ -580,7 +728,7 @@ def build_parser(prog: str = "mlops", *, body: bool = False) -> argparse.Argumen
 
     # Each parser gets its own copy of the common options: parents share action objects,
     # and the top's defaults must not leak into the subcommands' SUPPRESS defaults.
-    top = _Parser(prog=prog, parents=[_common()], description="MLOps workbench: model registry and jobs.",
+    top = _Parser(prog=prog, parents=[_common()], description="MLOps workbench: model registry, jobs, dependencies and Hugging Face models.",
                   epilog=f"Run '{prog} COMMAND --help' for a command's options.")
     top.set_defaults(workspace=None, db_url=None, json=False, func=None, _group=top)
     cmds = top.add_subparsers(title="commands", metavar="COMMAND")
@@ -596,8 +744,16 @@ def build_parser(prog: str = "mlops", *, body: bool = False) -> argparse.Argumen
         p.set_defaults(func=func, takes_body=takes_body)
         return p
 
-    # models
-    _, models = group(cmds, "models", "list, show, create and delete models")
+    # models (the registry); `models --local` is the model cache (same as `hub list`)
+    models_p, models = group(cmds, "models", "list, show, create and delete registry models; "
+                                             "`models --local` lists downloaded models instead (= `hub list`)")
+    models_p.add_argument("--local", action="store_true",
+                          help="list the local model cache (Hugging Face downloads) instead of running a command; "
+                               "takes --q/--limit/--cursor like `hub list`")
+    models_p.add_argument("--q", metavar="TEXT", dest="local_q", help="with --local: text in the repo id")
+    models_p.add_argument("--limit", metavar="N", dest="local_limit", help="with --local: page size (1-500)")
+    models_p.add_argument("--cursor", metavar="CURSOR", dest="local_cursor", help="with --local: next page")
+    models_p.set_defaults(local=False, local_q=None, local_limit=None, local_cursor=None)
     p = cmd(models, "list", "list models by name, filtered, one page at a time", _models_list)
     p.add_argument("--q", metavar="TEXT", help="text in the name or description")
     p.add_argument("--tag", help="only models with this tag")
@@ -695,6 +851,55 @@ def build_parser(prog: str = "mlops", *, body: bool = False) -> argparse.Argumen
     p.add_argument("--fail-at", metavar="N", type=_bounded(1, 100_000),
                    help="make the job fail at step N (to see a failure end to end)")
 
+    # model hub
+    def repo_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("repo_id", metavar="ORG/NAME", help="Hugging Face model repo id")
+
+    def download_options(p: argparse.ArgumentParser) -> None:
+        repo_arg(p)
+        p.add_argument("--revision", metavar="R", help="branch, tag or commit (default main)")
+        p.add_argument("--include", metavar="GLOB", action="append",
+                       help="only files matching this glob (repeat), e.g. '*Q4_K_M*.gguf'")
+        p.add_argument("--exclude", metavar="GLOB", action="append", help="skip files matching this glob (repeat)")
+        p.add_argument("--token", metavar="T", help="Hugging Face token for gated or private repos (never stored)")
+        p.add_argument("--detach", action="store_true", help="only queue the job; do not wait for it")
+        p.add_argument("--timeout", metavar="S", type=_bounded(1, 864_000, float), default=DOWNLOAD_TIMEOUT,
+                       help="when a server worker runs it: give up waiting after S seconds")
+
+    def delete_options(p: argparse.ArgumentParser) -> None:
+        repo_arg(p)
+        p.add_argument("--revision", metavar="R", help="only this revision (branch, tag or commit)")
+        p.add_argument("--file", metavar="F", action="append", help="only this repo file or glob (repeat)")
+        p.add_argument("--force", action="store_true",
+                       help="delete even if in use (being downloaded, the default model, or with releases)")
+
+    download_help = "download a Hugging Face model into the workspace's cache (a job; live progress)"
+    delete_help = "delete a downloaded model, revision or files from the local cache (bytes freed)"
+    _, hub = group(cmds, "hub", "Hugging Face models: download, list, delete, register, default")
+    download_options(cmd(hub, "download", download_help, _hub_download))
+    p = cmd(hub, "list", "models in the local cache: revisions, size, files, last used", _hub_list)
+    p.add_argument("--q", metavar="TEXT", help="text in the repo id")
+    _paging(p)
+    repo_arg(cmd(hub, "show", "one local model with its revisions", _hub_show))
+    delete_options(cmd(hub, "delete", delete_help, _hub_delete))
+    p = cmd(hub, "register", "create a registry model from a downloaded repo (storage_path hf://org/name@commit)",
+            _hub_register)
+    repo_arg(p)
+    p.add_argument("--revision", metavar="R", help="which downloaded revision (default main)")
+    p.add_argument("--name", metavar="N", help="registry model name (default: the repo's name)")
+    p = cmd(hub, "default", "show the workspace's default model, or make registry model NAME the default",
+            _hub_default)
+    p.add_argument("name", metavar="NAME", nargs="?")
+    p.add_argument("--clear", action="store_true", help="clear the default model")
+    p = cmd(hub, "downloads", "download jobs, newest first", _hub_downloads)
+    p.add_argument("--active", action="store_true", help="only queued and running downloads")
+    _paging(p)
+    p = cmd(hub, "cancel", "cancel a download job", _hub_cancel)
+    p.add_argument("id", metavar="JOB_ID", type=_id)
+    # the issue's short names
+    download_options(cmd(cmds, "download", download_help + " (= hub download)", _hub_download))
+    delete_options(cmd(cmds, "delete", delete_help + " (= hub delete)", _hub_delete))
+
     # dependency doctor
     _, deps = group(cmds, "deps", "check and repair the kernel's dependencies without touching accelerator builds")
 
@@ -730,6 +935,16 @@ def parse(argv: Sequence[str], prog: str = "mlops", *, body: bool = False) -> ar
     """Parse the words; UsageError or HelpRequested instead of exiting."""
     parser = build_parser(prog, body=body)
     args = parser.parse_args(list(argv))
+    if getattr(args, "local", False):
+        if args.func is not None:
+            raise UsageError(f"{prog} models: --local lists the model cache and takes no command",
+                             usage=parser.format_usage().strip(), prog=prog)
+        args.func, args.q, args.limit, args.cursor = _hub_list, args.local_q, args.local_limit, args.local_cursor
+    else:
+        for name in ("local_q", "local_limit", "local_cursor"):
+            if getattr(args, name, None) is not None:
+                raise UsageError(f"{prog} models: --{name[6:]} before the command needs --local "
+                                 "(or put it after `list`)", usage=parser.format_usage().strip(), prog=prog)
     if args.func is None:
         group = args._group
         if not argv or all(w.startswith("-") for w in argv):

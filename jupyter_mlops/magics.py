@@ -64,13 +64,20 @@ def _error(message: str) -> None:
     print(f"mlops error: {message}", file=sys.stderr)
 
 
+def _is_download(argv: list[str]) -> bool:
+    words = [w for w in argv if not w.startswith("-")]
+    return words[:1] == ["download"] or words[:2] == ["hub", "download"]
+
+
 def _wants_progress(argv: list[str]) -> bool:
     words = [w for w in argv if not w.startswith("-")]
-    return words[:2] in (["jobs", "selftest"], ["deps", "fix"])
+    return words[:2] in (["jobs", "selftest"], ["deps", "fix"]) or _is_download(argv)
 
 
 def _label(argv: list[str]) -> str:
     words = [w for w in argv if not w.startswith("-")]
+    if _is_download(argv):
+        return "download"
     return "repair" if words[:2] == ["deps", "fix"] else "selftest"
 
 
@@ -81,6 +88,7 @@ class _Progress:
         self.bar: Any = None
         self.label: Any = None
         self._last = ""
+        self.kind = label
         if getattr(shell, "kernel", None) is None:
             return  # no frontend to draw widgets: text lines instead
         try:
@@ -97,7 +105,10 @@ class _Progress:
         total = int(p["total"] or 0)
         done = int(p["done"] or 0)
         state = job["state"]
-        text = f"job {job['id']} {state}: {done}/{total or '?'} {p['unit'] or ''}".rstrip()
+        if self.kind == "download":  # bytes done/total, rate, ETA
+            text = commands.download_progress_text(job)
+        else:
+            text = f"job {job['id']} {state}: {done}/{total or '?'} {p['unit'] or ''}".rstrip()
         if self.bar is not None:
             self.bar.max = max(total, 1)
             self.bar.value = min(done, self.bar.max)

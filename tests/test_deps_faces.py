@@ -237,11 +237,11 @@ def test_cli_check_plan_fix(rocm_env_copy: Path, project: Path, workspace: Path)
 @pytest.mark.timeout(300)
 def test_magic_check_plan_fix(services: Any, rocm_env_copy: Path, project: Path,
                               capsys: pytest.CaptureFixture[str]) -> None:
-    from IPython.testing.globalipapp import get_ipython
+    from IPython.core.interactiveshell import InteractiveShell
 
     from jupyter_mlops.magics import register
 
-    ip = get_ipython()
+    ip = InteractiveShell.instance()  # the one shell every magic test shares
     register(ip, services=services)
     line = f"deps check --python {rocm_env_copy} --project {project}"
     result = ip.run_line_magic("mlops", line)

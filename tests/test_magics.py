@@ -32,6 +32,9 @@ def shell(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Interact
     monkeypatch.delenv("JUPYTER_MLOPS_MODELS_DIR", raising=False)
     _forget_services()
     sh = InteractiveShell.instance()
+    # The shell is one per process: load the extension afresh, as a new kernel would,
+    # whatever another test registered on it before.
+    sh.extension_manager.loaded.discard("jupyter_mlops")
     sh.run_line_magic("load_ext", "jupyter_mlops")
     yield sh
     _forget_services()

@@ -144,3 +144,59 @@ def test_dependencies_notebook_is_stored_clean() -> None:
     nbformat.validate(nb)
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
     assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+HUB_NOTEBOOK = NOTEBOOK.with_name("model_hub.ipynb")
+
+
+@pytest.mark.timeout(300)
+def test_model_hub_notebook_runs(workspace: Path, monkeypatch: pytest.MonkeyPatch, hub: Any, tmp_path: Path) -> None:
+    """The demo against FakeHub on 127.0.0.1 (the real huggingface_hub client in the kernel,
+    the download job run inline by the kernel: no server here)."""
+    from hub_server import payload
+
+    sha = hub.add_repo("demo/tiny-llm", {"config.json": b'{"model_type": "tiny"}',
+                                         "tiny-q4.gguf": payload("q4", 2 << 20), "tiny-q8.gguf": payload("q8", 1 << 20)})
+    monkeypatch.setenv("JUPYTER_MLOPS_WORKSPACE", str(workspace))
+    monkeypatch.setenv("JUPYTERHUB_USER", "nb-user")
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    monkeypatch.setenv("HUB_DEMO_REPO", "demo/tiny-llm")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_CACHE", "HF_HUB_OFFLINE", "JUPYTER_MLOPS_DB_URL",
+                 "JUPYTER_MLOPS_MODELS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    nb = nbformat.read(HUB_NOTEBOOK, as_version=4)
+    NotebookClient(nb, timeout=120, startup_timeout=60, kernel_name="python3",
+                   resources={"metadata": {"path": str(workspace)}}).execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert errors == []
+    assert f"hub: {hub.url}" in _text(_cell(nb, "import os"), "stdout")
+    got = _cell(nb, "job = %mlops download")
+    assert any(o.output_type == "display_data" and WIDGET_VIEW in o.data for o in got.outputs)  # progress bar
+    assert "downloaded demo/tiny-llm@main" in _text(got) and "run inline" in _text(got)
+    assert [f for f in hub.file_gets("demo/tiny-llm") if "q8" in f] == []
+    listed = _text(_cell(nb, "%mlops models --local"), "text/html")
+    assert "demo/tiny-llm" in listed and sha[:8] in listed
+    assert _text(_cell(nb, "model = %mlops hub register"), "stdout").strip() == f"hf://demo/tiny-llm@{sha}"
+    refused = _text(_cell(nb, "%mlops delete $REPO"), "stderr")
+    assert refused.startswith("mlops error: cannot delete demo/tiny-llm: it is the default model (demo-llm)")
+    assert WIDGET_VIEW in _cell(nb, "from jupyter_mlops.widgets").outputs[0].data
+    freed = _text(_cell(nb, "freed = %mlops delete $REPO --force"))
+    assert "deleted demo/tiny-llm: freed 2.0 MiB" in freed
+    assert "(0)" in _text(nb.cells[-1])
+    states = nb.metadata["widgets"][WIDGET_STATE]["state"].values()
+    bar = next(s["state"] for s in states if s["model_name"] == "IntProgressModel")
+    assert bar["value"] == bar["max"] > 2_000_000 and bar["bar_style"] == "success"
+    with sqlite3.connect(workspace / ".mlops" / "mlops.db") as conn:
+        assert conn.execute("select kind, state, owner from jobs").fetchall() == [("hub.download", "succeeded", "nb-user")]
+        assert conn.execute("select name, storage_path from models").fetchall() == [
+            ("demo-llm", f"hf://demo/tiny-llm@{sha}")]
+    assert not (workspace / "models" / "models--demo--tiny-llm").exists()
+
+
+def test_model_hub_notebook_is_stored_clean() -> None:
+    nb = nbformat.read(HUB_NOTEBOOK, as_version=4)
+    nbformat.validate(nb)
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+    assert nb.metadata["kernelspec"]["name"] == "python3"

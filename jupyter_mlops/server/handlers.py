@@ -384,3 +384,122 @@ class DepsHistoryHandler(MLOpsHandler):
     @authorized
     async def get(self) -> None:
         await self.respond(lambda q: self.services.deps.history(**q), params=("python", *PAGE))
+
+
+# -- model hub --------------------------------------------------------------------------
+# Bodies are checked by the hub's own Shapes (jupyter_mlops.hub.rules); the routes table
+# publishes the same Shapes. A repo id comes from the path as {model}/{name} = org/name.
+
+def hub_rules() -> Any:
+    """The hub's rules module (light: no SQLAlchemy, no huggingface_hub)."""
+    from ..hub import rules
+
+    return rules
+
+
+def hub_shapes() -> dict[str, Shape]:
+    """The request bodies of the hub verbs, made from the hub's own rules."""
+    rules = hub_rules()
+    create = rules.CREATE_MODEL
+    return {"download": rules.DOWNLOAD, "default": rules.DEFAULT_MODEL,
+            "register": Shape({k: v for k, v in create.fields.items() if k != "repo_id"},
+                              required=tuple(r for r in create.required if r != "repo_id"))}
+
+
+def redact_token(exc: MLOpsError) -> MLOpsError:
+    """A token never goes back in an error message (the rules quote bad values)."""
+    if getattr(exc, "field", None) == "token" and "(got '" in exc.message:
+        exc.message = exc.message.split(" (got '", 1)[0] + " (value not shown)"
+        exc.args = (exc.message,)
+    return exc
+
+
+class HubDownloadsHandler(MLOpsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        await self.respond(lambda q: self.services.hub.downloads(
+            active=self.flag("active"), limit=q["limit"], cursor=q["cursor"]), params=("active", *PAGE))
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        self._deduplicated = False
+
+        def run(_: Query) -> Any:
+            try:
+                job = self.services.hub.start_download(self.json_body(), self.actor)
+            except InvalidInput as exc:
+                raise redact_token(exc) from None
+            self._deduplicated = bool(job.get("deduplicated"))
+            return job
+
+        await self.respond(run, status=201)
+
+    def set_status(self, status_code: int, reason: str | None = None) -> None:
+        # 201 for a new job; 200 when the same repo@revision was already queued or running
+        if status_code == 201 and getattr(self, "_deduplicated", False):
+            status_code = 200
+        super().set_status(status_code, reason)
+
+
+class HubDownloadCancelHandler(MLOpsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, job_id: str) -> None:
+        await self.respond(lambda _: self.services.hub.cancel(id_arg("job", job_id)))
+
+
+class HubModelsHandler(MLOpsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        await self.respond(lambda q: self.services.hub.list_local(**q), params=("q", *PAGE))
+
+
+class HubModelHandler(MLOpsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, org: str, name: str) -> None:
+        await self.respond(lambda _: self.services.hub.get_local(f"{org}/{name}"))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, org: str, name: str) -> None:
+        await self.respond(lambda q: self.services.hub.delete(
+            f"{org}/{name}", revision=q["revision"] or None, files=_split(q["files"]) or None,
+            force=self.flag("force"), actor=self.actor), params=("revision", "files", "force"))
+
+
+class HubRegisterHandler(MLOpsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, org: str, name: str) -> None:
+        def run(_: Query) -> Any:
+            body = hub_shapes()["register"].for_create(self.json_body())
+            return self.services.hub.create_model(f"{org}/{name}", body.get("revision") or "main",
+                                                  body.get("name"), self.actor)
+
+        await self.respond(run, status=201)
+
+
+class HubDefaultModelHandler(MLOpsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        await self.respond(lambda _: self.services.hub.default_model() or {"name": None, "model": None})
+
+    @web.authenticated
+    @authorized
+    async def put(self) -> None:
+        def run(_: Query) -> Any:
+            name = hub_shapes()["default"].for_create(self.json_body())["name"]
+            return self.services.hub.set_default_model(name, self.actor)
+
+        await self.respond(run)
+
+    @web.authenticated
+    @authorized
+    async def delete(self) -> None:
+        await self.respond(lambda _: self.services.hub.set_default_model(None, self.actor)
+                           or {"name": None, "model": None})

@@ -16,6 +16,7 @@ API_PREFIX = ("mlops", "api")
 PATH_PARAMS: dict[str, tuple[str, dict[str, Any]]] = {
     "name": (r"[^/]+", {"type": "string"}),
     "model": (r"[^/]+", {"type": "string"}),
+    "org": (r"[^/]+", {"type": "string"}),
     "alias": (r"[^/]+", {"type": "string"}),
     "release_id": (r"\d+", {"type": "integer"}),
     "artifact_id": (r"\d+", {"type": "integer"}),
@@ -65,6 +66,7 @@ DEPS_QUERY_DOC = {
     "groups": "comma-separated dependency groups",
     "requirement_files": "comma-separated requirements files",
 }
+_HUB = h.hub_shapes()
 CASCADE = {"cascade": "true to delete what depends on it too"}
 ROUTES: tuple[Route, ...] = (
     Route("/health", h.HealthHandler, {"get": Op("Health: store revision, worker, workspace")}),
@@ -145,6 +147,37 @@ ROUTES: tuple[Route, ...] = (
     }),
     Route("/deps/history", h.DepsHistoryHandler, {
         "get": Op("Checks, plans and repairs, newest first", _paged(python="only this interpreter")),
+    }),
+    # model hub: a repo id org/name is the two path parts {model}/{name}
+    Route("/hub/downloads", h.HubDownloadsHandler, {
+        "get": Op("Download jobs, newest first", _paged(active="true for queued and running only")),
+        "post": Op("Queue a Hugging Face download (201); the same repo@revision already queued or running "
+                   "is answered instead (200, deduplicated: true). The token is never stored or echoed",
+                   body=_HUB["download"].create_schema(), status=201),
+    }),
+    Route("/hub/downloads/{job_id}/cancel", h.HubDownloadCancelHandler, {
+        "post": Op("Cancel a download job"),
+    }),
+    Route("/hub/models", h.HubModelsHandler, {
+        "get": Op("Models in the local cache by repo id: revisions, size, files, times",
+                  _paged(q="text in the repo id")),
+    }),
+    Route("/hub/models/{org}/{name}", h.HubModelHandler, {
+        "get": Op("One cached model (org/name)"),
+        "delete": Op("Delete a cached model, a revision or files; 409 with the reason while in use unless force; "
+                     "answers the bytes freed",
+                     {"revision": "only this revision (branch, tag or commit)",
+                      "files": "comma-separated repo file paths or globs of the revision(s)",
+                      "force": "true to delete even if in use"}),
+    }),
+    Route("/hub/models/{org}/{name}/register", h.HubRegisterHandler, {
+        "post": Op("Create a registry model from the downloaded repo (storage_path hf://org/name@commit)",
+                   body=_HUB["register"].create_schema(), status=201),
+    }),
+    Route("/hub/default-model", h.HubDefaultModelHandler, {
+        "get": Op("The workspace's default model"),
+        "put": Op("Make a registry model the default", body=_HUB["default"].create_schema()),
+        "delete": Op("Clear the default model"),
     }),
 )
 

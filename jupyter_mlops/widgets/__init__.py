@@ -5,9 +5,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .deps import DependencyPanel
+    from .hub import DownloadPanel
     from .registry import RegistryPanel
 
-__all__ = ["DependencyPanel", "RegistryPanel"]
+__all__ = ["DependencyPanel", "DownloadPanel", "RegistryPanel"]
 
 
 def __getattr__(name: str) -> Any:
@@ -19,4 +20,8 @@ def __getattr__(name: str) -> Any:
         from .deps import DependencyPanel
 
         return DependencyPanel
+    if name == "DownloadPanel":
+        from .hub import DownloadPanel
+
+        return DownloadPanel
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
