@@ -127,35 +127,48 @@ class Client:
         return json.loads(data)
 
 
-def timed(fn: Callable[[int], object], n: int) -> float:
-    """Median seconds of `n` calls (after 10 warm-up calls)."""
-    for i in range(10):
-        fn(-1 - i)
-    samples = []
-    for i in range(n):
-        t0 = time.perf_counter()
-        fn(i)
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
+ROUNDS = 8
+
+
+def interleaved(ops: dict[str, dict[str, Callable[[int], object]]], n: int) -> dict[str, dict[str, float]]:
+    """Median seconds per call of each side's operations, measured in ROUNDS alternating
+    rounds (ours, then the peer, then ours ...) so a burst of noise hits both sides alike;
+    10 warm-up calls each first."""
+    samples: dict[str, dict[str, list[float]]] = {side: {op: [] for op in fns} for side, fns in ops.items()}
+    for side, fns in ops.items():
+        for fn in fns.values():
+            for i in range(10):
+                fn(-1 - i)
+    per_round = max(1, n // ROUNDS)
+    for r in range(ROUNDS):
+        for side, fns in ops.items():
+            for op, fn in fns.items():
+                for i in range(r * per_round, (r + 1) * per_round):
+                    t0 = time.perf_counter()
+                    fn(i)
+                    samples[side][op].append(time.perf_counter() - t0)
+    return {side: {op: statistics.median(v) for op, v in by_op.items()} for side, by_op in samples.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", type=int, default=10_000)
     parser.add_argument("--releases", type=int, default=50_000)
-    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--requests", type=int, default=400)
     args = parser.parse_args()
 
     from _mlflow_peer import MlflowPeer, ensure_mlflow_venv, model_name
 
-    results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "workspace"
         root.mkdir()
         t0 = time.monotonic()
         seed_ours(root, args.models, args.releases)
         print(f"ours: seeded {args.models} models, {args.releases} releases in {time.monotonic() - t0:.1f} s")
-        with OurServer(root) as server:
+        python = ensure_mlflow_venv(Path(__file__).resolve().parent / ".venv-mlflow")
+        with OurServer(root) as server, MlflowPeer(python, Path(tmp) / "mlflow") as peer:
+            peer.seed(args.models, args.releases)
+            mlflow_version = peer.version()
             client = Client(server.port, {"Authorization": f"token {TOKEN}"})
 
             def our_list(query: str) -> Callable[[int], None]:
@@ -168,20 +181,16 @@ def main() -> None:
                 client.call("POST", "/mlops/api/releases",
                             {"model": model_name(abs(i) % args.models + 1), "version": f"9.{i + 100}.0"}, expect=201)
 
-            results["ours"] = {"list by name": timed(our_list("q=model-01"), args.requests),
-                               "list by tag": timed(our_list("tag=team%3Db"), args.requests),
-                               "create": timed(our_create, args.requests)}
+            results = interleaved({
+                "ours": {"list by name": our_list("q=model-01"), "list by tag": our_list("tag=team%3Db"),
+                         "create": our_create},
+                "mlflow": {"list by name": lambda i: peer.search_models_filtered("name LIKE 'model-01%'"),
+                           "list by tag": lambda i: peer.search_models_filtered("tags.team = 'b'"),
+                           "create": peer.create_model_version},
+            }, args.requests)
 
-        python = ensure_mlflow_venv(Path(__file__).resolve().parent / ".venv-mlflow")
-        with MlflowPeer(python, Path(tmp) / "mlflow") as peer:
-            peer.seed(args.models, args.releases)
-            mlflow_version = peer.version()
-            results["mlflow"] = {
-                "list by name": timed(lambda i: peer.search_models_filtered("name LIKE 'model-01%'"), args.requests),
-                "list by tag": timed(lambda i: peer.search_models_filtered("tags.team = 'b'"), args.requests),
-                "create": timed(peer.create_model_version, args.requests)}
-
-    print(f"MLflow {mlflow_version}; each of {args.requests} requests on one keep-alive connection, medians:")
+    print(f"MLflow {mlflow_version}; {args.requests} requests per operation and side on one keep-alive connection "
+          f"each, in {ROUNDS} alternating rounds; medians:")
     for op in results["ours"]:
         ours, theirs = results["ours"][op], results["mlflow"][op]
         print(f"{op:12s}: ours median {1000 * ours:7.2f} ms ({1 / ours:7.1f}/s) | "

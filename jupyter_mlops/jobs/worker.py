@@ -144,6 +144,11 @@ class Worker:
             self._last_beat = now
 
     def _claim(self, job_id: int | None = None) -> bool:
+        if job_id is None:
+            # Look before taking the write lock: an idle worker must not write every tick.
+            with self.store.read() as s:
+                if s.scalar(select(Job.id).where(Job.state == "queued").limit(1)) is None:
+                    return False
         with self.store.write() as s:
             stmt = select(Job).where(Job.state == "queued")
             stmt = stmt.where(Job.id == job_id) if job_id is not None else stmt.order_by(Job.id).limit(1)
