@@ -62,3 +62,12 @@ def api(jp_fetch: Any) -> Any:
         return resp.code, json.loads(text) if text else None
 
     return call
+
+
+@pytest.fixture
+def hub_services(workspace: Path, hub: Any) -> Iterator[Services]:
+    """Services whose model hub talks to the test Hub (`hub`), with no disk margin."""
+    svc = Services(resolve(workspace), hf_endpoint=hub.url, download_disk_margin=0)
+    yield svc
+    svc.store.dispose()
+    store_engine._stores.pop(svc.store.url, None)

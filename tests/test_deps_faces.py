@@ -3,7 +3,6 @@ its worker and a real kernel), `jupyter mlops deps ...` as subprocesses, `%mlops
 in an IPython shell, and DependencyPanel clicks; real venvs filled from the wheelhouse."""
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sqlite3
@@ -16,6 +15,7 @@ import pytest
 
 from deps_support import isolated_env, make_venv
 from jupyter_mlops.deps.probe import probe
+from rest_support import wait_job
 
 PROTECTED = ("torch", "torchvision", "pytorch-triton-rocm")
 
@@ -55,16 +55,6 @@ def db_rows(db: Path, table: str) -> list[tuple[Any, ...]]:
 
 
 # -- REST ---------------------------------------------------------------------------------
-async def wait_job(api: Any, job_id: int, timeout: float = 240) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        code, job = await api("GET", f"jobs/{job_id}")
-        assert code == 200, job
-        if job["state"] not in ("queued", "running"):
-            return job
-        assert loop.time() < deadline, job
-        await asyncio.sleep(0.3)
 
 
 @pytest.mark.timeout(300)
@@ -91,7 +81,7 @@ async def test_rest_status_plan_repair_history(api: Any, rocm_env_copy: Path, pr
     code, job = await api("POST", "deps/repair", {"python": python, "project": str(project)})
     assert code == 201, job
     assert job["kind"] == "deps.repair"
-    job = await wait_job(api, job["id"])
+    job = await wait_job(api, job["id"], timeout=240)
     assert job["state"] == "succeeded", job
     assert sorted(job["result"]["installed"]) == ["alpha>=2", "filelock"]
     assert job["result"]["restart_kernel"] is True

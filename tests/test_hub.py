@@ -7,7 +7,6 @@ import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,27 +37,21 @@ def _isolate_hf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture
-def svc(workspace: Path, hub: FakeHub) -> Iterator[Services]:
-    s = Services(resolve(workspace), hf_endpoint=hub.url, download_disk_margin=0)
-    yield s
-    s.store.dispose()
-    store_engine._stores.pop(s.store.url, None)
 
 
 FILES = {"config.json": b'{"model_type": "tiny"}', "model-q4.gguf": payload("q4", 3 * MB),
          "model-q8.gguf": payload("q8", 2 * MB), "sub/tokenizer.json": b'{"v": 1}'}
 
 
-def run(svc: Services, data: dict[str, Any]) -> dict[str, Any]:
-    job = svc.hub.start_download(data, "tester")
-    return Worker(svc.store).run_job(job["id"])
+def run(hub_services: Services, data: dict[str, Any]) -> dict[str, Any]:
+    job = hub_services.hub.start_download(data, "tester")
+    return Worker(hub_services.store).run_job(job["id"])
 
 
-def in_background(svc: Services, data: dict[str, Any]) -> tuple[dict[str, Any], threading.Thread, dict[str, Any]]:
-    job = svc.hub.start_download(data, "tester")
+def in_background(hub_services: Services, data: dict[str, Any]) -> tuple[dict[str, Any], threading.Thread, dict[str, Any]]:
+    job = hub_services.hub.start_download(data, "tester")
     out: dict[str, Any] = {}
-    t = threading.Thread(target=lambda: out.update(Worker(svc.store).run_job(job["id"])), daemon=True)
+    t = threading.Thread(target=lambda: out.update(Worker(hub_services.store).run_job(job["id"])), daemon=True)
     t.start()
     return job, t, out
 
@@ -70,14 +63,14 @@ def wait_for(pred: Any, timeout: float = 20.0) -> None:
         time.sleep(0.05)
 
 
-def incomplete(svc: Services, repo: str) -> list[Path]:
-    return list((svc.workspace.models_dir / ("models--" + repo.replace("/", "--")) / "blobs").glob("*.incomplete"))
+def incomplete(hub_services: Services, repo: str) -> list[Path]:
+    return list((hub_services.workspace.models_dir / ("models--" + repo.replace("/", "--")) / "blobs").glob("*.incomplete"))
 
 
 # -- download -----------------------------------------------------------------------
-def test_full_download(svc: Services, hub: FakeHub) -> None:
+def test_full_download(hub_services: Services, hub: FakeHub) -> None:
     sha = hub.add_repo("org/tiny", FILES)
-    job = run(svc, {"repo_id": "org/tiny"})
+    job = run(hub_services, {"repo_id": "org/tiny"})
     assert job["state"] == "succeeded", job["error"]
     r = job["result"]
     assert r["commit"] == sha and r["storage_path"] == f"hf://org/tiny@{sha}"
@@ -89,12 +82,12 @@ def test_full_download(svc: Services, hub: FakeHub) -> None:
         assert (snap / name).read_bytes() == data
     assert job["progress"]["done"] == job["progress"]["total"] == r["bytes_total"]
     assert job["progress"]["unit"] == "B" and "file 4 of 4" in job["message"]
-    assert not incomplete(svc, "org/tiny")
+    assert not incomplete(hub_services, "org/tiny")
 
 
-def test_patterns_fetch_one_quantization(svc: Services, hub: FakeHub) -> None:
+def test_patterns_fetch_one_quantization(hub_services: Services, hub: FakeHub) -> None:
     hub.add_repo("org/tiny", FILES)
-    job = run(svc, {"repo_id": "org/tiny", "allow_patterns": ["*q4*", "*.json"], "ignore_patterns": ["sub/*"]})
+    job = run(hub_services, {"repo_id": "org/tiny", "allow_patterns": ["*q4*", "*.json"], "ignore_patterns": ["sub/*"]})
     assert job["state"] == "succeeded", job["error"]
     assert sorted(job["result"]["files"]) == ["config.json", "model-q4.gguf"]
     gets = hub.file_gets("org/tiny")
@@ -102,69 +95,69 @@ def test_patterns_fetch_one_quantization(svc: Services, hub: FakeHub) -> None:
     assert not (Path(job["result"]["local_path"]) / "model-q8.gguf").exists()
 
 
-def test_second_download_served_from_cache(svc: Services, hub: FakeHub) -> None:
+def test_second_download_served_from_cache(hub_services: Services, hub: FakeHub) -> None:
     hub.add_repo("org/tiny", FILES)
-    assert run(svc, {"repo_id": "org/tiny"})["state"] == "succeeded"
+    assert run(hub_services, {"repo_id": "org/tiny"})["state"] == "succeeded"
     gets = len(hub.file_gets())
-    again = run(svc, {"repo_id": "org/tiny"})
+    again = run(hub_services, {"repo_id": "org/tiny"})
     assert again["state"] == "succeeded", again["error"]
     assert len(hub.file_gets()) == gets  # no file body fetched again
     assert again["result"]["bytes_downloaded"] == 0
     assert again["result"]["bytes_cached"] == again["result"]["bytes_total"] > 0
 
 
-def test_same_repo_revision_is_not_downloaded_twice_at_once(svc: Services, hub: FakeHub) -> None:
+def test_same_repo_revision_is_not_downloaded_twice_at_once(hub_services: Services, hub: FakeHub) -> None:
     hub.add_repo("org/tiny", FILES)
-    a = svc.hub.start_download({"repo_id": "org/tiny"}, "a")
-    b = svc.hub.start_download({"repo_id": "org/tiny", "revision": "main"}, "b")
-    c = svc.hub.start_download({"repo_id": "org/tiny", "revision": "v1"}, "c")
+    a = hub_services.hub.start_download({"repo_id": "org/tiny"}, "a")
+    b = hub_services.hub.start_download({"repo_id": "org/tiny", "revision": "main"}, "b")
+    c = hub_services.hub.start_download({"repo_id": "org/tiny", "revision": "v1"}, "c")
     assert b["id"] == a["id"] and b["deduplicated"] and c["id"] != a["id"]
 
 
-def test_cancel_mid_file_then_complete(svc: Services, hub: FakeHub) -> None:
+def test_cancel_mid_file_then_complete(hub_services: Services, hub: FakeHub) -> None:
     files = {"config.json": b"{}", "big.bin": payload("big", 6 * MB)}
     hub.add_repo("org/slow", files)
     hub.throttle = 1 * MB
-    job, thread, out = in_background(svc, {"repo_id": "org/slow"})
-    wait_for(lambda: svc.jobs.get(job["id"])["progress"]["done"] > 256 * 1024)
+    job, thread, out = in_background(hub_services, {"repo_id": "org/slow"})
+    wait_for(lambda: hub_services.jobs.get(job["id"])["progress"]["done"] > 256 * 1024)
     asked = time.monotonic()
-    svc.jobs.cancel(job["id"])
+    hub_services.jobs.cancel(job["id"])
     thread.join(30)
     took = time.monotonic() - asked
     assert out["state"] == "cancelled"
     assert took < 4.0, f"cancel took {took:.1f}s"
-    assert not incomplete(svc, "org/slow")  # no partial blob left behind
+    assert not incomplete(hub_services, "org/slow")  # no partial blob left behind
     hub.throttle = None
-    again = run(svc, {"repo_id": "org/slow"})
+    again = run(hub_services, {"repo_id": "org/slow"})
     assert again["state"] == "succeeded", again["error"]
     assert (Path(again["result"]["local_path"]) / "big.bin").read_bytes() == files["big.bin"]
 
 
-def test_kill_9_then_rerun_completes(svc: Services, hub: FakeHub) -> None:
+def test_kill_9_then_rerun_completes(hub_services: Services, hub: FakeHub) -> None:
     files = {"big.bin": payload("big9", 6 * MB)}
     hub.add_repo("org/killed", files)
     hub.throttle = 1 * MB
-    job, thread, out = in_background(svc, {"repo_id": "org/killed"})
-    wait_for(lambda: svc.jobs.get(job["id"])["progress"]["done"] > 256 * 1024)
-    with svc.store.read() as s:
+    job, thread, out = in_background(hub_services, {"repo_id": "org/killed"})
+    wait_for(lambda: hub_services.jobs.get(job["id"])["progress"]["done"] > 256 * 1024)
+    with hub_services.store.read() as s:
         pid = s.get(Job, job["id"]).pid
     os.kill(pid, signal.SIGKILL)
     thread.join(30)
     assert out["state"] == "failed" and "signal 9" in out["error"]
-    assert incomplete(svc, "org/killed"), "kill -9 leaves the partial blob"
+    assert incomplete(hub_services, "org/killed"), "kill -9 leaves the partial blob"
     hub.throttle = None
     n = len(hub.requests)
-    again = run(svc, {"repo_id": "org/killed"})
+    again = run(hub_services, {"repo_id": "org/killed"})
     assert again["state"] == "succeeded", again["error"]
     assert (Path(again["result"]["local_path"]) / "big.bin").read_bytes() == files["big.bin"]
-    assert not incomplete(svc, "org/killed")  # the stale partial is cleaned
+    assert not incomplete(hub_services, "org/killed")  # the stale partial is cleaned
     # huggingface_hub does not resume across runs: the re-run fetches the whole file again.
     body_gets = [h for m, p, h in hub.requests[n:] if m == "GET" and "/resolve/" in p]
     assert body_gets and all("Range" not in h for h in body_gets)
 
 
 @pytest.mark.parametrize("case", ["repo", "revision", "gated", "500", "network"])
-def test_errors_are_clear(svc: Services, hub: FakeHub, case: str) -> None:
+def test_errors_are_clear(hub_services: Services, hub: FakeHub, case: str) -> None:
     hub.add_repo("org/there", {"a.txt": b"a"})
     hub.add_repo("org/gated", {"a.txt": b"a"}, gated=True, token=TOKEN)
     data: dict[str, Any] = {"repo_id": "org/there"}
@@ -177,8 +170,8 @@ def test_errors_are_clear(svc: Services, hub: FakeHub, case: str) -> None:
     elif case == "500":
         hub.fail_status = 500
     elif case == "network":
-        svc.hub.endpoint = "http://127.0.0.1:9"
-    job = run(svc, data)
+        hub_services.hub.endpoint = "http://127.0.0.1:9"
+    job = run(hub_services, data)
     assert job["state"] == "failed"
     err = job["error"]
     expected = {"repo": "repo org/missing not found", "revision": "revision 'no-such-branch' not found",
@@ -188,20 +181,20 @@ def test_errors_are_clear(svc: Services, hub: FakeHub, case: str) -> None:
         assert "give a token" in err
 
 
-def test_gated_with_token_and_token_never_stored(svc: Services, hub: FakeHub) -> None:
+def test_gated_with_token_and_token_never_stored(hub_services: Services, hub: FakeHub) -> None:
     hub.add_repo("org/gated", {"a.txt": b"a", "w.bin": payload("g", MB // 2)}, gated=True, token=TOKEN)
-    job = svc.hub.start_download({"repo_id": "org/gated", "token": TOKEN}, "tester")
+    job = hub_services.hub.start_download({"repo_id": "org/gated", "token": TOKEN}, "tester")
     token_file = Path(job["params"]["token_file"])
-    assert token_file.parent == svc.workspace.state_dir / "secrets"
+    assert token_file.parent == hub_services.workspace.state_dir / "secrets"
     assert oct(token_file.stat().st_mode & 0o777) == "0o600"
-    done = Worker(svc.store).run_job(job["id"])
+    done = Worker(hub_services.store).run_job(job["id"])
     assert done["state"] == "succeeded", done["error"]
     assert not token_file.exists()  # the job read it, then deleted it
     assert any(h.get("Authorization") == f"Bearer {TOKEN}" for _, _, h in hub.requests)
     # Not in any row (jobs, logs, audit) nor the database files.
-    assert TOKEN not in str(svc.jobs.get(job["id"])) and TOKEN not in str(svc.jobs.log(job["id"]))
-    db = svc.workspace.sqlite_path
-    svc.store.dispose()
+    assert TOKEN not in str(hub_services.jobs.get(job["id"])) and TOKEN not in str(hub_services.jobs.log(job["id"]))
+    db = hub_services.workspace.sqlite_path
+    hub_services.store.dispose()
     with sqlite3.connect(db) as con:
         dump = "\n".join(con.iterdump())
     assert TOKEN not in dump
@@ -223,101 +216,101 @@ def test_disk_space_refusal(workspace: Path, hub: FakeHub) -> None:
 
 
 # -- list and delete ------------------------------------------------------------------
-def two_revisions(svc: Services, hub: FakeHub) -> tuple[str, str]:
+def two_revisions(hub_services: Services, hub: FakeHub) -> tuple[str, str]:
     old = hub.add_repo("org/tiny", FILES, tags=["v1"])
-    assert run(svc, {"repo_id": "org/tiny", "revision": "v1"})["state"] == "succeeded"
+    assert run(hub_services, {"repo_id": "org/tiny", "revision": "v1"})["state"] == "succeeded"
     new = hub.add_repo("org/tiny", {**FILES, "model-q4.gguf": payload("q4-v2", 3 * MB)})
-    assert run(svc, {"repo_id": "org/tiny"})["state"] == "succeeded"
+    assert run(hub_services, {"repo_id": "org/tiny"})["state"] == "succeeded"
     return old, new
 
 
-def test_list_local_paginates(svc: Services, hub: FakeHub) -> None:
+def test_list_local_paginates(hub_services: Services, hub: FakeHub) -> None:
     for name in ("org/a", "org/b", "org/c"):
         hub.add_repo(name, {"x.txt": name.encode()})
-        assert run(svc, {"repo_id": name})["state"] == "succeeded"
-    first = svc.hub.list_local(limit=2)
+        assert run(hub_services, {"repo_id": name})["state"] == "succeeded"
+    first = hub_services.hub.list_local(limit=2)
     assert [r["repo_id"] for r in first["items"]] == ["org/a", "org/b"]
-    rest = svc.hub.list_local(limit=2, cursor=first["next_cursor"])
+    rest = hub_services.hub.list_local(limit=2, cursor=first["next_cursor"])
     assert [r["repo_id"] for r in rest["items"]] == ["org/c"] and rest["next_cursor"] is None
     item = first["items"][0]
     assert item["file_count"] == 1 and item["size_on_disk"] > 0 and item["last_modified"]
     assert item["revisions"][0]["refs"] == ["main"]
-    assert [r["repo_id"] for r in svc.hub.list_local(q="B")["items"]] == ["org/b"]
+    assert [r["repo_id"] for r in hub_services.hub.list_local(q="B")["items"]] == ["org/b"]
 
 
-def test_delete_files_revision_repo_with_bytes_freed(svc: Services, hub: FakeHub) -> None:
-    old, new = two_revisions(svc, hub)
-    repo = svc.hub.get_local("org/tiny")
+def test_delete_files_revision_repo_with_bytes_freed(hub_services: Services, hub: FakeHub) -> None:
+    old, new = two_revisions(hub_services, hub)
+    repo = hub_services.hub.get_local("org/tiny")
     assert {r["commit"] for r in repo["revisions"]} == {old, new}
     # one quantization's files, in both revisions: the shared q8 blob goes once
-    out = svc.hub.delete("org/tiny", files=["*q8*"], actor="tester")
+    out = hub_services.hub.delete("org/tiny", files=["*q8*"], actor="tester")
     assert out["scope"] == "files" and out["freed_bytes"] >= 2 * MB and out["expected_freed_bytes"] == 2 * MB
-    assert all("model-q8.gguf" not in r["files"] for r in svc.hub.get_local("org/tiny")["revisions"])
+    assert all("model-q8.gguf" not in r["files"] for r in hub_services.hub.get_local("org/tiny")["revisions"])
     # the old revision: only its own q4 blob is freed, shared ones stay
-    out = svc.hub.delete("org/tiny", revision="v1", actor="tester")
+    out = hub_services.hub.delete("org/tiny", revision="v1", actor="tester")
     assert out["scope"] == "revision" and out["commits"] == [old]
     assert out["expected_freed_bytes"] == 3 * MB and out["freed_bytes"] >= 3 * MB
-    left = svc.hub.get_local("org/tiny")
+    left = hub_services.hub.get_local("org/tiny")
     assert [r["commit"] for r in left["revisions"]] == [new]
     snap = Path(left["revisions"][0]["snapshot_path"])
     assert (snap / "config.json").read_bytes() == FILES["config.json"]
     # the whole repo
-    out = svc.hub.delete("org/tiny", actor="tester")
+    out = hub_services.hub.delete("org/tiny", actor="tester")
     assert out["scope"] == "repo" and out["freed_bytes"] >= 3 * MB
-    assert svc.hub.list_local()["items"] == []
+    assert hub_services.hub.list_local()["items"] == []
     with pytest.raises(NotFound):
-        svc.hub.delete("org/tiny", actor="tester")
+        hub_services.hub.delete("org/tiny", actor="tester")
 
 
-def test_in_use_refusals_and_force(svc: Services, hub: FakeHub) -> None:
+def test_in_use_refusals_and_force(hub_services: Services, hub: FakeHub) -> None:
     hub.add_repo("org/tiny", FILES)
-    assert run(svc, {"repo_id": "org/tiny"})["state"] == "succeeded"
+    assert run(hub_services, {"repo_id": "org/tiny"})["state"] == "succeeded"
     # being downloaded (a queued job counts)
-    queued = svc.hub.start_download({"repo_id": "org/tiny", "revision": "main"}, "t")
+    queued = hub_services.hub.start_download({"repo_id": "org/tiny", "revision": "main"}, "t")
     with pytest.raises(Conflict, match="being downloaded"):
-        svc.hub.delete("org/tiny", actor="t")
-    svc.jobs.cancel(queued["id"])
+        hub_services.hub.delete("org/tiny", actor="t")
+    hub_services.jobs.cancel(queued["id"])
     # the default model
-    model = svc.hub.create_model("org/tiny", actor="t")
+    model = hub_services.hub.create_model("org/tiny", actor="t")
     assert model["storage_path"].startswith("hf://org/tiny@") and model["name"] == "tiny"
-    svc.hub.set_default_model("tiny", "t")
-    assert svc.hub.default_model()["name"] == "tiny"
+    hub_services.hub.set_default_model("tiny", "t")
+    assert hub_services.hub.default_model()["name"] == "tiny"
     with pytest.raises(Conflict, match="default model"):
-        svc.hub.delete("org/tiny", files=["config.json"], actor="t")
-    svc.hub.set_default_model(None, "t")
+        hub_services.hub.delete("org/tiny", files=["config.json"], actor="t")
+    hub_services.hub.set_default_model(None, "t")
     # referenced by a release (a model with no release does not block)
-    svc.hub.delete("org/tiny", files=["sub/tokenizer.json"], actor="t")
-    svc.registry.create_release({"model": "tiny", "version": "1.0"}, "t")
+    hub_services.hub.delete("org/tiny", files=["sub/tokenizer.json"], actor="t")
+    hub_services.registry.create_release({"model": "tiny", "version": "1.0"}, "t")
     with pytest.raises(Conflict, match="has releases"):
-        svc.hub.delete("org/tiny", actor="t")
-    out = svc.hub.delete("org/tiny", force=True, actor="t")
+        hub_services.hub.delete("org/tiny", actor="t")
+    out = hub_services.hub.delete("org/tiny", force=True, actor="t")
     assert out["forced"] and out["overridden"]
-    actions = [e["action"] for e in svc.registry.audit(limit=50)["items"]]
+    actions = [e["action"] for e in hub_services.registry.audit(limit=50)["items"]]
     assert "set_default_model" in actions and "delete_local" in actions
 
 
 @pytest.mark.parametrize("bad", ["../x", "org/../x", "a/b/c", "/org/x", "org\\x", "org%2Fx", "org/x--y",
                                  "org/.x", "org/x.", "-org/x", "org", "org/" + "x" * 97, "org/x/", "..", ""])
-def test_bad_repo_ids_refused(svc: Services, bad: str) -> None:
+def test_bad_repo_ids_refused(hub_services: Services, bad: str) -> None:
     with pytest.raises(InvalidInput, match="repo_id"):
-        svc.hub.start_download({"repo_id": bad}, "t")
+        hub_services.hub.start_download({"repo_id": bad}, "t")
     with pytest.raises(InvalidInput, match="repo_id"):
-        svc.hub.delete(bad, actor="t")
-    assert svc.jobs.list()["items"] == []
+        hub_services.hub.delete(bad, actor="t")
+    assert hub_services.jobs.list()["items"] == []
 
 
 @pytest.mark.parametrize("bad", ["../config.json", "sub/../../x", "/etc/passwd", "sub\\x", "%2e%2e/x", "./x", ""])
-def test_bad_file_names_and_patterns_refused(svc: Services, hub: FakeHub, bad: str) -> None:
+def test_bad_file_names_and_patterns_refused(hub_services: Services, hub: FakeHub, bad: str) -> None:
     with pytest.raises(InvalidInput, match=r"files\[0\]"):
-        svc.hub.delete("org/tiny", files=[bad], actor="t")
+        hub_services.hub.delete("org/tiny", files=[bad], actor="t")
     with pytest.raises(InvalidInput, match=r"allow_patterns\[0\]"):
-        svc.hub.start_download({"repo_id": "org/tiny", "allow_patterns": [bad]}, "t")
+        hub_services.hub.start_download({"repo_id": "org/tiny", "allow_patterns": [bad]}, "t")
 
 
 @pytest.mark.parametrize("bad", ["../main", "/main", "main..x", "a//b", "-x", "main/"])
-def test_bad_revisions_refused(svc: Services, bad: str) -> None:
+def test_bad_revisions_refused(hub_services: Services, bad: str) -> None:
     with pytest.raises(InvalidInput, match="revision"):
-        svc.hub.start_download({"repo_id": "org/tiny", "revision": bad}, "t")
+        hub_services.hub.start_download({"repo_id": "org/tiny", "revision": bad}, "t")
 
 
 def test_rules_give_openapi_schema() -> None:

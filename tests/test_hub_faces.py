@@ -22,7 +22,7 @@ from hub_server import FakeHub, payload
 from jupyter_mlops import services as services_mod
 from jupyter_mlops.services import Services
 from jupyter_mlops.store import engine as store_engine
-from jupyter_mlops.workspace import resolve
+from rest_support import wait_job
 
 MB = 1 << 20
 TOKEN = "hf_faceTOKENsecret0123456789"
@@ -67,22 +67,12 @@ def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
                 for t in tables if t != "workers"}
 
 
-async def wait_job(api: Any, job_id: int, timeout: float = 60) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        code, job = await api("GET", f"jobs/{job_id}")
-        assert code == 200, job
-        if job["state"] not in ("queued", "running"):
-            return job
-        assert loop.time() < deadline, job
-        await asyncio.sleep(0.1)
 
 
 async def download(api: Any, body: dict[str, Any]) -> dict[str, Any]:
     code, job = await api("POST", "hub/downloads", body)
     assert code == 201, job
-    done = await wait_job(api, job["id"])
+    done = await wait_job(api, job["id"], timeout=60)
     assert done["state"] == "succeeded", done
     return done
 
@@ -325,9 +315,9 @@ def test_cli_download_list_register_delete(workspace: Path, hub: FakeHub, tmp_pa
 
 # -- magic -------------------------------------------------------------------------------
 def _forget_services() -> None:
-    for svc in services_mod._cache.values():
-        svc.store.dispose()
-        store_engine._stores.pop(svc.store.url, None)
+    for hub_services in services_mod._cache.values():
+        hub_services.store.dispose()
+        store_engine._stores.pop(hub_services.store.url, None)
     services_mod._cache.clear()
 
 
@@ -365,12 +355,6 @@ def test_magic_download_list_delete(workspace: Path, hub: FakeHub, monkeypatch: 
 
 
 # -- widget ------------------------------------------------------------------------------
-@pytest.fixture
-def svc(workspace: Path, hub: FakeHub) -> Iterator[Services]:
-    s = Services(resolve(workspace), hf_endpoint=hub.url, download_disk_margin=0)
-    yield s
-    s.store.dispose()
-    store_engine._stores.pop(s.store.url, None)
 
 
 def _wait(pred: Any, timeout: float = 30.0) -> None:
@@ -381,12 +365,12 @@ def _wait(pred: Any, timeout: float = 30.0) -> None:
 
 
 @pytest.mark.timeout(180)
-def test_panel_download_cancel_and_delete(svc: Services, hub: FakeHub) -> None:
+def test_panel_download_cancel_and_delete(hub_services: Services, hub: FakeHub) -> None:
     from jupyter_mlops.widgets import DownloadPanel
 
     sha = hub.add_repo("org/tiny", FILES)
     hub.add_repo("org/slow", BIG)
-    panel = DownloadPanel(svc, actor="panel-user")
+    panel = DownloadPanel(hub_services, actor="panel-user")
     children = panel.children
     assert "no models" in panel.local_box.children[0].value
 
@@ -409,22 +393,22 @@ def test_panel_download_cancel_and_delete(svc: Services, hub: FakeHub) -> None:
     panel.repo.value, panel.include.value = "org/slow", ""
     panel.download_button.click()
     slow = max(panel.rows)
-    _wait(lambda: svc.jobs.get(slow)["progress"]["done"] > 0)
+    _wait(lambda: hub_services.jobs.get(slow)["progress"]["done"] > 0)
     _wait(lambda: not panel.rows[slow].cancel_button.disabled)
     panel.rows[slow].cancel_button.click()
     panel.wait(30)
-    assert svc.jobs.get(slow)["state"] == "cancelled"
+    assert hub_services.jobs.get(slow)["state"] == "cancelled"
     assert panel.rows[slow].bar.bar_style == "danger"
     hub.throttle = None
     panel.error.value = ""
 
     # delete: a confirmation step; the service's refusal is shown; force goes through
-    svc.hub.create_model("org/tiny", "main", "tiny", "panel-user")
-    svc.hub.set_default_model("tiny", "panel-user")
+    hub_services.hub.create_model("org/tiny", "main", "tiny", "panel-user")
+    hub_services.hub.set_default_model("tiny", "panel-user")
     panel.refresh_button.click()
     panel.delete_buttons["org/tiny"].click()
     assert panel.pending_delete == "org/tiny" and panel.confirm_box.layout.display is None
-    assert "org/tiny" in panel.confirm_text.value and (svc.workspace.models_dir / "models--org--tiny").exists()
+    assert "org/tiny" in panel.confirm_text.value and (hub_services.workspace.models_dir / "models--org--tiny").exists()
     panel.confirm_button.click()
     assert "default model (tiny)" in panel.error.value and panel.last_delete is None
     assert panel.pending_delete == "org/tiny"
