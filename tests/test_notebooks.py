@@ -84,14 +84,6 @@ def test_registry_notebook_runs(workspace: Path, monkeypatch: pytest.MonkeyPatch
         assert conn.execute("select distinct actor from audit_events").fetchall() == [("nb-user",)]
 
 
-def test_notebook_is_stored_clean() -> None:
-    """The committed notebook carries no outputs (the test run makes them)."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    nbformat.validate(nb)
-    assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
-    assert nb.metadata["kernelspec"]["name"] == "python3"
-
-
 DEPS_NOTEBOOK = NOTEBOOK.with_name("dependencies.ipynb")
 
 
@@ -137,13 +129,6 @@ def test_dependencies_notebook_runs(workspace: Path, monkeypatch: pytest.MonkeyP
     assert after.distributions["torch"].record_sha256 == torch_record
     with sqlite3.connect(workspace / ".mlops" / "mlops.db") as conn:
         assert conn.execute("select kind, state, owner from jobs").fetchall() == [("deps.repair", "succeeded", "nb-user")]
-
-
-def test_dependencies_notebook_is_stored_clean() -> None:
-    nb = nbformat.read(DEPS_NOTEBOOK, as_version=4)
-    nbformat.validate(nb)
-    assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
-    assert nb.metadata["kernelspec"]["name"] == "python3"
 
 
 HUB_NOTEBOOK = NOTEBOOK.with_name("model_hub.ipynb")
@@ -195,8 +180,10 @@ def test_model_hub_notebook_runs(workspace: Path, monkeypatch: pytest.MonkeyPatc
     assert not (workspace / "models" / "models--demo--tiny-llm").exists()
 
 
-def test_model_hub_notebook_is_stored_clean() -> None:
-    nb = nbformat.read(HUB_NOTEBOOK, as_version=4)
+@pytest.mark.parametrize("path", [NOTEBOOK, DEPS_NOTEBOOK, HUB_NOTEBOOK], ids=lambda p: p.stem)
+def test_notebook_is_stored_clean(path: Path) -> None:
+    """The committed demo notebooks carry no outputs (the test runs make them)."""
+    nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
     assert nb.metadata["kernelspec"]["name"] == "python3"
