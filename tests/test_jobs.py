@@ -212,6 +212,16 @@ def running_with_progress(min_done: float) -> Callable[[dict[str, Any]], bool]:
 
 # -- queue, states, progress and log seen from another process ------------------------
 
+def start_long_job(queue: JobQueue, store: Store, min_done: float = 1) -> tuple[dict[str, Any], int]:
+    """Submit a 30 s counting job, wait until it runs with progress; return it and its
+    subprocess's pid (checked to be that job's runner)."""
+    job = queue.submit(KIND, {"n": 300, "delay": 0.1})
+    wait_job(queue, job["id"], "running", cond=running_with_progress(min_done))
+    pid = job_row(store, job["id"]).pid
+    assert pid and is_runner_of(pid, job["id"])
+    return job, pid
+
+
 def test_job_runs_in_worker_process_with_progress_and_log_visible_here(
         queue: JobQueue, store: Store, start_worker: Callable[[], WorkerProcess]) -> None:
     worker = start_worker()
@@ -321,10 +331,7 @@ def test_progress_stays_cheap_in_a_tight_loop_past_the_rate_window(
 def test_cancel_running_job_from_another_process(
         queue: JobQueue, store: Store, start_worker: Callable[[], WorkerProcess]) -> None:
     worker = start_worker()
-    job = queue.submit(KIND, {"n": 300, "delay": 0.1})
-    wait_job(queue, job["id"], "running", cond=running_with_progress(2))
-    pid = job_row(store, job["id"]).pid
-    assert pid and is_runner_of(pid, job["id"])
+    job, pid = start_long_job(queue, store, min_done=2)
     t0 = time.monotonic()
     answer = queue.cancel(job["id"])
     assert answer["cancel_requested"] is True
@@ -366,10 +373,7 @@ def test_cancel_queued_job_at_once_and_finished_job_conflicts(queue: JobQueue, s
 def test_kill9_of_job_subprocess_fails_job_and_worker_goes_on(
         queue: JobQueue, store: Store, start_worker: Callable[[], WorkerProcess]) -> None:
     worker = start_worker()
-    job = queue.submit(KIND, {"n": 300, "delay": 0.1})
-    wait_job(queue, job["id"], "running", cond=running_with_progress(1))
-    pid = job_row(store, job["id"]).pid
-    assert pid and is_runner_of(pid, job["id"])
+    job, pid = start_long_job(queue, store, min_done=1)
     os.kill(pid, signal.SIGKILL)
     final = wait_job(queue, job["id"], ("failed", "cancelled", "succeeded", "interrupted"), timeout=PROMPT)
     assert final["state"] == "failed", final
@@ -383,10 +387,7 @@ def test_kill9_of_job_subprocess_fails_job_and_worker_goes_on(
 def test_kill9_of_worker_interrupts_job_and_ends_orphan(
         queue: JobQueue, store: Store, start_worker: Callable[[], WorkerProcess]) -> None:
     worker = start_worker()
-    job = queue.submit(KIND, {"n": 300, "delay": 0.1})
-    wait_job(queue, job["id"], "running", cond=running_with_progress(1))
-    pid = job_row(store, job["id"]).pid
-    assert pid and is_runner_of(pid, job["id"])
+    job, pid = start_long_job(queue, store, min_done=1)
     worker.proc.kill()
     worker.proc.wait(timeout=10)
     # The job subprocess notices that its worker died: no server is needed for this.
@@ -404,10 +405,7 @@ def test_kill9_of_worker_interrupts_job_and_ends_orphan(
 def test_kill9_of_worker_and_job_then_new_worker_marks_interrupted(
         queue: JobQueue, store: Store, start_worker: Callable[[], WorkerProcess]) -> None:
     worker = start_worker()
-    job = queue.submit(KIND, {"n": 300, "delay": 0.1})
-    wait_job(queue, job["id"], "running", cond=running_with_progress(1))
-    pid = job_row(store, job["id"]).pid
-    assert pid and is_runner_of(pid, job["id"])
+    job, pid = start_long_job(queue, store, min_done=1)
     # Freeze both first so neither can notice the other's death, then kill both.
     os.kill(worker.pid, signal.SIGSTOP)
     os.kill(pid, signal.SIGSTOP)
