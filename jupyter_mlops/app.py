@@ -7,7 +7,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Int, List, Unicode, default
+from traitlets import Bool, Dict, Int, List, Unicode, default
 
 from .server.base import ServiceHolder
 from .server.routes import handlers
@@ -52,6 +52,17 @@ class MLOpsApp(ExtensionApp):
              "would leave less is refused before it starts.",
     )
 
+    docker_host = Unicode(
+        "", config=True,
+        help="Docker daemon image builds use, e.g. unix:///run/user/1000/docker.sock (default: $DOCKER_HOST, "
+             "else unix:///var/run/docker.sock).",
+    )
+    build_base_images = Dict(
+        value_trait=Unicode(), config=True,
+        help="Base image of generated Dockerfiles by accelerator target: keys rocm, cuda, cpu (defaults "
+             "rocm/pytorch:latest, pytorch/pytorch:latest, python:3.12-slim).",
+    )
+
     @default("hf_endpoint")
     def _default_hf_endpoint(self) -> str:
         return os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
@@ -83,7 +94,8 @@ class MLOpsApp(ExtensionApp):
         try:
             services = Services(resolve(root, self.db_url or None, self.models_dir or None),
                                 protected_packages=self.protected_packages, hf_endpoint=self.hf_endpoint,
-                                download_disk_margin=self.download_disk_margin)
+                                download_disk_margin=self.download_disk_margin, docker_host=self.docker_host,
+                                build_base_images=self.build_base_images)
         except Exception as exc:
             self.log.error("jupyter_mlops: the store could not start: %s", exc)
             raise

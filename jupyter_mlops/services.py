@@ -19,11 +19,13 @@ STORAGE_TTL = 15.0
 
 
 class Services:
-    """The registry, the job queue and the dashboard over one store."""
+    """The registry, jobs, dependency doctor, model hub, builds and dashboard over one store."""
 
     def __init__(self, workspace: Workspace, store: Store | None = None,
                  protected_packages: Sequence[str] | None = None, *, hf_endpoint: str | None = None,
-                 download_disk_margin: int | None = None) -> None:
+                 download_disk_margin: int | None = None, docker_host: str | None = None,
+                 build_base_images: dict[str, str] | None = None) -> None:
+        from .builds.service import BuildService
         from .deps.service import DepsService
         from .hub.download import DEFAULT_DISK_MARGIN
         from .hub.service import HubService
@@ -38,6 +40,9 @@ class Services:
         self.hub = HubService(self.store, self.jobs, self.registry, workspace.models_dir, hf_endpoint,
                               DEFAULT_DISK_MARGIN if download_disk_margin is None else download_disk_margin,
                               secrets_dir=workspace.state_dir / "secrets")
+        self.builds = BuildService(self.store, self.jobs, self.registry, workspace.root, workspace.models_dir,
+                                   secrets_dir=workspace.state_dir / "secrets", docker_host=docker_host,
+                                   base_images=build_base_images)
         self._storage: tuple[float, dict[str, Any]] | None = None
         self._storage_lock = threading.Lock()
 

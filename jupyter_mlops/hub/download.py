@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import Forbidden, InvalidInput, MLOpsError, NotFound, Unavailable
+from ..errors import Forbidden, MLOpsError, NotFound, Unavailable
+from ..secretfile import take
 from . import rules
 
 DEFAULT_DISK_MARGIN = 1 << 30  # 1 GiB
@@ -185,21 +186,6 @@ def _join_transfers(timeout: float) -> None:
             t.join(max(0.0, deadline - time.monotonic()))
 
 
-def _read_token(token_file: str | None) -> str | None:
-    """The token from its one-shot file, which is deleted at once."""
-    if not token_file:
-        return None
-    path = Path(token_file)
-    try:
-        token = path.read_text().strip() or None
-    except FileNotFoundError:
-        raise InvalidInput("token: the token for this job is gone (the job was already run); "
-                           "start the download again", field="token") from None
-    finally:
-        path.unlink(missing_ok=True)
-    return token
-
-
 def explain(exc: BaseException, repo_id: str, revision: str, endpoint: str) -> MLOpsError | None:
     """A clear domain error for a huggingface_hub / network / disk failure (None if unknown)."""
     import httpx2
@@ -242,7 +228,7 @@ def download(ctx: Any, repo_id: str, revision: str = "main", allow_patterns: lis
              max_workers: int = MAX_WORKERS, actor: str = "") -> dict[str, Any]:
     """Download `repo_id@revision` into the cache at `cache_dir`; returns the commit,
     files, bytes and the local snapshot path."""
-    token = _read_token(token_file)  # first thing: the file must not outlive the start
+    token = take(token_file, "token")  # first thing: the file must not outlive the start
     repo_id = rules.repo_id(repo_id)
     revision = rules.revision(revision or "main")
     from huggingface_hub import constants as hf_constants, snapshot_download

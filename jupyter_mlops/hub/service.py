@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import secrets
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ from typing import Any
 from sqlalchemy import exists, or_, select
 
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..secretfile import SecretFiles, forget
 from ..paging import check_limit, decode_cursor, encode_cursor
 from ..store import Store
 from ..store.schema import Model, Release, Setting, utcnow
@@ -22,8 +21,6 @@ from .download import DEFAULT_DISK_MARGIN, clean_incomplete
 DOWNLOAD_KIND = "hub.download"
 DEFAULT_MODEL_KEY = "default_model"
 DEFAULT_ENDPOINT = "https://huggingface.co"
-#: A token file not claimed by an active job after this many seconds is a leftover.
-SECRET_GRACE = 60.0
 MAX_FILES_LISTED = 1000
 
 
@@ -85,7 +82,7 @@ class HubService:
         self.models_dir = Path(models_dir)
         self.endpoint = (endpoint or default_endpoint()).rstrip("/")
         self.disk_margin = int(disk_margin)
-        self.secrets_dir = Path(secrets_dir) if secrets_dir else self.models_dir.parent / ".mlops" / "secrets"
+        self.secrets = SecretFiles(secrets_dir or self.models_dir.parent / ".mlops" / "secrets", jobs)
 
     # -- download ----------------------------------------------------------------
     def start_download(self, data: Any, actor: str) -> dict[str, Any]:
@@ -95,7 +92,7 @@ class HubService:
         repo_id = clean["repo_id"]
         revision = clean.get("revision") or "main"
         self.clean_secrets()
-        token_file = self._write_token(clean.get("token"))
+        token_file = self.secrets.write("hf-token", clean.get("token"))
         params = {"repo_id": repo_id, "revision": revision, "allow_patterns": clean.get("allow_patterns"),
                   "ignore_patterns": clean.get("ignore_patterns"), "endpoint": self.endpoint,
                   "cache_dir": str(self.models_dir), "token_file": token_file,
@@ -103,11 +100,10 @@ class HubService:
         try:
             job = self.jobs.submit(DOWNLOAD_KIND, params, owner=actor, dedupe_key=f"hub:{repo_id}@{revision}")
         except BaseException:
-            if token_file:
-                Path(token_file).unlink(missing_ok=True)
+            forget(token_file)
             raise
-        if job.get("deduplicated") and token_file:
-            Path(token_file).unlink(missing_ok=True)
+        if job.get("deduplicated"):
+            forget(token_file)
         return job
 
     def downloads(self, *, active: bool = False, limit: Any = None, cursor: str | None = None) -> dict[str, Any]:
@@ -121,17 +117,6 @@ class HubService:
             raise NotFound(f"download job {job_id} does not exist")
         return self.jobs.cancel(job_id)
 
-    def _write_token(self, token: str | None) -> str | None:
-        if not token:
-            return None
-        self.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(self.secrets_dir, 0o700)
-        path = self.secrets_dir / f"hf-token-{secrets.token_hex(8)}"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(token)
-        return str(path)
-
     def _active_downloads(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         cursor = None
@@ -143,19 +128,8 @@ class HubService:
                 return found
 
     def clean_secrets(self) -> int:
-        """Delete token files no active download job still needs; returns how many."""
-        if not self.secrets_dir.is_dir():
-            return 0
-        wanted = {j["params"].get("token_file") for j in self._active_downloads()}
-        removed = 0
-        for path in self.secrets_dir.glob("hf-token-*"):
-            try:
-                if str(path) not in wanted and time.time() - path.stat().st_mtime > SECRET_GRACE:
-                    path.unlink()
-                    removed += 1
-            except FileNotFoundError:
-                continue
-        return removed
+        """Delete secret files no active job still needs; returns how many."""
+        return self.secrets.clean()
 
     # -- list --------------------------------------------------------------------
     def _scan(self) -> Any:

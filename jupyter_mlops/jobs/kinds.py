@@ -14,6 +14,8 @@ KINDS: dict[str, str] = {
     "diagnostic.count": "jupyter_mlops.jobs.diagnostic:count",
     "deps.repair": "jupyter_mlops.deps.repair:repair",
     "hub.download": "jupyter_mlops.hub.download:download",
+    "build.image": "jupyter_mlops.builds.job:build",
+    "build.push": "jupyter_mlops.builds.job:push",
 }
 
 

@@ -127,21 +127,36 @@ class JobQueue:
                dedupe_key: str | None = None) -> dict[str, Any]:
         """Queue a job. With `dedupe_key`, an active job with the same key is
         returned instead of a second one (marked `"deduplicated": true`)."""
+        with self.store.write() as s:
+            job, twin = self.enqueue(s, kind, params, owner=owner, dedupe_key=dedupe_key)
+            view = job_view(job)
+        if twin:
+            return {**view, "deduplicated": True}
+        self.woken()
+        return view
+
+    @staticmethod
+    def enqueue(s: Any, kind: str, params: dict[str, Any] | None = None, *, owner: str = "",
+                dedupe_key: str | None = None) -> tuple[Job, bool]:
+        """Queue a job inside the caller's write transaction, so it commits (or not) with
+        the caller's rows; returns (job, True) when an active twin was found instead.
+        Call `woken()` after the commit."""
         kinds.resolve(kind)
         if params is not None and not isinstance(params, dict):
             raise InvalidInput("params: must be a JSON object", field="params")
-        with self.store.write() as s:
-            if dedupe_key:
-                twin = s.scalar(select(Job).where(Job.dedupe_key == dedupe_key, Job.state.in_(ACTIVE_STATES)))
-                if twin is not None:
-                    return {**job_view(twin), "deduplicated": True}
-            job = Job(kind=kind, params=params or {}, owner=owner, dedupe_key=dedupe_key, state="queued")
-            s.add(job)
-            s.flush()
-            view = job_view(job)
+        if dedupe_key:
+            twin = s.scalar(select(Job).where(Job.dedupe_key == dedupe_key, Job.state.in_(ACTIVE_STATES)))
+            if twin is not None:
+                return twin, True
+        job = Job(kind=kind, params=params or {}, owner=owner, dedupe_key=dedupe_key, state="queued")
+        s.add(job)
+        s.flush()
+        return job, False
+
+    def woken(self) -> None:
+        """Tell the worker (if this process has one) that a job was queued."""
         if self.on_submit is not None:
             self.on_submit()
-        return view
 
     def get(self, job_id: int) -> dict[str, Any]:
         """One job."""

@@ -104,6 +104,11 @@ class Registry:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        #: Called inside a new release's transaction (the builds service queues an
+        #: auto-build there); what it returns is added to the answer.
+        self.on_release_created: Callable[[Session, dict[str, Any], str], dict[str, Any] | None] | None = None
+        #: Called after a new release is committed.
+        self.on_release_committed: Callable[[dict[str, Any]], None] | None = None
 
     # -- helpers -----------------------------------------------------------------
     def _write(self, fn: Callable[[Session], T], conflict: str = "", field: str | None = None) -> T:
@@ -262,9 +267,14 @@ class Registry:
             release_id = s.execute(INSERT_RELEASE, values).scalar_one()
             view = release_view(SimpleNamespace(id=release_id, **values), clean["model"])
             self._audit(s, actor, "create", "release", release_id, model_id, None, view)
+            if self.on_release_created is not None:
+                view = {**view, **(self.on_release_created(s, view, actor) or {})}
             return view
 
-        return self._write(run, taken, field="version")
+        view = self._write(run, taken, field="version")
+        if self.on_release_committed is not None:
+            self.on_release_committed(view)
+        return view
 
     def get_release(self, release_id: int) -> dict[str, Any]:
         """One release by id."""

@@ -99,13 +99,16 @@ class MLOpsHandler(APIHandler):
     async def respond(self, fn: Callable[[dict[str, str | None]], Any], *, params: tuple[str, ...] = (),
                       status: int = 200) -> None:
         """In a thread: check the query against `params`, call `fn(query)`; write
-        its answer, or its domain error, as JSON."""
+        its answer, or its domain error, as JSON. A 201 answer marked `deduplicated`
+        (an active twin job was returned) is sent as 200."""
         try:
             result = await asyncio.get_running_loop().run_in_executor(EXECUTOR, lambda: fn(self.query(*params)))
         except MLOpsError as exc:
             self.set_status(exc.status)
             self.finish(json.dumps(exc.to_dict()))
             return
+        if status == 201 and isinstance(result, dict) and result.get("deduplicated"):
+            status = 200  # the same work was already queued: answered, not created
         self.set_status(status)
         self.finish(json.dumps(result, default=str))
 

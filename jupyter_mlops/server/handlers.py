@@ -424,23 +424,13 @@ class HubDownloadsHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        self._deduplicated = False
-
         def run(_: Query) -> Any:
             try:
-                job = self.services.hub.start_download(self.json_body(), self.actor)
+                return self.services.hub.start_download(self.json_body(), self.actor)
             except InvalidInput as exc:
                 raise redact_token(exc) from None
-            self._deduplicated = bool(job.get("deduplicated"))
-            return job
 
         await self.respond(run, status=201)
-
-    def set_status(self, status_code: int, reason: str | None = None) -> None:
-        # 201 for a new job; 200 when the same repo@revision was already queued or running
-        if status_code == 201 and getattr(self, "_deduplicated", False):
-            status_code = 200
-        super().set_status(status_code, reason)
 
 
 class HubDownloadCancelHandler(MLOpsHandler):
@@ -503,3 +493,57 @@ class HubDefaultModelHandler(MLOpsHandler):
     async def delete(self) -> None:
         await self.respond(lambda _: self.services.hub.set_default_model(None, self.actor)
                            or {"name": None, "model": None})
+
+
+# -- image builds -----------------------------------------------------------------------
+
+def build_rules() -> Any:
+    """The builds' rules module (light: no SQLAlchemy, no docker)."""
+    from ..builds import rules
+
+    return rules
+
+
+class BuildsHandler(MLOpsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        await self.respond(lambda q: self.services.builds.list(
+            model=q["model"], release_id=int_arg("release_id", q["release_id"]), active=self.flag("active"),
+            limit=q["limit"], cursor=q["cursor"]), params=("model", "release_id", "active", *PAGE))
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        await self.respond(lambda _: self.services.builds.start(self.json_body(), self.actor), status=201)
+
+
+class BuildHandler(MLOpsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, build_id: str) -> None:
+        await self.respond(lambda _: self.services.builds.get(id_arg("build", build_id)))
+
+
+class BuildLogHandler(MLOpsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, build_id: str) -> None:
+        await self.respond(lambda q: self.services.builds.log(
+            id_arg("build", build_id), after=int_arg("after", q["after"]) or 0, limit=q["limit"] or 500),
+            params=("after", "limit"))
+
+
+class BuildCancelHandler(MLOpsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, build_id: str) -> None:
+        await self.respond(lambda _: self.services.builds.cancel(id_arg("build", build_id)))
+
+
+class BuildPushHandler(MLOpsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, build_id: str) -> None:
+        await self.respond(lambda _: self.services.builds.push(id_arg("build", build_id), self.json_body(),
+                                                               self.actor), status=201)

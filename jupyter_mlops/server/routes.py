@@ -22,6 +22,7 @@ PATH_PARAMS: dict[str, tuple[str, dict[str, Any]]] = {
     "artifact_id": (r"\d+", {"type": "integer"}),
     "deployment_id": (r"\d+", {"type": "integer"}),
     "job_id": (r"\d+", {"type": "integer"}),
+    "build_id": (r"\d+", {"type": "integer"}),
     "action": ("|".join(rules.TRANSITIONS), {"type": "string", "enum": list(rules.TRANSITIONS)}),
 }
 PAGE_PARAMS = {"limit": "page size, 1-500 (default 50)", "cursor": "next_cursor from the previous page"}
@@ -67,6 +68,7 @@ DEPS_QUERY_DOC = {
     "requirement_files": "comma-separated requirements files",
 }
 _HUB = h.hub_shapes()
+_BUILDS = h.build_rules()
 CASCADE = {"cascade": "true to delete what depends on it too"}
 ROUTES: tuple[Route, ...] = (
     Route("/health", h.HealthHandler, {"get": Op("Health: store revision, worker, workspace")}),
@@ -178,6 +180,23 @@ ROUTES: tuple[Route, ...] = (
         "get": Op("The workspace's default model"),
         "put": Op("Make a registry model the default", body=_HUB["default"].create_schema()),
         "delete": Op("Clear the default model"),
+    }),
+    Route("/builds", h.BuildsHandler, {
+        "get": Op("Image builds, newest first, with state and progress",
+                  _paged(model="model name", release_id="release id", active="true for queued and running only")),
+        "post": Op("Queue a Docker image build of a release (201); an active build of the same release and tag "
+                   "is answered instead (200, deduplicated: true). 503 when no Docker daemon answers",
+                   body=_BUILDS.BUILD.create_schema(), status=201),
+    }),
+    Route("/builds/{build_id}", h.BuildHandler, {"get": Op("One build: options, image, context, run check, pushes")}),
+    Route("/builds/{build_id}/log", h.BuildLogHandler, {
+        "get": Op("The build's log lines after a sequence number", {"after": "last seq already seen (default 0)",
+                                                                    "limit": "at most this many lines (default 500)"}),
+    }),
+    Route("/builds/{build_id}/cancel", h.BuildCancelHandler, {"post": Op("Cancel a queued or running build")}),
+    Route("/builds/{build_id}/push", h.BuildPushHandler, {
+        "post": Op("Queue a push of the build's image to a registry (201); credentials are never stored",
+                   body=_BUILDS.PUSH.create_schema(), status=201),
     }),
 )
 

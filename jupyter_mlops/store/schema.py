@@ -236,3 +236,60 @@ class Setting(Base):
     value: Mapped[Any] = mapped_column(JSON, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+
+
+class Build(Base):
+    """One image build of a release: its options, its job, and what it produced.
+    The model, version and quantization are kept so history outlives the release."""
+
+    __tablename__ = "builds"
+    __table_args__ = (Index("ix_builds_release", "release_id", "id"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    release_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id", ondelete="SET NULL"))
+    model: Mapped[str] = mapped_column(String(100), nullable=False)
+    version: Mapped[str] = mapped_column(String(64), nullable=False)
+    quantization: Mapped[str] = mapped_column(String(32), nullable=False)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    tag: Mapped[str] = mapped_column(String(255), nullable=False)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    context_hash: Mapped[str | None] = mapped_column(String(80))
+    context_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    needed_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    context_files: Mapped[int | None] = mapped_column(Integer)
+    image_id: Mapped[str | None] = mapped_column(String(80))
+    image_size: Mapped[int | None] = mapped_column(BigInteger)
+    reused: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    run_check: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class BuildPush(Base):
+    """One push of a build's image to a registry, with the digest the registry answered."""
+
+    __tablename__ = "build_pushes"
+    __table_args__ = (Index("ix_build_pushes_build", "build_id", "id"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    build_id: Mapped[int] = mapped_column(ForeignKey("builds.id", ondelete="CASCADE"), nullable=False)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    reference: Mapped[str] = mapped_column(String(512), nullable=False)
+    digest: Mapped[str | None] = mapped_column(String(80))
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class FileDigest(Base):
+    """A file's sha256, valid while its size, mtime and inode are unchanged."""
+
+    __tablename__ = "file_digests"
+
+    path: Mapped[str] = mapped_column(String(4096), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    inode: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)

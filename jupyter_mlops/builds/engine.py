@@ -1,0 +1,125 @@
+"""The Docker Engine through docker-py's low-level client: connect with a clear message
+when the daemon is missing, and read build and push streams, whose failures arrive as
+`error` chunks (the HTTP status says nothing)."""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..errors import MLOpsError, Unavailable
+
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+PING_TIMEOUT = 10
+STEP = re.compile(r"Step (\d+)/(\d+) :")
+
+
+class DaemonError(MLOpsError):
+    """The daemon answered with an error (a failed RUN, a bad base image, a refused push)."""
+
+    status = 502
+
+
+def docker_host(configured: str | None = None) -> str:
+    """The daemon address: configured, else $DOCKER_HOST, else the default socket."""
+    return configured or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+
+
+def explain(host: str, exc: BaseException) -> str:
+    """What went wrong reaching the daemon, and what to check."""
+    text = str(exc)
+    socket = host[len("unix://"):] if host.startswith("unix://") else None
+    if socket and not os.path.exists(socket):
+        why = f"no Docker daemon socket at {socket}"
+    elif "Permission denied" in text or isinstance(exc, PermissionError):
+        why = (f"no permission to use the Docker socket {socket or host}; add your user to the 'docker' "
+               f"group (then log in again) or point DOCKER_HOST at a daemon you may use")
+    elif "Connection refused" in text or "No such file" in text:
+        why = f"nothing answers at {host}; the socket is there but the daemon is not running"
+    else:
+        why = f"the Docker daemon at {host} failed: {text}"
+    return (f"Docker is not available: {why}. Check DOCKER_HOST (now "
+            f"{os.environ.get('DOCKER_HOST') or 'unset, so ' + DEFAULT_HOST}), that the socket exists and "
+            f"you may use it, and that the docker service is running (systemctl status docker).")
+
+
+def connect(host: str | None = None, *, timeout: float | None = PING_TIMEOUT) -> Any:
+    """A `docker.APIClient` that has answered a ping; Unavailable (saying what to check) if not."""
+    import docker
+    from docker.errors import DockerException
+    from requests.exceptions import RequestException
+
+    address = docker_host(host)
+    try:
+        api = docker.APIClient(base_url=address, version="auto", timeout=timeout)
+        api.ping()
+    except (DockerException, RequestException, OSError) as exc:
+        raise Unavailable(explain(address, exc)) from None
+    return api
+
+
+def failure(chunk: dict[str, Any]) -> str | None:
+    """The daemon's error message in a stream chunk, if it is one."""
+    if "error" in chunk or "errorDetail" in chunk:
+        detail = chunk.get("errorDetail") or {}
+        return str(detail.get("message") or chunk.get("error") or "unknown daemon error").strip()
+    return None
+
+
+def follow_build(chunks: Iterable[dict[str, Any]], log: Callable[[str], None],
+                 step: Callable[[int, int], None]) -> str:
+    """Read a build stream to its end: log its lines, report steps; returns the image id,
+    or raises DaemonError with the daemon's message."""
+    image_id: str | None = None
+    for chunk in chunks:
+        problem = failure(chunk)
+        if problem:
+            raise DaemonError(f"the build failed: {problem}")
+        text = chunk.get("stream")
+        if text:
+            for line in text.splitlines():
+                if line.strip():
+                    log(line)
+                    found = STEP.match(line)
+                    if found:
+                        step(int(found.group(1)), int(found.group(2)))
+        elif "status" in chunk:
+            log(_status_line(chunk))
+        aux = chunk.get("aux")
+        if isinstance(aux, dict) and aux.get("ID"):
+            image_id = str(aux["ID"])
+    if not image_id:
+        raise DaemonError("the build ended without an image id (the daemon stopped answering)")
+    return image_id
+
+
+def follow_push(chunks: Iterable[dict[str, Any]], log: Callable[[str], None],
+                sent: Callable[[int, int], None]) -> dict[str, Any]:
+    """Read a push stream: log layer states, report bytes; returns {digest, size},
+    or raises DaemonError (docker-py does not raise on a failed push)."""
+    layers: dict[str, tuple[int, int]] = {}
+    digest: str | None = None
+    size: int | None = None
+    for chunk in chunks:
+        problem = failure(chunk)
+        if problem:
+            raise DaemonError(f"the push failed: {problem}")
+        detail = chunk.get("progressDetail") or {}
+        if chunk.get("id") and detail.get("total"):
+            layers[chunk["id"]] = (int(detail.get("current") or 0), int(detail["total"]))
+            sent(sum(c for c, _ in layers.values()), sum(t for _, t in layers.values()))
+        elif "status" in chunk:
+            log(_status_line(chunk))
+        aux = chunk.get("aux")
+        if isinstance(aux, dict) and aux.get("Digest"):
+            digest, size = str(aux["Digest"]), aux.get("Size")
+    if not digest:
+        raise DaemonError("the registry did not confirm the push (no digest in the daemon's answer)")
+    return {"digest": digest, "size": size}
+
+
+def _status_line(chunk: dict[str, Any]) -> str:
+    return " ".join(str(chunk[k]) for k in ("id", "status", "progress") if chunk.get(k))
+
+
