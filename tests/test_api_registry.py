@@ -99,6 +99,8 @@ async def test_release_fields(api: Api, given: str | None, stored: str) -> None:
                                      "metadata")} == {
         "model": "m1", "version": "2.1.0-rc1", "quantization": stored, "status": "candidate",
         "release_notes": "first", "auto_build": True, "metadata": {"eval": {"mmlu": 0.61}}}
+    build = created.pop("build")  # auto_build queued the release's build in the same transaction
+    assert set(build) == {"id", "job_id", "tag"} and build["tag"].startswith("m1:2.1.0-rc1")
     assert await ok(api, "GET", f"releases/{created['id']}") == created
     changed = await ok(api, "PATCH", f"releases/{created['id']}", {"auto_build": False, "release_notes": None})
     assert (changed["auto_build"], changed["release_notes"], changed["version"]) == (False, None, "2.1.0-rc1")
