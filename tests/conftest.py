@@ -13,7 +13,7 @@ from jupyter_mlops.services import Services
 from jupyter_mlops.store import engine as store_engine
 from jupyter_mlops.workspace import resolve
 
-pytest_plugins = ["pytest_jupyter.jupyter_server", "deps_support", "hub_server"]
+pytest_plugins = ["pytest_jupyter.jupyter_server", "deps_support", "docker_support", "hub_server"]
 
 
 @pytest.fixture

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The services the tests use, from Debian's packages, private to one test run.
+#
+#   tests/services.sh install      apt-get what is missing: docker.io, busybox-static,
+#                                  docker-registry, python3-pip (idempotent; sudo when not root)
+#   tests/services.sh run CMD...   start a Docker daemon on a private socket and data root
+#                                  (--iptables=false --bridge=none) and a registry on
+#                                  127.0.0.1, run CMD with DOCKER_HOST and
+#                                  JUPYTER_MLOPS_TEST_REGISTRY set, stop both, exit with CMD's code
+set -euo pipefail
+
+PACKAGES=(docker.io busybox-static docker-registry python3-pip)
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+
+install() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "services: installing ${missing[*]}"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
+  local seconds=$1 what=$2; shift 2
+  for _ in $(seq 1 $((seconds * 5))); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  echo "services: $what did not come up within ${seconds}s" >&2
+  return 1
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+run() {
+  local dir; dir=$(mktemp -d /tmp/mlops-services.XXXXXX)
+  local dockerd_pid="" registry_pid=""
+  local code=0
+  stop() {
+    set +e
+    [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null
+    if [ -n "$dockerd_pid" ] && $SUDO kill "$dockerd_pid" 2>/dev/null; then
+      for _ in $(seq 1 100); do $SUDO kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.2; done
+      $SUDO kill -9 "$dockerd_pid" 2>/dev/null
+    fi
+    $SUDO rm -rf "$dir" 2>/dev/null || echo "services: left $dir behind" >&2
+    exit "$code"
+  }
+  trap stop EXIT
+  trap "code=130; exit" INT
+  trap "code=143; exit" TERM
+
+  $SUDO dockerd --host "unix://$dir/docker.sock" --data-root "$dir/data" --exec-root "$dir/exec" \
+    --pidfile "$dir/docker.pid" --iptables=false --bridge=none >"$dir/dockerd.log" 2>&1 &
+  dockerd_pid=$!
+  if ! wait_for 60 "dockerd" docker -H "unix://$dir/docker.sock" version; then
+    tail -20 "$dir/dockerd.log" >&2; code=1; exit 1
+  fi
+
+  local port; port=$(free_port)
+  mkdir -p "$dir/registry"
+  cat >"$dir/registry.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $dir/registry
+http:
+  addr: 127.0.0.1:$port
+EOF
+  docker-registry serve "$dir/registry.yml" >"$dir/registry.log" 2>&1 &
+  registry_pid=$!
+  if ! wait_for 30 "docker-registry" curl -sf "http://127.0.0.1:$port/v2/"; then
+    tail -20 "$dir/registry.log" >&2; code=1; exit 1
+  fi
+
+  echo "services: dockerd at unix://$dir/docker.sock, registry at 127.0.0.1:$port"
+  DOCKER_HOST="unix://$dir/docker.sock" JUPYTER_MLOPS_TEST_REGISTRY="127.0.0.1:$port" "$@" || code=$?
+  exit "$code"
+}
+
+case "${1:-}" in
+  install) install ;;
+  run) shift; [ $# -gt 0 ] || { echo "usage: $0 run COMMAND..." >&2; exit 2; }; run "$@" ;;
+  *) echo "usage: $0 install | run COMMAND..." >&2; exit 2 ;;
+esac
