@@ -16,15 +16,9 @@ from jupyter_server.auth import IdentityProvider, User
 from jupyter_mlops.deps.service import Target, record_run
 from jupyter_mlops.registry import rules
 from jupyter_mlops.server.routes import ROUTES
+from rest_support import ok, walk
 
 Api = Any
-
-
-async def ok(api: Api, method: str, path: str, body: Any = None, **params: Any) -> Any:
-    """Call the API and insist on success; returns the JSON answer."""
-    code, answer = await api(method, path, body, **params)
-    assert code in (200, 201), (method, path, code, answer)
-    return answer
 
 
 async def model(api: Api, name: str = "m1", **fields: Any) -> dict[str, Any]:
@@ -33,18 +27,6 @@ async def model(api: Api, name: str = "m1", **fields: Any) -> dict[str, Any]:
 
 async def release(api: Api, name: str = "m1", version: str = "1.0", **fields: Any) -> dict[str, Any]:
     return await ok(api, "POST", "releases", {"model": name, "version": version, **fields})
-
-
-async def walk(api: Api, path: str, limit: int, **params: Any) -> list[list[Any]]:
-    """Every page of a list, following next_cursor."""
-    pages, cursor = [], None
-    while True:
-        answer = await ok(api, "GET", path, limit=str(limit), **params, **({"cursor": cursor} if cursor else {}))
-        pages.append(answer["items"])
-        cursor = answer["next_cursor"]
-        if cursor is None:
-            return pages
-        assert len(answer["items"]) == limit
 
 
 async def whoami(jp_fetch: Any) -> str:

@@ -22,7 +22,7 @@ from hub_server import FakeHub, payload
 from jupyter_mlops import services as services_mod
 from jupyter_mlops.services import Services
 from jupyter_mlops.store import engine as store_engine
-from rest_support import wait_job
+from rest_support import wait_job, walk
 
 MB = 1 << 20
 TOKEN = "hf_faceTOKENsecret0123456789"
@@ -216,14 +216,7 @@ async def test_rest_lists_page(api: Any, hub: FakeHub) -> None:
     for path, key in (("hub/models", "repo_id"), ("hub/downloads", "id")):
         code, everything = await api("GET", path, limit="500")
         assert code == 200 and everything["next_cursor"] is None and len(everything["items"]) == 4
-        walked, cursor = [], None
-        while True:
-            code, page = await api("GET", path, limit="3", **({"cursor": cursor} if cursor else {}))
-            assert code == 200 and len(page["items"]) <= 3
-            walked += [i[key] for i in page["items"]]
-            cursor = page["next_cursor"]
-            if not cursor:
-                break
+        walked = [i[key] for page in await walk(api, path, 3) for i in page]
         assert walked == [i[key] for i in everything["items"]]
 
 

@@ -344,7 +344,8 @@ def generated_context(model_path: Path, project: Path, includes: list[str], base
                      and e.name.endswith(".txt") and not e.is_dir)
     model_root = model_path if model_path.is_dir() else model_path.parent
     model_ignore = Ignore(load_dockerignore(model_root)) if model_path.is_dir() else Ignore([])
-    weights = collect(model_path, "model", model_ignore)
+    # the model folder's .dockerignore steers the copy; it is not part of the model
+    weights = [e for e in collect(model_path, "model", model_ignore) if e.name != "model/.dockerignore"]
     if model_path.is_file():
         weights.insert(0, Entry(name="model", is_dir=True, mode=0o755))
     layout = Layout(base_image=base_image, requirements_txt=present["requirements.txt"],

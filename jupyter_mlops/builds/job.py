@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, MLOpsError, NotFound
 from ..jobs.context import JobContext
 from ..secretfile import take
 from ..store import Store
@@ -90,11 +90,11 @@ def _load(store: Store, build_id: int) -> tuple[Build, Release, Model]:
         return build, release, model
 
 
-def assemble(build: Build, release: Release, model: Model, root: Path, models_dir: Path) -> tuple[bc.Context, str]:
+def assemble(opts: dict[str, Any], release: Release, model: Model, root: Path,
+             models_dir: Path) -> tuple[bc.Context, str]:
     """The context and Dockerfile text of a build, by its options."""
     from .service import model_files
 
-    opts = build.options
     path = model_files(model.storage_path, root, models_dir)
     if opts["dockerfile"] == "custom":
         if not path.is_dir():
@@ -115,7 +115,7 @@ def build(ctx: JobContext, build_id: int, root: str, models_dir: str) -> dict[st
     opts = row.options
     ctx.log(f"build {build_id}: {model.name}:{release.version}:{release.quantization} -> {row.tag} "
             f"({opts['dockerfile']} Dockerfile, base {opts['base_image'] if opts['dockerfile'] == 'generated' else 'from the Dockerfile'})")
-    context, dockerfile = assemble(row, release, model, Path(root), Path(models_dir))
+    context, dockerfile = assemble(opts, release, model, Path(root), Path(models_dir))
     extra = {"build_args": opts.get("build_args") or {}, "platform": opts.get("platform")}
     chash = context_hash(ctx, context, extra, store)
     size = context.tar_size()
@@ -149,19 +149,31 @@ def build(ctx: JobContext, build_id: int, root: str, models_dir: str) -> dict[st
                                forcerm=True, decode=True, dockerfile=context.dockerfile)
             image_id = engine.follow_build(chunks, ctx.log, lambda n, of: ctx.progress(n, of, "steps", f"step {n}/{of}"))
         image = api.inspect_image(image_id)
-        check = _run_check(ctx, api, image_id, opts["run_check"]) if opts.get("run_check") else None
+        duration = round(time.monotonic() - started, 3)
+        values = {**stats, "image_id": image["Id"], "image_size": image.get("Size"), "reused": bool(reused),
+                  "duration_s": duration, "finished_at": utcnow()}
+        _record(store, build_id, values)
+        ctx.log(f"{'reused' if reused else 'built'} {image['Id']} as {row.tag} "
+                f"({(image.get('Size') or 0) / 1e6:.1f} MB) in {duration:.1f} s")
+        if opts.get("run_check"):
+            values["run_check"] = check = _run_check(ctx, api, image_id, opts["run_check"])
+            _record(store, build_id, {"run_check": check})
+            if check["exit_code"] != 0:
+                raise RunCheckFailed(f"run check: {json.dumps(check['command'])} "
+                                     f"{check.get('error') or 'exited ' + str(check['exit_code'])} (the image "
+                                     f"{row.tag} is built and recorded)")
     finally:
         api.close()
-    duration = round(time.monotonic() - started, 3)
-    values = {**stats, "image_id": image["Id"], "image_size": image.get("Size"), "reused": bool(reused),
-              "duration_s": duration, "run_check": check, "finished_at": utcnow()}
+    return {"build_id": build_id, "tag": row.tag, **{k: v for k, v in values.items() if k != "finished_at"}}
+
+
+def _record(store: Store, build_id: int, values: dict[str, Any]) -> None:
     with store.write() as s:
         s.execute(update(Build).where(Build.id == build_id).values(**values))
-    ctx.log(f"{'reused' if reused else 'built'} {image['Id']} as {row.tag} "
-            f"({(image.get('Size') or 0) / 1e6:.1f} MB) in {duration:.1f} s")
-    if check is not None:
-        ctx.log(f"run check exited {check['exit_code']}")
-    return {"build_id": build_id, "tag": row.tag, **{k: v for k, v in values.items() if k != "finished_at"}}
+
+
+class RunCheckFailed(MLOpsError):
+    """The built image's run check could not start or exited non-zero."""
 
 
 def _existing(api: Any, chash: str) -> str | None:
@@ -172,7 +184,9 @@ def _existing(api: Any, chash: str) -> str | None:
 
 def _run_check(ctx: JobContext, api: Any, image_id: str, check: dict[str, Any]) -> dict[str, Any]:
     """Start the image with the check's command and devices; its exit code and output tail."""
+    from docker.errors import APIError
     from docker.types import DeviceRequest
+    from requests.exceptions import RequestException
 
     devices = check.get("devices") or "none"
     host: dict[str, Any] = {}
@@ -181,22 +195,30 @@ def _run_check(ctx: JobContext, api: Any, image_id: str, check: dict[str, Any]) 
     elif devices == "cuda":
         host = {"device_requests": [DeviceRequest(count=-1, capabilities=[["gpu"]])]}
     ctx.log(f"run check: {json.dumps(check['command'])} (devices: {devices})")
-    container = api.create_container(image_id, command=check["command"], host_config=api.create_host_config(**host))
-    cid = container["Id"]
+    result: dict[str, Any] = {"command": check["command"], "devices": devices}
+    timeout = check.get("timeout") or RUN_CHECK_TIMEOUT
+    cid: str | None = None
     try:
-        api.start(cid)
         try:
-            status = api.wait(cid, timeout=check.get("timeout") or RUN_CHECK_TIMEOUT)
-        except Exception:
+            cid = api.create_container(image_id, command=check["command"],
+                                       host_config=api.create_host_config(**host))["Id"]
+            api.start(cid)
+        except APIError as exc:
+            return {**result, "exit_code": None, "error": f"could not start: {exc.explanation or exc}"}
+        try:
+            code: int | None = int(api.wait(cid, timeout=timeout).get("StatusCode", -1))
+        except RequestException:
             api.kill(cid)
-            raise
+            code = None
+            result["error"] = f"did not finish within {timeout} s"
         output = api.logs(cid, stdout=True, stderr=True).decode("utf-8", "replace")
     finally:
-        api.remove_container(cid, force=True)
+        if cid:
+            api.remove_container(cid, force=True)
     for line in output.splitlines()[-50:]:
         ctx.log(f"  | {line}")
-    return {"command": check["command"], "devices": devices, "exit_code": int(status.get("StatusCode", -1)),
-            "output": output[-OUTPUT_TAIL:]}
+    ctx.log(f"run check: {result.get('error') or f'exited {code}'}")
+    return {**result, "exit_code": code, "output": output[-OUTPUT_TAIL:]}
 
 
 def push(ctx: JobContext, build_id: int, reference: str, auth_file: str | None = None,

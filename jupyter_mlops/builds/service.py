@@ -101,19 +101,17 @@ class BuildService:
         request records nothing; an active build of the same release and tag is returned
         instead (deduplicated)."""
         from .engine import connect
+        from .job import assemble
 
         clean = rules.BUILD.for_create(data)
         with self.store.read() as s:
             release, model = self._release(s, clean["release_id"])
-            storage_path = model.storage_path
-        path = model_files(storage_path, self.root, self.models_dir)
-        options = self._options(clean, release, model)
-        if options["dockerfile"] == "custom" and not (path.is_dir() and (path / "Dockerfile").is_file()):
-            raise InvalidInput(f"dockerfile: custom needs a Dockerfile in the model folder {path}",
-                               field="dockerfile")
-        project = self.root / options["project"]
-        if not project.is_dir():
-            raise InvalidInput(f"project: {project} is not a folder", field="project")
+            options = self._options(clean, release, model)
+            project = self.root / options["project"]
+            if not project.is_dir():
+                raise InvalidInput(f"project: {project} is not a folder", field="project")
+            # the job assembles the same context again; doing it now refuses bad input early
+            assemble(options, release, model, self.root, self.models_dir)
         connect(options["docker_host"]).close()
         with self.store.write() as s:
             release, model = self._release(s, clean["release_id"])
