@@ -596,10 +596,12 @@ def test_serving_worker_hands_jobs_to_a_ready_standby_runner_and_ends_it_on_stop
     wait_job(queue, job["id"], "running", cond=running_with_progress(1))
     assert job_row(store, job["id"]).pid == first  # the job ran in the runner that was waiting
     assert is_runner_of(first, job["id"])
-    (second,) = wait_for(lambda: [p for p in standby_runners(worker.pid) if p != first] or None,
-                         START_TIMEOUT, "the next standby runner")
+    # no next standby takes CPU from the running job
+    assert [p for p in standby_runners(worker.pid) if p != first] == []
     queue.cancel(job["id"])  # from this process: the signal reaches a runner started as standby
     assert wait_job(queue, job["id"], FINAL_STATES, timeout=PROMPT)["state"] == "cancelled"
+    (second,) = wait_for(lambda: [p for p in standby_runners(worker.pid) if p != first] or None,
+                         START_TIMEOUT, "the next standby runner, once the worker is idle")
     worker.stop()
     wait_gone(second)  # its input closed with the worker: the standby ends
 

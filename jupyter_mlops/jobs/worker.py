@@ -137,6 +137,8 @@ class Worker:
         self._enforce_cancels()
         while claim and len(self._running) < self.max_jobs and self._claim():
             pass
+        if self.standby and not self._running:
+            self._refill_standby()
         now = time.monotonic()
         if now - self._last_beat >= HEARTBEAT and self.id is not None:
             with self.store.write() as s:
@@ -169,8 +171,6 @@ class Worker:
         with self.store.write() as s:
             s.execute(update(Job).where(Job.id == claimed).values(pid=proc.pid))
         self._running[claimed] = _Running(claimed, proc)
-        if self.standby:
-            self._refill_standby()
         # Wake the loop the moment the job process ends, instead of at the next tick.
         threading.Thread(target=lambda: (proc.wait(), self._wake.set()), name=f"job-{claimed}-wait",
                          daemon=True).start()
@@ -185,7 +185,8 @@ class Worker:
         )
 
     def _refill_standby(self) -> None:
-        """Start the next standby runner so its imports are done before a job needs it."""
+        """Start the next standby runner so its imports are done before a job needs it.
+        Called only while no job runs: its start-up would take CPU from a running job."""
         if self._standby is None or self._standby.poll() is not None:
             try:
                 self._standby = self._spawn(STANDBY)
