@@ -12,7 +12,8 @@ from ..fields import Field, Shape, clean
 COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]{1,5})?"
 TAG_PART = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
-REPOSITORY = rf"(?:{HOST}/)?{COMPONENT}(?:/{COMPONENT})*"
+#: A repository path without its registry host.
+REPO_PATH = rf"{COMPONENT}(?:/{COMPONENT})*"
 IMAGE_RULE = ("must be an image reference name[:tag]: lowercase letters, digits and separators . _ __ - "
               "in '/'-separated parts, optionally a registry host[:port]/ in front, a tag of letters, digits, "
               "_ . - (at most 128, not starting with . or -), no digest, at most 255 characters")
@@ -45,7 +46,10 @@ def _image_problem(value: str) -> str | None:
     repo, tag = split_image(value)
     if len(value) > 255:
         return "must be at most 255 characters"
-    if not re.fullmatch(REPOSITORY, repo) or not re.fullmatch(TAG_PART, tag):
+    path = without_registry(repo)
+    host = repo[:-len(path) - 1] if path != repo else ""
+    if ((host and not re.fullmatch(HOST, host)) or not re.fullmatch(REPO_PATH, path)
+            or not re.fullmatch(TAG_PART, tag)):
         return IMAGE_RULE
     return None
 
@@ -122,7 +126,7 @@ PUSH = Shape({
     "registry": Field("string", max_length=255, pattern=HOST,
                       rule="must be a registry host[:port], e.g. 127.0.0.1:5000 or ghcr.io",
                       description="registry address"),
-    "repository": Field("string", nullable=True, max_length=255, pattern=rf"{COMPONENT}(?:/{COMPONENT})*",
+    "repository": Field("string", nullable=True, max_length=255, pattern=REPO_PATH,
                         rule="must be lowercase path parts of letters, digits and . _ __ -",
                         description="repository in the registry (default: the build's image name)"),
     "tag": Field("string", nullable=True, max_length=128, pattern=TAG_PART,
