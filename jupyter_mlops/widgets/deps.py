@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from ..commands import DEPS_COLUMNS, _plan_result, _status_record, _status_rows, cell_text, html_table
-from ..errors import MLOpsError
+from .panel import ActionPanel
 
 if TYPE_CHECKING:
     from ..services import Services
@@ -25,24 +25,20 @@ POLL = 0.3
 
 
 
-class DependencyPanel(w.VBox):
+class DependencyPanel(ActionPanel):
     """A VBox over `services.deps` for one interpreter (default: this kernel's) and project
     (default: found upward from the current folder, not above the workspace root)."""
 
     def __init__(self, services: Services | None = None, python: str | None = None,
                  project: str | Path | None = None, *, installer: str | None = None, actor: str | None = None,
                  **kwargs: Any) -> None:
-        from .. import services as services_mod
-
-        self.services = services or services_mod.services_for()
-        self.actor = actor or services_mod.current_user()
+        super().__init__(services, actor=actor, **kwargs)
         self.python = python or sys.executable
         self.project = str(project) if project is not None else None
         self.installer = installer
         self.last_status: dict[str, Any] | None = None
         self.last_plan: dict[str, Any] | None = None
         self.job: dict[str, Any] | None = None
-        self._busy = False
         self._thread: threading.Thread | None = None
 
         self.title = w.HTML(f"<b>Dependencies</b> <small>{html.escape(self.python)}</small>")
@@ -67,43 +63,11 @@ class DependencyPanel(w.VBox):
         self.fix_button.on_click(lambda _b: self._act(self.show_plan))
         self.cancel_button.on_click(lambda _b: self._act(self._cancel))
         self.confirm_button.on_click(lambda _b: self._act(self.start_repair))
-        super().__init__(children=[
+        self.children = [
             self.title, w.HBox([self.check_button, self.fix_button]), self.summary, self.table,
             self.plan_html, self.confirm_box, self.progress, self.log_area, self.status, self.error,
-        ], layout=w.Layout(width="auto"), **kwargs)
+        ]
         self._act(self.check)
-
-    # -- plumbing ----------------------------------------------------------------------
-    @property
-    def busy(self) -> bool:
-        """Whether an action or a repair is running (buttons disabled meanwhile)."""
-        return self._busy
-
-    def _set_busy(self, busy: bool) -> None:
-        self._busy = busy
-        for b in self.buttons:
-            b.disabled = busy
-
-    def _act(self, fn: Any) -> None:
-        if self._busy:
-            return
-        self._set_busy(True)
-        self.error.value = ""
-        self.status.value = ""
-        keep_busy = False
-        try:
-            keep_busy = bool(fn())
-        except MLOpsError as exc:
-            self.show_error(exc.message)
-        except Exception as exc:  # say it in the panel, not in the log console
-            self.show_error(f"unexpected {type(exc).__name__}: {exc}")
-        finally:
-            if not keep_busy:
-                self._set_busy(False)
-
-    def show_error(self, message: str) -> None:
-        """Show `message` in the panel's error area."""
-        self.error.value = f"<div style='color:#b00020'><b>Error:</b> {html.escape(message, quote=False)}</div>"
 
     def _target(self) -> Any:
         from ..deps.service import make_target

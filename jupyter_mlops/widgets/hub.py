@@ -17,6 +17,7 @@ import ipywidgets as w
 
 from ..commands import _human_bytes, download_progress_text
 from ..errors import MLOpsError
+from .panel import ActionPanel
 
 if TYPE_CHECKING:
     from ..services import Services
@@ -66,16 +67,11 @@ class _JobRow:
         self.cancel_button.disabled = state not in ACTIVE or bool(job.get("cancel_requested"))
 
 
-class DownloadPanel(w.VBox):
+class DownloadPanel(ActionPanel):
     """A VBox over `services.hub` (default: the services of the current workspace)."""
 
     def __init__(self, services: Services | None = None, *, actor: str | None = None, **kwargs: Any) -> None:
-        from .. import services as services_mod
-
-        self.services = services or services_mod.services_for()
-        self.actor = actor or services_mod.current_user()
-        self._busy = False
-        self._lock = threading.RLock()
+        super().__init__(services, actor=actor, **kwargs)
         self._threads: dict[int, threading.Thread] = {}
         self.rows: dict[int, _JobRow] = {}
         self.local: dict[str, dict[str, Any]] = {}
@@ -106,52 +102,20 @@ class DownloadPanel(w.VBox):
         self.refresh_button.on_click(lambda _b: self._act(self.refresh))
         self.confirm_button.on_click(lambda _b: self._act(self.confirm_delete))
         self.cancel_delete_button.on_click(lambda _b: self._act(self._keep))
-        super().__init__(children=[
+        self.children = [
             self.title,
             w.HBox([w.VBox([self.repo, self.revision]), w.VBox([self.include, self.exclude])]),
             w.HBox([self.download_button, self.refresh_button]),
             w.HTML("<b>Downloads</b>"), self.jobs_box,
             w.HTML("<b>Local models</b>"), self.local_box, self.confirm_box,
             self.status, self.error,
-        ], layout=w.Layout(width="auto"), **kwargs)
+        ]
         self._act(self.refresh)
 
     # -- plumbing ----------------------------------------------------------------------
-    @property
-    def busy(self) -> bool:
-        """Whether an action is running (the form's and the delete buttons are disabled meanwhile)."""
-        return self._busy
-
     def _buttons(self) -> list[w.Button]:
         return [self.download_button, self.refresh_button, self.confirm_button, self.cancel_delete_button,
                 *self.delete_buttons.values()]
-
-    def _set_busy(self, busy: bool) -> None:
-        self._busy = busy
-        for b in self._buttons():
-            b.disabled = busy
-
-    def _act(self, fn: Any) -> None:
-        with self._lock:
-            if self._busy:
-                return
-            self._set_busy(True)
-        self.error.value = ""
-        try:
-            fn()
-        except MLOpsError as exc:
-            self.show_error(exc.message)
-        except Exception as exc:  # say it in the panel, not in the log console
-            self.show_error(f"unexpected {type(exc).__name__}: {exc}")
-        finally:
-            self._set_busy(False)
-
-    def show_error(self, message: str) -> None:
-        """Show `message` in the panel's error area."""
-        self.error.value = f"<div style='color:#b00020'><b>Error:</b> {html.escape(message, quote=False)}</div>"
-
-    def _say(self, message: str) -> None:
-        self.status.value = f"<div>{html.escape(message, quote=False)}</div>"
 
     # -- downloads ---------------------------------------------------------------------
     def start(self) -> dict[str, Any]:

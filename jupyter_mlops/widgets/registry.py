@@ -15,6 +15,7 @@ import ipywidgets as w
 from ..commands import RELEASE_COLUMNS, cell_text, html_table
 from ..errors import InvalidInput, MLOpsError
 from ..registry.rules import QUANTIZATIONS
+from .panel import ActionPanel
 
 if TYPE_CHECKING:
     from ..services import Services
@@ -24,7 +25,7 @@ MODEL_FIELDS = ("storage_path", "base_model", "company", "parameter_count", "tag
                 "release_count", "aliases")
 
 
-class RegistryPanel(w.VBox):
+class RegistryPanel(ActionPanel):
     """A VBox over the model registry of one workspace.
 
     `services` defaults to `services_for(workspace)` (workspace: the argument, else
@@ -34,14 +35,11 @@ class RegistryPanel(w.VBox):
                  page_size: int = 20, actor: str | None = None, **kwargs: Any) -> None:
         from .. import services as services_mod
 
-        self.services = services or services_mod.services_for(workspace)
-        self.actor = actor or services_mod.current_user()
+        super().__init__(services or services_mod.services_for(workspace), actor=actor, **kwargs)
         self.page_size = page_size
         self._cursors: list[str | None] = [None]  # cursor of each page seen; the last is shown
         self._next_cursor: str | None = None
-        self._busy = False
 
-        full = w.Layout(width="auto")
         self.title = w.HTML(f"<b>Model registry</b> <small>{html.escape(str(self.services.workspace.root))}</small>")
         self.search = w.Text(placeholder="search models (name or description)", continuous_update=False,
                              layout=w.Layout(flex="1"))
@@ -77,7 +75,7 @@ class RegistryPanel(w.VBox):
         self.buttons = (self.search_button, self.prev_button, self.next_button, self.create_button,
                         self.promote_button, self.demote_button)
 
-        super().__init__(children=[
+        self.children = [
             self.title,
             w.HBox([self.search, self.search_button, self.prev_button, self.next_button, self.page_label]),
             w.HBox([self.models, self.model_info]),
@@ -90,15 +88,10 @@ class RegistryPanel(w.VBox):
             self.create_button,
             self.status,
             self.error,
-        ], layout=full, **kwargs)
+        ]
         self._act(self._load_page)
 
     # -- plumbing ----------------------------------------------------------------------
-    @property
-    def busy(self) -> bool:
-        """Whether an action is running (its buttons are disabled meanwhile)."""
-        return self._busy
-
     def _act(self, fn: Callable[[], None]) -> None:
         """Run one action with the buttons disabled; an error goes to the error area.
         An action started from inside another (a selection it made) runs as part of it."""
@@ -132,13 +125,6 @@ class RegistryPanel(w.VBox):
         self.next_button.disabled = self._next_cursor is None
         self.create_button.disabled = self.models.value is None
         self.promote_button.disabled = self.demote_button.disabled = self.release.value is None
-
-    def show_error(self, message: str) -> None:
-        """Show `message` in the panel's error area."""
-        self.error.value = f"<div style='color:#b00020'><b>Error:</b> {html.escape(message, quote=False)}</div>"
-
-    def _say(self, message: str) -> None:
-        self.status.value = f"<div style='color:#1b5e20'>{html.escape(message, quote=False)}</div>"
 
     # -- models ------------------------------------------------------------------------
     def _search(self) -> None:
