@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import os
 import re
+import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -37,7 +39,12 @@ PLAN_COLUMNS = ("name", "kind", "before", "after", "requested")
 DEPS_HISTORY_COLUMNS = ("id", "at", "actor", "kind", "needs_fix", "job_id", "python", "project")
 HUB_COLUMNS = ("repo_id", "revisions", "size", "files", "last_accessed", "last_modified", "downloading")
 DOWNLOAD_COLUMNS = ("id", "repo", "state", "progress", "rate", "eta", "owner", "created_at")
+BUILD_COLUMNS = ("id", "release", "state", "tag", "image", "size", "duration", "reused", "context", "created_by",
+                 "created_at")
 DOWNLOAD_TIMEOUT = 86_400.0
+BUILD_TIMEOUT = 86_400.0
+#: Where `build --push` and `builds push` read a registry password (never from the command line).
+PASSWORD_ENV = "JUPYTER_MLOPS_REGISTRY_PASSWORD"
 #: At most one progress line a second when no progress bar draws it (the CLI off a terminal).
 PROGRESS_LINE_EVERY = 1.0
 REPAIR_TIMEOUT = 3600.0
@@ -379,11 +386,15 @@ def _jobs_show(ctx: Context, a: argparse.Namespace) -> Result:
     return Result(f"job {job['id']} ({job['kind']}): {job['state']}", job, record=_job_record(job))
 
 
-def _jobs_log(ctx: Context, a: argparse.Namespace) -> Result:
-    answer = ctx.services.jobs.log(a.id, after=a.after, limit=a.limit)
+def _log_result(what: str, answer: dict[str, Any], after: int) -> Result:
+    """A page of a job's log lines as a table titled `what`."""
     rows = answer["lines"]
-    title = f"job {a.id} log ({answer['state']}; lines {a.after + 1 if rows else a.after}-{answer['next_after']})"
+    title = f"{what} log ({answer['state']}; lines {after + 1 if rows else after}-{answer['next_after']})"
     return Result(title, answer, LOG_COLUMNS, rows=rows)
+
+
+def _jobs_log(ctx: Context, a: argparse.Namespace) -> Result:
+    return _log_result(f"job {a.id}", ctx.services.jobs.log(a.id, after=a.after, limit=a.limit), a.after)
 
 
 def _jobs_cancel(ctx: Context, a: argparse.Namespace) -> Result:
@@ -392,14 +403,14 @@ def _jobs_cancel(ctx: Context, a: argparse.Namespace) -> Result:
 
 
 def _follow(ctx: Context, job: dict[str, Any], timeout: float, on_job: Callable[[dict[str, Any]], None],
-            on_line: Callable[[str], None] | None = None) -> tuple[dict[str, Any], str]:
+            on_line: Callable[[str], None] | None = None, *, after: int = 0) -> tuple[dict[str, Any], str]:
     """See a job to its end: run it inline when it is still queued and no server worker is
     alive (a plain kernel, the CLI), else follow its row for up to `timeout` seconds.
-    `on_job` gets every state, `on_line` each new log line. Returns the final job and
-    where it ran."""
+    `on_job` gets every state, `on_line` each new log line (those after seq `after`).
+    Returns the final job and where it ran."""
     jobs = ctx.services.jobs
     job_id = job["id"]
-    seen = 0
+    seen = after
 
     def tick() -> dict[str, Any]:
         nonlocal seen
@@ -433,6 +444,13 @@ def _follow(ctx: Context, job: dict[str, Any], timeout: float, on_job: Callable[
     return tick(), where
 
 
+def _succeeded(job: dict[str, Any], what: str) -> None:
+    """MLOpsError saying how the job ended unless it succeeded."""
+    if job["state"] != "succeeded":
+        why = job.get("error") or job.get("message")
+        raise MLOpsError(f"{what} {job['state']}" + (f": {why}" if why else ""))
+
+
 def _jobs_selftest(ctx: Context, a: argparse.Namespace) -> Result:
     """Submit `diagnostic.count`; run it inline unless a server worker is alive, else wait on the row."""
     jobs = ctx.services.jobs
@@ -442,9 +460,7 @@ def _jobs_selftest(ctx: Context, a: argparse.Namespace) -> Result:
     job = jobs.submit("diagnostic.count", params, owner=ctx.actor)
     job_id = job["id"]
     job, where = _follow(ctx, job, a.timeout, ctx.on_progress or (lambda _job: None))
-    if job["state"] != "succeeded":
-        why = job.get("error") or job.get("message")
-        raise MLOpsError(f"selftest job {job_id} {job['state']}" + (f": {why}" if why else ""))
+    _succeeded(job, f"selftest job {job_id}")
     return Result(f"selftest job {job_id} succeeded (run {where})", job, record=_job_record(job))
 
 
@@ -531,9 +547,7 @@ def _deps_fix(ctx: Context, a: argparse.Namespace) -> Result:
     job = ctx.services.deps.repair(target, ctx.actor, installer=a.installer)
     job_id = job["id"]
     job, where = _follow(ctx, job, a.timeout, ctx.on_progress or (lambda _job: None), ctx.on_log)
-    if job["state"] != "succeeded":
-        why = job.get("error") or job.get("message")
-        raise MLOpsError(f"repair job {job_id} {job['state']}" + (f": {why}" if why else ""))
+    _succeeded(job, f"repair job {job_id}")
     out = job.get("result") or {}
     record = {"job": job_id, "python": out.get("python"), "installed": out.get("installed"),
               "failed": [f"{k}: {v}" for k, v in (out.get("failed") or {}).items()],
@@ -627,9 +641,7 @@ def _hub_download(ctx: Context, a: argparse.Namespace) -> Result:
 
     job, where = _follow(ctx, job, a.timeout, report, say)
     report(job, final=True)
-    if job["state"] != "succeeded":
-        why = job.get("error") or job.get("message")
-        raise MLOpsError(f"download job {job_id} {job['state']}" + (f": {why}" if why else ""))
+    _succeeded(job, f"download job {job_id}")
     out = job.get("result") or {}
     record = {"job": job_id, "repo_id": out.get("repo_id"), "revision": out.get("revision"),
               "commit": out.get("commit"), "storage_path": out.get("storage_path"),
@@ -703,6 +715,212 @@ def _hub_cancel(ctx: Context, a: argparse.Namespace) -> Result:
     return Result(f"download job {job['id']}: cancel requested ({job['state']})", job, record=_job_record(job))
 
 
+# -- handlers: image builds ---------------------------------------------------------------
+def _short_image(image_id: str | None) -> str:
+    """An image id as Docker shows it: 12 hex digits without `sha256:`."""
+    return image_id.split(":", 1)[-1][:12] if image_id else ""
+
+
+def build_row(build: dict[str, Any]) -> dict[str, Any]:
+    """A build view with its columns as people read them: the release, a short image id,
+    human sizes, the duration, and the context bytes sent against the bytes needed."""
+    sent, needed = build.get("context_bytes"), build.get("needed_bytes")
+    return {**build, "release": f"{build['model']}:{build['version']}:{build['quantization']}",
+            "image": _short_image(build.get("image_id")), "size": _human_bytes(build.get("image_size")),
+            "duration": _seconds_text(build.get("duration_s")),
+            "context": f"{_human_bytes(sent)} sent / {_human_bytes(needed)} needed" if sent is not None else ""}
+
+
+def _build_record(build: dict[str, Any]) -> dict[str, Any]:
+    row, opts, check = build_row(build), build.get("options") or {}, build.get("run_check")
+    record = {k: row.get(k) for k in ("id", "release", "state", "message", "error", "tag", "image", "size",
+                                      "duration", "reused", "context")}
+    record.update({"context files": build.get("context_files"), "context hash": build.get("context_hash"),
+                   "dockerfile": opts.get("dockerfile"), "accelerator": opts.get("accelerator"),
+                   "base image": opts.get("base_image") if opts.get("dockerfile") == "generated" else None,
+                   "job": build.get("job_id"), "created_by": build.get("created_by"),
+                   "created_at": build.get("created_at"), "finished_at": build.get("finished_at")})
+    if check:
+        record["run check"] = (f"{shlex.join(check['command'])}: "
+                               f"{check.get('error') or 'exited ' + str(check.get('exit_code'))}")
+    for push in build.get("pushes") or []:
+        record[f"push {push['id']}"] = push_text(push)
+    return record
+
+
+def push_text(push: dict[str, Any]) -> str:
+    """A push in one line: the full reference@digest (to pull it by) and its state."""
+    ref = f"{push['reference']}@{push['digest']}" if push.get("digest") else push["reference"]
+    why = f": {push['error']}" if push.get("error") else ""
+    return f"{ref} ({push['state']}{why})"
+
+
+def _build_result(title: str, build: dict[str, Any]) -> Result:
+    """A build as a record; its pushes are lines of it."""
+    return Result(title, build, record=_build_record(build))
+
+
+def _release_arg(ctx: Context, value: str) -> int:
+    """A release named by id or by `MODEL:VERSION[:QUANT]`."""
+    return int(value) if value.isdigit() else ctx.services.builds.release_id(value)
+
+
+def _build_args(words: list[str] | None) -> dict[str, str] | None:
+    """`--build-arg KEY=VALUE` (or KEY alone: its value from the environment, as docker does)."""
+    if not words:
+        return None
+    args: dict[str, str] = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        if not sep:
+            if key not in os.environ:
+                raise InvalidInput(f"build_args: --build-arg {key} has no value and ${key} is not set; "
+                                   f"give KEY=VALUE", field="build_args")
+            value = os.environ[key]
+        args[key] = value
+    return args
+
+
+def _run_check(a: argparse.Namespace) -> dict[str, Any] | None:
+    """`--run-check CMD` (split like a shell line) and `--devices` as the run_check object."""
+    if a.run_check is None and a.devices is None:
+        return None
+    check: dict[str, Any] = _given(devices=a.devices)
+    if a.run_check is not None:
+        try:
+            check["command"] = shlex.split(a.run_check)
+        except ValueError as exc:
+            raise InvalidInput(f"run_check: cannot split the command: {exc}", field="run_check") from None
+    return check
+
+
+def _read_password() -> str:
+    """The registry password for --password-stdin: standard input in a shell
+    (`echo "$PW" | jupyter mlops ...`). In IPython standard input is not the person (a
+    kernel's is a pipe nobody writes to, so reading it would hang): a password prompt
+    instead, which ipykernel shows as a password box in the notebook."""
+    ipython = None
+    if "IPython" in sys.modules:
+        from IPython import get_ipython
+
+        ipython = get_ipython()
+    if ipython is None:
+        return sys.stdin.read().rstrip("\r\n") if sys.stdin is not None else ""
+    import getpass
+
+    try:
+        return getpass.getpass("registry password: ")
+    except Exception as exc:  # StdinNotImplementedError: this frontend cannot ask
+        raise InvalidInput(f"password: --password-stdin cannot ask for it here ({exc}); set ${PASSWORD_ENV} "
+                           "instead", field="password") from None
+
+
+def _push_data(a: argparse.Namespace, registry: str) -> dict[str, Any]:
+    """The PUSH request from the options; the password comes from standard input
+    (--password-stdin; a prompt in IPython) or $JUPYTER_MLOPS_REGISTRY_PASSWORD, never
+    from the command line."""
+    password = None
+    if a.password_stdin and not a.username:  # refused now, not after a build
+        raise InvalidInput("username: --password-stdin needs --username USER", field="username")
+    if a.password_stdin:
+        password = _read_password()
+        if not password:
+            raise InvalidInput("password: --password-stdin read nothing from standard input", field="password")
+    elif a.username:
+        password = os.environ.get(PASSWORD_ENV) or None
+        if not password:
+            raise InvalidInput(f"password: --username needs the password in ${PASSWORD_ENV} or on standard "
+                               f"input with --password-stdin", field="password")
+    return {"registry": registry, **_given(repository=a.repository, tag=a.push_tag, username=a.username,
+                                           password=password)}
+
+
+def _push(ctx: Context, build_id: int, data: dict[str, Any], timeout: float) -> tuple[dict[str, Any], str]:
+    """Queue a push of a build's image and see it to its end (its log to `ctx.on_log`);
+    returns the push (with its digest) and where it ran."""
+    pushed = ctx.services.builds.push(build_id, data, ctx.actor)
+    job, where = _follow(ctx, ctx.services.jobs.get(pushed["job_id"]), timeout, lambda _job: None, ctx.on_log)
+    _succeeded(job, f"push {pushed['id']} of build {build_id} as {pushed['reference']}")
+    return next(p for p in ctx.services.builds.get(build_id)["pushes"] if p["id"] == pushed["id"]), where
+
+
+def _build(ctx: Context, a: argparse.Namespace) -> Result:
+    """Queue a build of a release and follow its log (`ctx.on_log`) to the end, running the
+    job inline unless a server worker is alive; `--detach` only queues it. With `--push`,
+    the image is pushed when the build succeeds. The log carries the progress (steps)."""
+    from .builds import rules
+
+    if a.detach and a.push:
+        raise UsageError("build: --push needs the build to finish; drop --detach (or push later with "
+                         "`builds push ID REGISTRY`)")
+    if not a.push and (a.repository or a.push_tag or a.username or a.password_stdin):
+        raise UsageError("build: --repository, --push-tag, --username and --password-stdin go with --push REGISTRY")
+    data = {**(ctx.body or {}), "release_id": _release_arg(ctx, a.release), **_given(
+        tag=a.tag, accelerator=a.accelerator, base_image=a.base_image, dockerfile=a.dockerfile, project=a.project,
+        include=a.include, build_args=_build_args(a.build_arg), platform=a.platform,
+        no_cache=True if a.no_cache else None, pull=True if a.pull else None, run_check=_run_check(a))}
+    push = _push_data(a, a.push) if a.push else None
+    if push is not None:
+        rules.PUSH.for_create(push)  # a bad registry or repository refuses before anything is built
+    build = ctx.services.builds.start(data, ctx.actor)
+    build_id = build["id"]
+    if a.detach:
+        title = (f"build {build_id} of {a.release} as {build['tag']} is already {build['state']}"
+                 if build.get("deduplicated") else f"queued build {build_id} of {a.release} as {build['tag']}")
+        return _build_result(title + f"; follow it with `builds log {build_id} --follow`", build)
+    job, where = _follow(ctx, ctx.services.jobs.get(build["job_id"]), a.timeout, lambda _job: None, ctx.on_log)
+    _succeeded(job, f"build {build_id}")
+    build = ctx.services.builds.get(build_id)
+    title = (f"{'reused' if build['reused'] else 'built'} {build['tag']} (image {_short_image(build['image_id'])}, "
+             f"build {build_id}, run {where})")
+    if push is not None:
+        pushed, _ = _push(ctx, build_id, push, a.timeout)
+        build = ctx.services.builds.get(build_id)
+        title += f"; pushed {pushed['reference']}@{pushed['digest']}"
+    return _build_result(title, build)
+
+
+def _builds_list(ctx: Context, a: argparse.Namespace) -> Result:
+    release_id = _release_arg(ctx, a.release) if a.release else None
+    answer = ctx.services.builds.list(model=a.model, release_id=release_id, active=a.active, limit=a.limit,
+                                      cursor=a.cursor)
+    return _page("builds", answer, BUILD_COLUMNS, build_row)
+
+
+def _builds_show(ctx: Context, a: argparse.Namespace) -> Result:
+    build = ctx.services.builds.get(a.id)
+    return _build_result(f"build {a.id} ({build_row(build)['release']} as {build['tag']}): {build['state']}", build)
+
+
+def _builds_log(ctx: Context, a: argparse.Namespace) -> Result:
+    """A page of the build's log; with --follow every line after --after goes to
+    `ctx.on_log` until the build ends (run inline when it is queued and no worker is alive)."""
+    builds = ctx.services.builds
+    if not a.follow:
+        return _log_result(f"build {a.id}", builds.log(a.id, after=a.after, limit=a.limit), a.after)
+    build = builds.get(a.id)
+    _follow(ctx, ctx.services.jobs.get(build["job_id"]), a.timeout, lambda _job: None,
+            ctx.on_log or (lambda _line: None), after=a.after)
+    build = builds.get(a.id)
+    why = build.get("error") or ""
+    return _build_result(f"build {a.id} {build['state']}" + (f": {why}" if why else ""), build)
+
+
+def _builds_cancel(ctx: Context, a: argparse.Namespace) -> Result:
+    build = ctx.services.builds.cancel(a.id)
+    return _build_result(f"build {a.id}: cancel requested ({build['state']})", build)
+
+
+def _builds_push(ctx: Context, a: argparse.Namespace) -> Result:
+    data = _push_data(a, a.registry)
+    if a.detach:
+        pushed = ctx.services.builds.push(a.id, data, ctx.actor)
+        return Result(f"queued push {pushed['id']} of build {a.id} as {pushed['reference']}; follow it with "
+                      f"`jobs log {pushed['job_id']}`", pushed, record=pushed)
+    pushed, where = _push(ctx, a.id, data, a.timeout)
+    return Result(f"pushed {pushed['reference']}@{pushed['digest']} (run {where})", pushed, record=pushed)
+
+
 # -- the tree -------------------------------------------------------------------------
 def _common() -> argparse.ArgumentParser:
     """Options every command accepts (given before or after the command words)."""
@@ -728,7 +946,9 @@ def build_parser(prog: str = "mlops", *, body: bool = False) -> argparse.Argumen
 
     # Each parser gets its own copy of the common options: parents share action objects,
     # and the top's defaults must not leak into the subcommands' SUPPRESS defaults.
-    top = _Parser(prog=prog, parents=[_common()], description="MLOps workbench: model registry, jobs, dependencies and Hugging Face models.",
+    top = _Parser(prog=prog, parents=[_common()],
+                  description="MLOps workbench: model registry, jobs, dependencies, Hugging Face models and image "
+                              "builds.",
                   epilog=f"Run '{prog} COMMAND --help' for a command's options.")
     top.set_defaults(workspace=None, db_url=None, json=False, func=None, _group=top)
     cmds = top.add_subparsers(title="commands", metavar="COMMAND")
@@ -928,6 +1148,72 @@ def build_parser(prog: str = "mlops", *, body: bool = False) -> argparse.Argumen
     p = cmd(deps, "history", "checks, plans and repairs, newest first", _deps_history)
     p.add_argument("--python", metavar="PATH", help="only this interpreter")
     _paging(p)
+
+    # image builds
+    from .builds import rules as build_rules
+
+    build_fields = build_rules.BUILD.fields
+
+    def follow_options(p: argparse.ArgumentParser, what: str) -> None:
+        p.add_argument("--detach", "--no-follow", action="store_true", dest="detach",
+                       help=f"only queue the {what}; do not wait for it")
+        p.add_argument("--timeout", metavar="S", type=_bounded(1, 864_000, float), default=BUILD_TIMEOUT,
+                       help="when a server worker runs it: give up waiting after S seconds")
+
+    def push_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
+        p.add_argument("--repository", metavar="REPO",
+                       help="repository in the registry (default: the build's image name)")
+        p.add_argument(f"--{prefix}tag", metavar="TAG", dest="push_tag", help="tag in the registry (default: the "
+                                                                               "build's tag)")
+        p.add_argument("--username", metavar="USER", help=f"registry user (the password from ${PASSWORD_ENV} or "
+                                                          "--password-stdin; never stored)")
+        p.add_argument("--password-stdin", action="store_true", help="read the registry password from standard input")
+
+    p = cmd(cmds, "build", "build a Docker image of a release (a job; the daemon's log live), optionally push it",
+            _build, takes_body=True)
+    p.add_argument("release", metavar="MODEL:VERSION[:QUANT]", help="the release (or its id)")
+    p.add_argument("--tag", metavar="NAME[:TAG]", help=build_fields["tag"].description)
+    p.add_argument("--accelerator", choices=build_rules.ACCELERATORS,
+                   help="base image family (default: the release's or model's metadata, else rocm)")
+    p.add_argument("--base-image", metavar="IMAGE", help=build_fields["base_image"].description)
+    p.add_argument("--dockerfile", choices=build_rules.DOCKERFILE_MODES, help=build_fields["dockerfile"].description)
+    p.add_argument("--project", metavar="DIR", help=build_fields["project"].description)
+    p.add_argument("--include", metavar="PATH", action="append",
+                   help="a project folder or file to copy into the image (repeat)")
+    p.add_argument("--build-arg", metavar="KEY=VALUE", action="append",
+                   help="a build-time ARG (repeat; KEY alone takes its value from the environment)")
+    p.add_argument("--platform", metavar="OS/ARCH", help="target platform, e.g. linux/amd64")
+    p.add_argument("--no-cache", action="store_true", help=build_fields["no_cache"].description)
+    p.add_argument("--pull", action="store_true", help=build_fields["pull"].description)
+    p.add_argument("--run-check", metavar="CMD", help="start the built image with CMD (a shell-like line) and "
+                                                      "record its exit code")
+    p.add_argument("--devices", choices=build_rules.DEVICES, help="GPU devices for --run-check (default none)")
+    p.add_argument("--push", metavar="REGISTRY", help="then push the image to this registry host[:port]")
+    push_options(p, "push-")
+    follow_options(p, "build")
+
+    _, builds = group(cmds, "builds", "image builds: list, show, log, cancel, push")
+    p = cmd(builds, "list", "builds newest first, with state, image and size", _builds_list)
+    p.add_argument("--model", metavar="NAME", help="only builds of this model")
+    p.add_argument("--release", metavar="ID", help="only builds of this release (its id or MODEL:VERSION[:QUANT])")
+    p.add_argument("--active", action="store_true", help="only queued and running builds")
+    _paging(p)
+    p = cmd(builds, "show", "one build: state, image, context, run check, pushes", _builds_show)
+    p.add_argument("id", metavar="ID", type=_id)
+    p = cmd(builds, "log", "a build's log lines (--follow: live until it ends)", _builds_log)
+    p.add_argument("id", metavar="ID", type=_id)
+    p.add_argument("--follow", "-f", action="store_true", help="print new lines as they come until the build ends")
+    p.add_argument("--after", metavar="N", type=_bounded(0, 2**62), default=0, help="only lines after seq N")
+    p.add_argument("--limit", metavar="N", default=500, help="at most N lines (1-500; not with --follow)")
+    p.add_argument("--timeout", metavar="S", type=_bounded(1, 864_000, float), default=BUILD_TIMEOUT,
+                   help="with --follow, when a server worker runs it: give up after S seconds")
+    p = cmd(builds, "cancel", "cancel a queued or running build", _builds_cancel)
+    p.add_argument("id", metavar="ID", type=_id)
+    p = cmd(builds, "push", "push a build's image to a registry (a job) and print its digest", _builds_push)
+    p.add_argument("id", metavar="ID", type=_id)
+    p.add_argument("registry", metavar="REGISTRY", help="registry host[:port], e.g. 127.0.0.1:5000")
+    push_options(p)
+    follow_options(p, "push")
     return top
 
 

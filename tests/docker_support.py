@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 import tarfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,27 @@ def run_container(docker_api: Any, image: str, command: list[str] | None = None)
         return code, docker_api.logs(container).decode()
     finally:
         docker_api.remove_container(container, force=True)
+
+
+def wait_for(pred: Any, timeout: float = 60.0) -> None:
+    """Poll `pred` every 0.1 s until it is true; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def log_text(svc: Any, job_id: int) -> str:
+    """A job's whole log (at most 100 pages of 500 lines) as text."""
+    lines: list[str] = []
+    after = 0
+    for _ in range(100):
+        page = svc.jobs.log(job_id, after=after, limit=500)
+        if not page["lines"]:
+            break
+        lines += [line["line"] for line in page["lines"]]
+        after = page["next_after"]
+    return "\n".join(lines)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from deps_support import build_wheel
-from docker_support import run_container
+from docker_support import log_text, run_container, wait_for
 from sqlalchemy import func, select
 
 from jupyter_mlops.builds.job import HASH_LABEL, LABEL
@@ -62,23 +62,6 @@ def in_background(svc: Services, build: dict[str, Any]) -> tuple[threading.Threa
     return t, out
 
 
-def wait_for(pred: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
-
-def log_text(svc: Services, job_id: int) -> str:
-    lines: list[str] = []
-    after = 0
-    for _ in range(100):  # bounded: 100 pages of 500 lines
-        page = svc.jobs.log(job_id, after=after, limit=500)
-        lines += [line["line"] for line in page["lines"]]
-        if not page["lines"]:
-            return "\n".join(lines)
-        after = page["next_after"]
-    raise AssertionError("log longer than 50000 lines")
 
 
 def build_containers(docker_api: Any) -> list[dict[str, Any]]:
@@ -202,7 +185,8 @@ def test_cancel_mid_build_stops_the_step(svc: Services, docker_api: Any, base_im
     assert out["state"] == "cancelled"
     assert time.monotonic() - asked < 10
     wait_for(lambda: not build_containers(docker_api), timeout=30)  # the daemon stopped the RUN step
-    assert svc.builds.get(build["id"])["image_id"] is None
+    after = svc.builds.get(build["id"])
+    assert after["image_id"] is None and after["state"] == "cancelled" and after["finished_at"]
 
 
 def test_kill_9_mid_build_then_rerun(svc: Services, docker_api: Any, base_image: str) -> None:
@@ -323,7 +307,8 @@ def test_no_daemon_says_what_to_check_and_records_nothing(workspace: Path, tmp_p
 
 
 @pytest.mark.parametrize(("data", "field"), [
-    ({"tag": "Bad Tag"}, "tag"), ({"tag": "team/Tiny:1"}, "tag"), ({"tag": "x:" + "t" * 129}, "tag"),
+    ({"tag": "Bad Tag"}, "tag"), ({"base_image": "UPPER/case"}, "base_image"), ({"tag": "reg.io:5000/A/b:1"}, "tag"),
+    ({"tag": "team/Tiny:1"}, "tag"), ({"tag": "x:" + "t" * 129}, "tag"),
     ({"build_args": {"A": 1}}, "build_args"), ({"platform": "amd64"}, "platform"),
     ({"accelerator": "tpu"}, "accelerator"), ({"dockerfile": "custom"}, "dockerfile"),
     ({"project": "../outside"}, "project"), ({"include": ["nope"]}, "include"),

@@ -1,4 +1,4 @@
-"""notebooks/registry.ipynb executed with nbclient in a real python3 kernel on a temporary workspace."""
+"""The demo notebooks executed with nbclient in a real python3 kernel on a temporary workspace."""
 from __future__ import annotations
 
 import sqlite3
@@ -180,7 +180,60 @@ def test_model_hub_notebook_runs(workspace: Path, monkeypatch: pytest.MonkeyPatc
     assert not (workspace / "models" / "models--demo--tiny-llm").exists()
 
 
-@pytest.mark.parametrize("path", [NOTEBOOK, DEPS_NOTEBOOK, HUB_NOTEBOOK], ids=lambda p: p.stem)
+BUILDS_NOTEBOOK = NOTEBOOK.with_name("builds.ipynb")
+
+
+@pytest.mark.timeout(300)
+def test_builds_notebook_runs(workspace: Path, monkeypatch: pytest.MonkeyPatch, docker_api: Any, base_image: str,
+                              registry_addr: str) -> None:
+    """The demo against the test daemon (the kernel inherits DOCKER_HOST) with the test base
+    image, pushing to the test registry; run twice: the second run reuses what the first made."""
+    monkeypatch.setenv("JUPYTER_MLOPS_WORKSPACE", str(workspace))
+    monkeypatch.setenv("JUPYTERHUB_USER", "nb-user")
+    monkeypatch.setenv("JUPYTER_MLOPS_DEMO_BASE_IMAGE", base_image)
+    monkeypatch.setenv("JUPYTER_MLOPS_DEMO_REGISTRY", registry_addr)
+    for name in ("JUPYTER_MLOPS_DB_URL", "JUPYTER_MLOPS_MODELS_DIR", "JUPYTER_MLOPS_REGISTRY_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    runs = []
+    for _ in range(2):
+        nb = nbformat.read(BUILDS_NOTEBOOK, as_version=4)
+        NotebookClient(nb, timeout=240, startup_timeout=60, kernel_name="python3",
+                       resources={"metadata": {"path": str(workspace)}}).execute()
+        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+        assert errors == []
+        assert all(not _text(c, "stderr") for c in nb.cells if c.cell_type == "code")  # no "mlops error:"
+        runs.append(nb)
+    first, again = runs
+    assert f"workspace: {workspace}" in _text(_cell(first, "import os"), "stdout")
+    assert "tiny-demo" in _text(_cell(first, "folder = root"), "text/html")
+    built = _cell(first, "build = %mlops build")
+    log = _text(built, "stdout")
+    assert "Step 1/" in log and "Successfully tagged tiny-demo:1.0.0" in log and "run check: exited 0" in log
+    assert "built tiny-demo:1.0.0 (image " in _text(built)
+    assert "tiny-demo:1.0.0:none" in _text(_cell(first, "%mlops builds list"), "text/html")
+    assert "Successfully built" in _text(_cell(first, "%mlops builds log"))
+    pushed = _text(_cell(first, "pushed = None"))
+    assert f"pushed {registry_addr}/demo/tiny-demo:1.0.0@sha256:" in pushed
+    assert WIDGET_VIEW in _cell(first, "from jupyter_mlops.widgets").outputs[0].data
+    assert "reused tiny-demo:1.0.0 (image " in _text(_cell(again, "build = %mlops build"))
+
+    with sqlite3.connect(workspace / ".mlops" / "mlops.db") as conn:
+        assert conn.execute("select name, storage_path from models").fetchall() == [
+            ("tiny-demo", "demo-models/tiny-demo")]
+        assert conn.execute("select version, quantization from releases").fetchall() == [("1.0.0", "none")]
+        rows = conn.execute("select b.tag, b.image_id, b.reused, b.created_by, j.state from builds b "
+                            "join jobs j on j.id = b.job_id order by b.id").fetchall()
+        digests = conn.execute("select reference, digest from build_pushes order by id").fetchall()
+        assert sorted(set(conn.execute("select kind, state, owner from jobs").fetchall())) == [
+            ("build.image", "succeeded", "nb-user"), ("build.push", "succeeded", "nb-user")]
+    assert [(tag, reused, who, state) for tag, _, reused, who, state in rows] == [
+        ("tiny-demo:1.0.0", 0, "nb-user", "succeeded"), ("tiny-demo:1.0.0", 1, "nb-user", "succeeded")]
+    assert rows[0][1] == rows[1][1] == docker_api.inspect_image("tiny-demo:1.0.0")["Id"]
+    assert [ref for ref, _ in digests] == [f"{registry_addr}/demo/tiny-demo:1.0.0"] * 2
+    assert digests[0][1] == digests[1][1] and digests[0][1].startswith("sha256:")
+
+
+@pytest.mark.parametrize("path", [NOTEBOOK, DEPS_NOTEBOOK, HUB_NOTEBOOK, BUILDS_NOTEBOOK], ids=lambda p: p.stem)
 def test_notebook_is_stored_clean(path: Path) -> None:
     """The committed demo notebooks carry no outputs (the test runs make them)."""
     nb = nbformat.read(path, as_version=4)

@@ -4,11 +4,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .builds import BuildPanel
     from .deps import DependencyPanel
     from .hub import DownloadPanel
     from .registry import RegistryPanel
 
-__all__ = ["DependencyPanel", "DownloadPanel", "RegistryPanel"]
+__all__ = ["BuildPanel", "DependencyPanel", "DownloadPanel", "RegistryPanel"]
 
 
 def __getattr__(name: str) -> Any:
@@ -24,4 +25,8 @@ def __getattr__(name: str) -> Any:
         from .hub import DownloadPanel
 
         return DownloadPanel
+    if name == "BuildPanel":
+        from .builds import BuildPanel
+
+        return BuildPanel
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
