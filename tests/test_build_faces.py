@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from docker_support import log_text, run_container, wait_for
+from store_support import assert_secret_nowhere
 
 from jupyter_mlops import services as services_mod
 from jupyter_mlops.jobs.worker import Worker
@@ -123,21 +124,9 @@ def pull_back(docker_api: Any, reference: str, digest: str) -> str:
     return str(docker_api.inspect_image(f"{repo}@{digest}")["Id"])
 
 
-SCAN = """import pathlib, sys
-files = [p for p in pathlib.Path(sys.argv[1]).rglob("*") if p.is_file()]
-print(len(files), [str(p) for p in files if sys.argv[2].encode() in p.read_bytes()])
-"""
-
-
 def secret_nowhere(root: Path) -> None:
-    """No file under .mlops (database, WAL, secret files) holds the password. Read by another
-    process: closing a file descriptor of the database here would drop this process's
-    SQLite locks (POSIX locks are per process), and its open connections would then read
-    a stale WAL."""
-    proc = subprocess.run([sys.executable, "-c", SCAN, str(root / ".mlops"), SECRET], capture_output=True,
-                          text=True, timeout=60, check=True)
-    count, found = proc.stdout.split(" ", 1)
-    assert int(count) > 0 and found.strip() == "[]", proc.stdout
+    """No file under the workspace's .mlops holds the password."""
+    assert_secret_nowhere(root / ".mlops", SECRET)
 
 
 class Stamped:

@@ -16,6 +16,7 @@ import pytest
 from deps_support import build_wheel
 from docker_support import log_text, run_container, wait_for
 from sqlalchemy import func, select
+from store_support import assert_secret_nowhere
 
 from jupyter_mlops.builds.job import HASH_LABEL, LABEL
 from jupyter_mlops.errors import Conflict, InvalidInput, Unavailable
@@ -256,11 +257,9 @@ def test_push_then_pull_back_by_digest(svc: Services, docker_api: Any, base_imag
     record = svc.builds.get(build["id"])["pushes"][0]
     assert record["digest"].startswith("sha256:") and record["state"] == "succeeded"
     # the credentials were never stored: not in the database file, not in the log, no secret file left
-    svc.store.dispose()
-    db = svc.workspace.state_dir
-    assert all(secret.encode() not in p.read_bytes() for p in db.iterdir() if p.is_file())
+    assert_secret_nowhere(svc.workspace.state_dir, secret)
     assert secret not in log_text(svc, push["job_id"])
-    assert not any(p.is_file() for p in db.rglob("*") if "secret" in str(p))
+    assert not any(p.is_file() for p in svc.workspace.state_dir.rglob("*") if "secret" in str(p))
     # pull back by digest: the registry has exactly the image that was built
     docker_api.remove_image(f"{registry_addr}/team/tiny:v1")
     chunks = list(docker_api.pull(f"{registry_addr}/team/tiny", tag=record["digest"], stream=True, decode=True))

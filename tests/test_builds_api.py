@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from rest_support import ok, wait_job, walk
+from store_support import assert_secret_nowhere
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ async def test_build_push_and_read_back(api: Any, jp_root_dir: Path, base_image:
     assert (await wait_job(api, push["job_id"]))["state"] == "succeeded"
     pushes = (await ok(api, "GET", f"builds/{build['id']}"))["pushes"]
     assert [p["digest"][:7] for p in pushes] == ["sha256:"]
-    assert b"pw-never-stored" not in (jp_root_dir / ".mlops" / "mlops.db").read_bytes()
+    assert_secret_nowhere(jp_root_dir / ".mlops", "pw-never-stored")
 
 
 async def test_cancel_a_running_build(api: Any, jp_root_dir: Path, base_image: str) -> None:

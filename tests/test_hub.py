@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from hub_server import FakeHub, payload
+from store_support import assert_secret_nowhere
 
 from jupyter_mlops.errors import Conflict, InvalidInput, NotFound
 from jupyter_mlops.jobs.worker import Worker
@@ -198,8 +199,7 @@ def test_gated_with_token_and_token_never_stored(hub_services: Services, hub: Fa
     with sqlite3.connect(db) as con:
         dump = "\n".join(con.iterdump())
     assert TOKEN not in dump
-    for f in db.parent.glob("mlops.db*"):
-        assert TOKEN.encode() not in f.read_bytes()
+    assert_secret_nowhere(db.parent, TOKEN)
 
 
 def test_disk_space_refusal(workspace: Path, hub: FakeHub) -> None:

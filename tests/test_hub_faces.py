@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 from hub_server import FakeHub, payload
+from rest_support import wait_job, walk
+from store_support import assert_secret_nowhere
 
 from jupyter_mlops import services as services_mod
 from jupyter_mlops.services import Services
 from jupyter_mlops.store import engine as store_engine
-from rest_support import wait_job, walk
 
 MB = 1 << 20
 TOKEN = "hf_faceTOKENsecret0123456789"
@@ -110,9 +111,7 @@ async def test_rest_download_runs_in_the_server_worker(api: Any, hub: FakeHub, j
     for text in (json.dumps(job), json.dumps(twin), json.dumps(now), json.dumps(page), json.dumps(log),
                  caplog.text):
         assert TOKEN not in text
-    db = jp_root_dir / ".mlops" / "mlops.db"
-    for f in db.parent.glob("mlops.db*"):
-        assert TOKEN.encode() not in f.read_bytes(), f
+    assert_secret_nowhere(jp_root_dir / ".mlops", TOKEN)
     code, active = await api("GET", "hub/downloads", active="true")
     assert active["items"] == []
 
