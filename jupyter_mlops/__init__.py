@@ -15,7 +15,8 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
-    return [{"src": "labextension", "dest": "jupyter-mlops"}]
+    """The prebuilt JupyterLab sidebar (built into jupyter_mlops/labextension)."""
+    return [{"src": "labextension", "dest": "jupyter_mlops"}]
 
 
 def load_ipython_extension(ipython: Any) -> None:

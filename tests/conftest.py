@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from schema_support import check_answer
 
 from jupyter_mlops.services import Services
 from jupyter_mlops.store import engine as store_engine
 from jupyter_mlops.workspace import resolve
 
-pytest_plugins = ["pytest_jupyter.jupyter_server", "deps_support", "docker_support", "hub_server"]
+pytest_plugins = ["pytest_jupyter.jupyter_server", "deps_support", "docker_support", "hub_server", "lab_support"]
 
 
 @pytest.fixture
@@ -46,7 +47,8 @@ def jp_server_config(jp_root_dir: Path) -> dict[str, Any]:
 
 @pytest.fixture
 def api(jp_fetch: Any) -> Any:
-    """Call /mlops/api/...: returns (status, json) and never raises on HTTP errors."""
+    """Call /mlops/api/...: returns (status, json) and never raises on HTTP errors; a
+    successful answer must match the schema the OpenAPI document gives it."""
 
     async def call(method: str, path: str, body: Any = None, raw: bytes | None = None,
                    **params: Any) -> tuple[int, Any]:
@@ -59,7 +61,9 @@ def api(jp_fetch: Any) -> Any:
             kwargs["body"] = json.dumps(body if body is not None else {})
         resp = await jp_fetch("mlops", "api", *path.strip("/").split("/"), **kwargs)
         text = resp.body.decode() if resp.body else ""
-        return resp.code, json.loads(text) if text else None
+        answer = json.loads(text) if text else None
+        check_answer(method, path, resp.code, answer)
+        return resp.code, answer
 
     return call
 

@@ -1,5 +1,5 @@
 """The package as users get it: a cheap import, and a wheel that enables the server
-extension on install and ships its migrations."""
+extension on install and ships its migrations and the prebuilt JupyterLab sidebar."""
 from __future__ import annotations
 
 import subprocess
@@ -35,3 +35,7 @@ def test_wheel_enables_the_extension_and_ships_migrations(tmp_path: Path) -> Non
                    "jupyter_mlops/store/migrations/versions/0002_jobs.py"):
         assert needed in names, f"{needed} missing from the wheel"
     assert b'"jupyter_mlops": true' in zipfile.ZipFile(wheel).read(config[0])
+    lab = "jupyter_mlops-0.1.0.data/data/share/jupyter/labextensions/jupyter_mlops/"
+    for needed in ("package.json", "install.json", "static/style.js"):
+        assert lab + needed in names, f"the wheel does not ship the sidebar's {needed}"
+    assert any(n.startswith(lab + "static/remoteEntry.") for n in names), "no remoteEntry.*.js in the wheel"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,11 +102,10 @@ def plan_for(env: Probe, status: Status, target: Target, installer: str | None =
 
 def env_view(env: Probe) -> dict[str, Any]:
     """What a face shows about the environment."""
-    acc = env.accelerator
     return {"python": env.python, "prefix": env.prefix, "python_version": env.python_version,
             "distributions": len(env.distributions), "pip": env.pip_version, "uv": env.uv,
             "writable": env.writable, "externally_managed": env.externally_managed,
-            "accelerator": acc.to_dict() if hasattr(acc, "to_dict") else acc}
+            "accelerator": asdict(env.accelerator)}
 
 
 def record_run(store: Store, kind: str, actor: str, target: Target, *, needs_fix: bool, summary: dict[str, Any],

@@ -10,6 +10,7 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from .. import __version__
 from ..errors import InvalidInput, MLOpsError
 from ..fields import Field, Shape
 from .base import MLOpsHandler, id_arg, int_arg
@@ -24,7 +25,7 @@ class HealthHandler(MLOpsHandler):
     async def get(self) -> None:
         def run(_: Query) -> dict[str, Any]:
             svc = self.services
-            return {"status": "ok", "store_revision": svc.store.current_revision(),
+            return {"status": "ok", "version": __version__, "store_revision": svc.store.current_revision(),
                     "worker_alive": svc.jobs.has_live_worker(), "workspace": str(svc.workspace.root)}
 
         await self.respond(run)

@@ -7,6 +7,7 @@ from jupyter_server.utils import url_path_join
 
 from .. import __version__
 from .routes import API_PREFIX, PATH_PARAMS, ROUTES
+from .schemas import SCHEMAS, ref
 
 ERROR = {
     "type": "object",
@@ -23,7 +24,7 @@ ERRORS = {
 
 
 def document(base_url: str = "/") -> dict[str, Any]:
-    """Every route and verb, with parameters, bodies and error responses."""
+    """Every route and verb, with parameters, bodies, answers and error responses."""
     paths: dict[str, Any] = {}
     for route in ROUTES:
         item: dict[str, Any] = {}
@@ -36,7 +37,8 @@ def document(base_url: str = "/") -> dict[str, Any]:
                 "operationId": f"{method}_{route.handler.__name__.removesuffix('Handler')}",
                 "parameters": params,
                 "responses": {
-                    str(op.status): {"description": "success", "content": {"application/json": {"schema": {}}}},
+                    str(op.status): {"description": "success", "content": {"application/json": {
+                        "schema": ref(op.response) if op.response else {}}}},
                     **{code: {"description": text, "content": {"application/json": {"schema": ERROR}}}
                        for code, text in ERRORS.items()},
                 },
@@ -51,5 +53,8 @@ def document(base_url: str = "/") -> dict[str, Any]:
         "info": {"title": "jupyter_mlops", "version": __version__},
         "servers": [{"url": url_path_join(base_url, *API_PREFIX)}],
         "paths": paths,
-        "components": {"securitySchemes": {"token": {"type": "apiKey", "in": "header", "name": "Authorization"}}},
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"token": {"type": "apiKey", "in": "header", "name": "Authorization"}},
+        },
     }

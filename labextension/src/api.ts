@@ -1,0 +1,109 @@
+/**
+ * The one way the sidebar talks to the server: `requestAPI` under
+ * `<base_url>/mlops/api/`, through `ServerConnection` (token and XSRF handled
+ * there), JSON in and out, errors as `APIError`.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+/** Query parameters; `undefined` ones are left out. */
+export type Query = Record<string, string | number | boolean | undefined>;
+
+/** What `requestAPI` takes besides the path. */
+export interface IRequestInit extends RequestInit {
+  /** Query parameters, encoded onto the URL. */
+  query?: Query;
+  /** A value sent as the JSON body (instead of `body`). */
+  json?: unknown;
+}
+
+/** An answer that is not 2xx, or no answer at all (`status` 0). */
+export class APIError extends Error {
+  /** HTTP status, 0 when the server could not be reached. */
+  readonly status: number;
+  /** The server's error kind (`InvalidInput`, `NotFound`, `Conflict`, ...), `network` or `http_<status>`. */
+  readonly error: string;
+  /** The input field the error names, if any (for inline form errors). */
+  readonly field?: string;
+
+  constructor(status: number, error: string, message: string, field?: string) {
+    super(message);
+    this.name = 'APIError';
+    this.status = status;
+    this.error = error;
+    this.field = field;
+  }
+}
+
+/** `path` joined from segments, each URL-encoded: `apiPath('models', name, 'x')`. */
+export function apiPath(...segments: Array<string | number>): string {
+  return segments.map(s => encodeURIComponent(String(s))).join('/');
+}
+
+/** The full URL of an API path under `baseUrl`, with the query encoded. */
+export function apiUrl(baseUrl: string, path: string, query?: Query): string {
+  const url = URLExt.join(baseUrl, 'mlops/api', path);
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value !== undefined) {
+      params.append(key, String(value));
+    }
+  }
+  const search = params.toString();
+  return search ? `${url}?${search}` : url;
+}
+
+/** The `APIError` for a failed answer: the server's `{error, message, field}`
+ * when the body is that JSON, else the status text and the start of the body. */
+export function parseError(status: number, statusText: string, body: string): APIError {
+  let data: unknown;
+  try {
+    data = JSON.parse(body);
+  } catch {
+    data = undefined;
+  }
+  if (data && typeof data === 'object') {
+    const d = data as Record<string, unknown>;
+    const message = typeof d.message === 'string' ? d.message : undefined;
+    const error = typeof d.error === 'string' ? d.error : undefined;
+    if (message || error) {
+      const field = typeof d.field === 'string' ? d.field : undefined;
+      return new APIError(status, error ?? `http_${status}`, message ?? error!, field);
+    }
+  }
+  const text = body.trim().slice(0, 200);
+  const reason = statusText || `HTTP ${status}`;
+  return new APIError(status, `http_${status}`, text ? `${reason}: ${text}` : reason);
+}
+
+/**
+ * Call `<base_url>/mlops/api/<path>` and return its JSON answer as `T`.
+ * Throws `APIError` for a non-2xx answer (parsed from the server's JSON) or
+ * when the server cannot be reached (status 0).
+ */
+export async function requestAPI<T>(
+  path: string,
+  init: IRequestInit = {},
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<T> {
+  // 'no-cache' (always revalidated, so always fresh) rather than JupyterLab's default
+  // 'no-store', for which ServerConnection appends a timestamp to the query: the API
+  // refuses query parameters it does not know.
+  const { query, json, ...rest } = { cache: 'no-cache' as RequestCache, ...init };
+  const url = apiUrl(settings.baseUrl, path, query);
+  if (json !== undefined) {
+    rest.body = JSON.stringify(json);
+    rest.headers = { 'Content-Type': 'application/json', ...rest.headers };
+  }
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, rest, settings);
+  } catch (reason) {
+    throw new APIError(0, 'network', `the Jupyter server could not be reached: ${String(reason)}`);
+  }
+  const body = await response.text();
+  if (!response.ok) {
+    throw parseError(response.status, response.statusText, body);
+  }
+  return (body ? JSON.parse(body) : null) as T;
+}

@@ -1,0 +1,78 @@
+/** Command-palette entries of the sidebar, all under the category "MLOps". */
+import type { JupyterFrontEnd } from '@jupyterlab/application';
+import type { ICommandPalette } from '@jupyterlab/apputils';
+
+import { REFRESH } from './actions';
+import type { ITabAction } from './context';
+import type { MLOpsPanel } from './panel';
+import { TABS, TabId } from './tabs';
+
+export const CATEGORY = 'MLOps';
+
+/** The command ids this module registers. */
+export const CommandIDs = {
+  open: 'mlops:open',
+  refresh: 'mlops:refresh',
+  openTab: (tab: TabId): string => `mlops:open-${tab}`
+};
+
+/** Show the panel, on `tab` if given. */
+export function openPanel(app: JupyterFrontEnd, panel: MLOpsPanel, tab?: TabId): void {
+  if (tab) {
+    panel.tab = tab;
+  }
+  app.shell.activateById(panel.id);
+}
+
+/** `mlops:open`, `mlops:open-<tab>` for every tab, `mlops:refresh`, and the tabs' own actions. */
+export function addCommands(
+  app: JupyterFrontEnd,
+  panel: MLOpsPanel,
+  palette: ICommandPalette | null
+): void {
+  const add = (id: string, options: Parameters<typeof app.commands.addCommand>[1]) => {
+    app.commands.addCommand(id, options);
+    palette?.addItem({ command: id, category: CATEGORY });
+  };
+  add(CommandIDs.open, {
+    label: 'Open the MLOps Sidebar',
+    execute: () => openPanel(app, panel)
+  });
+  for (const tab of TABS) {
+    add(CommandIDs.openTab(tab.id), {
+      label: `Open MLOps ${tab.label}`,
+      execute: () => openPanel(app, panel, tab.id)
+    });
+  }
+  add(CommandIDs.refresh, {
+    label: 'Refresh the MLOps Sidebar',
+    execute: () => {
+      panel.context.actions.emit(REFRESH);
+    }
+  });
+  for (const tab of TABS) {
+    for (const action of tab.actions ?? []) {
+      addTabAction(app, panel, palette, tab.id, action);
+    }
+  }
+}
+
+/** A command that opens `tab` and has it carry out `action.action`. */
+function addTabAction(
+  app: JupyterFrontEnd,
+  panel: MLOpsPanel,
+  palette: ICommandPalette | null,
+  tab: TabId,
+  action: ITabAction
+): void {
+  app.commands.addCommand(action.id, {
+    label: action.label,
+    execute: args => {
+      openPanel(app, panel, tab);
+      panel.context.actions.emit(action.action, action.args?.(args));
+    }
+  });
+  if (action.palette !== false) {
+    palette?.addItem({ command: action.id, category: CATEGORY });
+  }
+}

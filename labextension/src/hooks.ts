@@ -1,0 +1,102 @@
+/** React hooks the tabs use for live data and palette actions. */
+import { useEffect, useRef, useState } from 'react';
+
+import { ActionHandler, REFRESH } from './actions';
+import { APIError } from './api';
+import { IMLOpsContext } from './context';
+import { Refresher } from './poll';
+
+/** What `usePolled` gives a view. */
+export interface IPolled<T> {
+  /** The last answer (kept while a later tick fails). */
+  data: T | undefined;
+  /** The last tick's failure, cleared by the next success. */
+  error: APIError | undefined;
+  /** Tick now, e.g. after a change the user made. */
+  refresh(): void;
+}
+
+/** Options of `usePolled`. */
+export interface IPolledOptions {
+  /** A name for debugging. */
+  name: string;
+  /** Milliseconds between ticks while all is well. */
+  interval: number;
+  /** Tick only while true: pass the tab's `active` (and anything else that hides the view). */
+  active: boolean;
+  /** Values that, when changed, make the view tick at once (e.g. a filter). */
+  deps?: unknown[];
+}
+
+/** `fetch` run by one `Refresher` while `active`; re-run at once when `deps`
+ * change or on `mlops:refresh`. Failures back the poll off. */
+export function usePolled<T>(
+  context: IMLOpsContext,
+  fetch: () => Promise<T>,
+  options: IPolledOptions
+): IPolled<T> {
+  const [data, setData] = useState<T>();
+  const [error, setError] = useState<APIError>();
+  const fetchRef = useRef(fetch);
+  fetchRef.current = fetch;
+  const refresher = useRef<Refresher>();
+
+  useEffect(() => {
+    const r = new Refresher(
+      async () => {
+        try {
+          const answer = await fetchRef.current();
+          setData(answer);
+          setError(undefined);
+        } catch (reason) {
+          setError(asAPIError(reason));
+          throw reason;
+        }
+      },
+      { name: options.name, interval: options.interval }
+    );
+    refresher.current = r;
+    const handler = context.actions.connect(REFRESH, () => void r.refresh());
+    return () => {
+      handler.dispose();
+      r.dispose();
+    };
+  }, []);
+
+  useEffect(() => {
+    refresher.current!.active = options.active;
+  }, [options.active]);
+
+  useEffect(() => {
+    refresher.current!.interval = options.interval;
+  }, [options.interval]);
+
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    void refresher.current!.refresh();
+  }, options.deps ?? []);
+
+  return { data, error, refresh: () => void refresher.current?.refresh() };
+}
+
+/** Run `handler` for the palette action `name` while the component is mounted. */
+export function useAction(context: IMLOpsContext, name: string, handler: ActionHandler): void {
+  const ref = useRef(handler);
+  ref.current = handler;
+  useEffect(() => {
+    const connection = context.actions.connect(name, args => ref.current(args));
+    return () => connection.dispose();
+  }, [name]);
+}
+
+/** Any failure as an `APIError` (status 0 for anything not from the server). */
+export function asAPIError(reason: unknown): APIError {
+  if (reason instanceof APIError) {
+    return reason;
+  }
+  return new APIError(0, 'client', reason instanceof Error ? reason.message : String(reason));
+}

@@ -1,0 +1,197 @@
+/**
+ * Jobs: everything running or recent, from any face (sidebar, magics, CLI),
+ * with progress, cancel, and the live log of the job clicked.
+ */
+import React, { useState } from 'react';
+
+import { apiPath } from '../api';
+import { ProgressBar } from '../components/progress';
+import { LogView } from '../components/logview';
+import { ITabAction, ITabProps } from '../context';
+import { formatAgo, formatDuration } from '../format';
+import { asAPIError, useAction, usePolled } from '../hooks';
+import type { Job, JobPage } from '../types';
+
+/** Ticks while a job is queued or running, and while none is. */
+export const BUSY_INTERVAL = 2000;
+export const IDLE_INTERVAL = 10000;
+/** Jobs shown at first; "Show more" adds as many again. */
+export const PAGE = 25;
+
+const ACTIVE: Array<Job['state']> = ['queued', 'running'];
+
+/** Palette actions of this tab (registered by `addCommands`). */
+export const JOBS_ACTIONS: readonly ITabAction[] = [
+  { id: 'mlops:show-active-jobs', label: 'Show Active MLOps Jobs', action: 'jobs:active-only' },
+  {
+    // e.g. app.commands.execute('mlops:show-job', { id }) after starting a job elsewhere
+    id: 'mlops:show-job',
+    label: 'Show an MLOps Job and Its Log',
+    action: 'jobs:show',
+    args: args => Number(args.id),
+    palette: false
+  }
+];
+
+/** Whether a job can still be cancelled. */
+export function cancellable(job: Job): boolean {
+  return ACTIVE.includes(job.state) && !job.cancel_requested;
+}
+
+/** The Jobs tab. */
+export function JobsTab(props: ITabProps): JSX.Element {
+  const { context, active } = props;
+  const [limit, setLimit] = useState(PAGE);
+  const [activeOnly, setActiveOnly] = useState(false);
+  const [selected, setSelected] = useState<number | null>(null);
+  const [busy, setBusy] = useState(true);
+
+  const jobs = usePolled(
+    context,
+    async () => {
+      const page = await context.request<JobPage>('jobs', {
+        query: { limit, active: activeOnly || undefined }
+      });
+      setBusy(page.items.some(job => ACTIVE.includes(job.state)));
+      return page;
+    },
+    {
+      name: 'jobs',
+      interval: busy ? BUSY_INTERVAL : IDLE_INTERVAL,
+      active,
+      deps: [limit, activeOnly]
+    }
+  );
+  useAction(context, 'jobs:active-only', () => setActiveOnly(true));
+  useAction(context, 'jobs:show', id => {
+    if (typeof id === 'number' && Number.isInteger(id)) {
+      setActiveOnly(false);
+      setSelected(id);
+    }
+  });
+
+  const items = jobs.data?.items ?? [];
+  return (
+    <div className="jp-mlops-jobs">
+      <div className="jp-mlops-toolbar">
+        <label>
+          <input
+            type="checkbox"
+            checked={activeOnly}
+            onChange={e => setActiveOnly(e.target.checked)}
+          />{' '}
+          Active only
+        </label>
+        <button className="jp-mlops-button" title="Refresh now" onClick={() => jobs.refresh()}>
+          Refresh
+        </button>
+      </div>
+      {jobs.error && (
+        <div className="jp-mlops-error" role="alert">
+          {jobs.error.message}
+        </div>
+      )}
+      {jobs.data && !items.length && (
+        <div className="jp-mlops-empty">
+          {activeOnly ? 'No job is queued or running.' : 'No jobs yet.'}
+        </div>
+      )}
+      <ul className="jp-mlops-list">
+        {items.map(job => (
+          <JobRow
+            key={job.id}
+            job={job}
+            open={selected === job.id}
+            onToggle={() => setSelected(selected === job.id ? null : job.id)}
+            onChanged={() => jobs.refresh()}
+            {...props}
+          />
+        ))}
+      </ul>
+      {jobs.data?.next_cursor && (
+        <button className="jp-mlops-button" onClick={() => setLimit(limit + PAGE)}>
+          Show more
+        </button>
+      )}
+    </div>
+  );
+}
+
+interface IJobRowProps extends ITabProps {
+  job: Job;
+  open: boolean;
+  onToggle(): void;
+  onChanged(): void;
+}
+
+function JobRow(props: IJobRowProps): JSX.Element {
+  const { job, open, context, active } = props;
+  const [error, setError] = useState<string>();
+  const [cancelling, setCancelling] = useState(false);
+  const running = ACTIVE.includes(job.state);
+
+  const cancel = async (event: React.MouseEvent) => {
+    event.stopPropagation();
+    setCancelling(true);
+    setError(undefined);
+    try {
+      await context.request(apiPath('jobs', job.id, 'cancel'), { method: 'POST' });
+      props.onChanged();
+    } catch (reason) {
+      setError(asAPIError(reason).message);
+    } finally {
+      setCancelling(false);
+    }
+  };
+
+  return (
+    <li className="jp-mlops-job" data-testid={`mlops-job-${job.id}`} data-state={job.state}>
+      <div
+        className="jp-mlops-job-head"
+        role="button"
+        tabIndex={0}
+        aria-expanded={open}
+        title={open ? 'Hide the log' : 'Show the log'}
+        onClick={props.onToggle}
+        onKeyDown={e => (e.key === 'Enter' || e.key === ' ') && props.onToggle()}
+      >
+        <span className="jp-mlops-job-kind">{job.kind}</span>
+        <span className={`jp-mlops-state jp-mlops-state-${job.state}`}>
+          {job.cancel_requested && running ? 'cancelling' : job.state}
+        </span>
+        <span className="jp-mlops-grow" />
+        {cancellable(job) && (
+          <button
+            className="jp-mlops-button jp-mlops-danger"
+            disabled={cancelling}
+            data-testid={`mlops-job-cancel-${job.id}`}
+            onClick={cancel}
+          >
+            Cancel
+          </button>
+        )}
+      </div>
+      {(running || !!job.progress.total) && (
+        <ProgressBar progress={job.progress} running={job.state === 'running'} />
+      )}
+      {(job.error || job.message) && (
+        <div className={job.error ? 'jp-mlops-error' : 'jp-mlops-message'}>
+          {job.error || job.message}
+        </div>
+      )}
+      <div className="jp-mlops-muted">
+        #{job.id}
+        {job.owner && ` · ${job.owner}`}
+        {' · '}
+        <span title={job.created_at}>{formatAgo(job.created_at)}</span>
+        {job.elapsed_seconds !== null && ` · ${formatDuration(job.elapsed_seconds)}`}
+      </div>
+      {error && (
+        <div className="jp-mlops-error" role="alert">
+          {error}
+        </div>
+      )}
+      {open && <LogView context={context} path={apiPath('jobs', job.id, 'log')} active={active} />}
+    </li>
+  );
+}
