@@ -134,6 +134,39 @@ def test_cancel_mid_file_then_complete(hub_services: Services, hub: FakeHub) -> 
     assert (Path(again["result"]["local_path"]) / "big.bin").read_bytes() == files["big.bin"]
 
 
+class _StartingThread:
+    """A transfer thread seen while another thread is still starting it: join raises
+    RuntimeError until it runs (`starts_after` tries, never when None)."""
+
+    name = "ThreadPoolExecutor-0_0"
+
+    def __init__(self, starts_after: int | None) -> None:
+        self.starts_after = starts_after
+        self.tries = 0
+        self.joined = False
+
+    def join(self, timeout: float | None = None) -> None:
+        self.tries += 1
+        if self.starts_after is None or self.tries <= self.starts_after:
+            raise RuntimeError("cannot join thread before it is started")
+        self.joined = True
+
+
+def test_stopping_waits_for_a_transfer_thread_still_starting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cancel that lands while huggingface_hub starts a transfer thread waits for it
+    instead of failing the job with "cannot join thread before it is started"."""
+    from jupyter_mlops.hub import download
+
+    starting, never = _StartingThread(starts_after=2), _StartingThread(starts_after=None)
+    monkeypatch.setattr(download.threading, "enumerate", lambda: [starting])
+    download._join_transfers(2.0)
+    assert starting.joined and starting.tries == 3
+    monkeypatch.setattr(download.threading, "enumerate", lambda: [never])
+    began = time.monotonic()
+    download._join_transfers(0.2)  # gives up at the deadline, raising nothing
+    assert not never.joined and time.monotonic() - began < 1.0
+
+
 def test_kill_9_then_rerun_completes(hub_services: Services, hub: FakeHub) -> None:
     files = {"big.bin": payload("big9", 6 * MB)}
     hub.add_repo("org/killed", files)

@@ -183,7 +183,14 @@ def _join_transfers(timeout: float) -> None:
     deadline = time.monotonic() + timeout
     for t in threading.enumerate():
         if t is not threading.current_thread() and t.name.startswith("ThreadPoolExecutor"):
-            t.join(max(0.0, deadline - time.monotonic()))
+            while True:
+                try:
+                    t.join(max(0.0, deadline - time.monotonic()))
+                    break
+                except RuntimeError:  # being started by another thread: it runs in a moment
+                    if time.monotonic() >= deadline:
+                        break
+                    time.sleep(0.01)
 
 
 def explain(exc: BaseException, repo_id: str, revision: str, endpoint: str) -> MLOpsError | None:
