@@ -26,18 +26,21 @@ export function DashboardHeader(props: { context: IMLOpsContext; active: boolean
       {data && (
         <>
           <div className="jp-mlops-counts">
-            <Count label="models" value={data.counts.models} />
+            <Count name="models" label="models" value={data.counts.models} />
             <Count
+              name="releases"
               label="releases"
               value={data.counts.releases}
               detail={`${data.counts.releases_by_status.released} released`}
             />
             <Count
+              name="deployments"
               label="deployments"
               value={data.counts.deployments}
               detail={`${data.counts.deployments_by_status.active} active`}
             />
             <Count
+              name="jobs"
               label="active jobs"
               value={data.jobs.running + data.jobs.queued}
               detail={`${data.jobs.running} running, ${data.jobs.queued} queued`}
@@ -55,12 +58,19 @@ export function DashboardHeader(props: { context: IMLOpsContext; active: boolean
   );
 }
 
-function Count(props: { label: string; value: number; detail?: string }): JSX.Element {
+/** One count; `name` is its `data-key` (models, releases, deployments, jobs). */
+function Count(props: {
+  name: string;
+  label: string;
+  value: number;
+  detail?: string;
+}): JSX.Element {
   return (
     <div
       className="jp-mlops-count"
       title={props.detail}
-      data-testid={`mlops-count-${props.label.replace(' ', '-')}`}
+      data-testid="mlops-dashboard-count"
+      data-key={props.name}
     >
       <span className="jp-mlops-count-value">{props.value}</span>
       <span className="jp-mlops-count-label">{props.label}</span>

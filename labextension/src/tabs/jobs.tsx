@@ -145,7 +145,13 @@ function JobRow(props: IJobRowProps): JSX.Element {
   };
 
   return (
-    <li className="jp-mlops-job" data-testid={`mlops-job-${job.id}`} data-state={job.state}>
+    <li
+      className="jp-mlops-job"
+      data-testid="mlops-job-row"
+      data-job-id={job.id}
+      data-kind={job.kind}
+      data-state={job.state}
+    >
       <div
         className="jp-mlops-job-head"
         role="button"
@@ -164,7 +170,7 @@ function JobRow(props: IJobRowProps): JSX.Element {
           <button
             className="jp-mlops-button jp-mlops-danger"
             disabled={cancelling}
-            data-testid={`mlops-job-cancel-${job.id}`}
+            data-testid="mlops-job-cancel"
             onClick={cancel}
           >
             Cancel
@@ -172,7 +178,9 @@ function JobRow(props: IJobRowProps): JSX.Element {
         )}
       </div>
       {(running || !!job.progress.total) && (
-        <ProgressBar progress={job.progress} running={job.state === 'running'} />
+        <div data-testid="mlops-job-progress">
+          <ProgressBar progress={job.progress} running={job.state === 'running'} />
+        </div>
       )}
       {(job.error || job.message) && (
         <div className={job.error ? 'jp-mlops-error' : 'jp-mlops-message'}>

@@ -1,19 +1,115 @@
 /**
- * Registry: a placeholder until its engineer fills it in.
- * TODO(issue 6): Models with search and paging, a model's releases, create model and release
- * forms with inline errors from the server (APIError.field), promote/demote, aliases and the
- * audit history (GET models, releases, aliases, audit).
+ * Registry: the models (searched, paged) with a create form; a model's page holds its
+ * releases (create, promote / demote / deprecate), its aliases and its audit history.
+ * Form errors from the server show next to the input they name (APIError.field).
  */
-import React from 'react';
+import React, { useState } from 'react';
 
-import { ITabProps } from '../context';
+import { REFRESH } from '../actions';
+import { apiPath } from '../api';
+import { ITabAction, ITabProps } from '../context';
+import { asAPIError, useAction } from '../hooks';
+import { releaseLabel } from '../registry';
+import type { Release } from '../types';
+import { ModelDetail } from './registry/detail';
+import { ModelList } from './registry/models';
+
+/** Palette actions of this tab (registered by `addCommands`). */
+export const REGISTRY_ACTIONS: readonly ITabAction[] = [
+  { id: 'mlops:create-model', label: 'Create an MLOps Model', action: 'registry:create-model' },
+  {
+    // with `{model}` that model's page opens first
+    id: 'mlops:create-release',
+    label: 'Create an MLOps Release',
+    action: 'registry:create-release',
+    args: args => (typeof args.model === 'string' ? args.model : undefined)
+  },
+  {
+    id: 'mlops:promote-release',
+    label: 'Promote an MLOps Release',
+    action: 'registry:promote-release',
+    args: args => Number(args.id),
+    palette: false
+  }
+];
+
+/** What a palette action left to say (e.g. the outcome of a promote). */
+interface INotice {
+  text: string;
+  error?: boolean;
+}
 
 /** The Registry tab. */
-export function RegistryTab(_props: ITabProps): JSX.Element {
+export function RegistryTab(props: ITabProps): JSX.Element {
+  const { context, active } = props;
+  const [selected, setSelected] = useState<string | null>(null);
+  const [focus, setFocus] = useState<'create' | 'search' | 'release' | null>(null);
+  const [notice, setNotice] = useState<INotice>();
+
+  const open = (name: string | null) => {
+    setNotice(undefined);
+    setSelected(name);
+  };
+  useAction(context, 'registry:create-model', () => {
+    open(null);
+    setFocus('create');
+  });
+  useAction(context, 'registry:create-release', model => {
+    if (typeof model === 'string' && model) {
+      open(model);
+    } else if (!selected) {
+      setNotice({ text: 'Open a model first: its page has the new-release form.' });
+      setFocus('search');
+      return;
+    }
+    setFocus('release');
+  });
+  useAction(context, 'registry:promote-release', async id => {
+    if (typeof id !== 'number' || !Number.isInteger(id)) {
+      return;
+    }
+    try {
+      const release = await context.request<Release>(apiPath('releases', id));
+      open(release.model);
+      await context.request(apiPath('releases', id, 'promote'), { method: 'POST' });
+      setNotice({ text: `Promoted ${release.model} ${releaseLabel(release)}.` });
+      context.actions.emit(REFRESH);
+    } catch (reason) {
+      setNotice({ text: asAPIError(reason).message, error: true });
+    }
+  });
+
   return (
-    <div className="jp-mlops-placeholder">
-      <h3>Registry</h3>
-      <p className="jp-mlops-muted">Not built yet.</p>
+    <div className="jp-mlops-reg">
+      {notice && (
+        <div
+          className={notice.error ? 'jp-mlops-error' : 'jp-mlops-message'}
+          role={notice.error ? 'alert' : 'status'}
+          data-testid="mlops-registry-notice"
+        >
+          {notice.text}
+        </div>
+      )}
+      <div hidden={selected !== null}>
+        <ModelList
+          context={context}
+          active={active && selected === null}
+          onSelect={open}
+          focus={focus === 'create' || focus === 'search' ? focus : null}
+          onFocused={() => setFocus(null)}
+        />
+      </div>
+      {selected !== null && (
+        <ModelDetail
+          key={selected}
+          context={context}
+          name={selected}
+          active={active}
+          onBack={() => open(null)}
+          focusRelease={focus === 'release'}
+          onFocused={() => setFocus(null)}
+        />
+      )}
     </div>
   );
 }

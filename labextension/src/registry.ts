@@ -1,0 +1,212 @@
+/** Pure logic of the Registry tab: request bodies from forms, inline errors, the release
+ * lifecycle, paging and the audit history's wording. */
+import { APIError } from './api';
+import type { AuditEvent, PostModelsBody, PostReleasesBody, Release } from './types';
+
+/** The most a list request may ask for (the server's `limit` bound). */
+export const MAX_LIMIT = 500;
+
+/** Quantizations offered as suggestions (the server accepts any `gguf-<variant>` too). */
+export const QUANTIZATIONS = [
+  'none',
+  'fp32',
+  'fp16',
+  'bf16',
+  'fp8',
+  'int8',
+  'int4',
+  'nf4',
+  'awq',
+  'gptq',
+  'gguf',
+  'gguf-q4_k_m',
+  'gguf-q5_k_m',
+  'gguf-q8_0'
+];
+
+export type ReleaseStatus = Release['status'];
+export type Transition = 'promote' | 'demote' | 'deprecate';
+
+/** The lifecycle as the server has it: action -> (statuses it starts from, status it leads to). */
+export const TRANSITIONS: Readonly<
+  Record<Transition, { from: ReleaseStatus[]; to: ReleaseStatus }>
+> = {
+  promote: { from: ['candidate', 'demoted'], to: 'released' },
+  demote: { from: ['released'], to: 'demoted' },
+  deprecate: { from: ['candidate', 'released', 'demoted'], to: 'deprecated' }
+};
+
+/** The transitions a release in `status` can take, in button order. */
+export function allowedTransitions(status: ReleaseStatus): Transition[] {
+  return (Object.keys(TRANSITIONS) as Transition[]).filter(t =>
+    TRANSITIONS[t].from.includes(status)
+  );
+}
+
+/** Tags typed as `a, b c` -> `['a', 'b', 'c']` (empty ones and repeats dropped). */
+export function parseTags(text: string): string[] {
+  return [...new Set(text.split(/[\s,]+/).filter(Boolean))];
+}
+
+/** What the create-model form holds. */
+export interface IModelForm {
+  name: string;
+  storagePath: string;
+  baseModel: string;
+  tags: string;
+}
+
+/** The POST /models body: names trimmed, empty optional fields left out. */
+export function modelBody(form: IModelForm): PostModelsBody {
+  const body: PostModelsBody = { name: form.name.trim(), storage_path: form.storagePath.trim() };
+  if (form.baseModel.trim()) {
+    body.base_model = form.baseModel.trim();
+  }
+  const tags = parseTags(form.tags);
+  if (tags.length) {
+    body.tags = tags;
+  }
+  return body;
+}
+
+/** What the create-release form holds. */
+export interface IReleaseForm {
+  version: string;
+  quantization: string;
+  notes: string;
+  autoBuild: boolean;
+}
+
+/** The POST /releases body of `model`; no quantization means the server's `none`. */
+export function releaseBody(model: string, form: IReleaseForm): PostReleasesBody {
+  const body: PostReleasesBody = { model, version: form.version.trim() };
+  if (form.quantization.trim()) {
+    body.quantization = form.quantization.trim();
+  }
+  if (form.notes.trim()) {
+    body.release_notes = form.notes.trim();
+  }
+  if (form.autoBuild) {
+    body.auto_build = true;
+  }
+  return body;
+}
+
+/** A failed submit, split for display: the message of a field the form shows goes next to
+ * that input (without the `field: ` prefix the server puts first), anything else above. */
+export interface IFormErrors {
+  fields: { [field: string]: string };
+  general?: string;
+}
+
+/** `error` placed on the form whose inputs are named `fields` (`tags[2]` counts as `tags`). */
+export function formErrors(error: APIError, fields: readonly string[]): IFormErrors {
+  const field = error.field?.replace(/\[\d+\]$/, '');
+  if (field && fields.includes(field)) {
+    const prefix = `${error.field}: `;
+    const message = error.message.startsWith(prefix)
+      ? error.message.slice(prefix.length)
+      : error.message;
+    return { fields: { [field]: message } };
+  }
+  return { fields: {}, general: error.message };
+}
+
+/** Whether `model` matches the search `text` as the server's `q` does (name or description
+ * holds it, any case): the list narrows at once while the search request is on its way. */
+export function matchesSearch(
+  model: { name: string; description: string | null },
+  text: string
+): boolean {
+  const needle = text.trim().toLowerCase();
+  return (
+    !needle ||
+    model.name.toLowerCase().includes(needle) ||
+    (model.description ?? '').toLowerCase().includes(needle)
+  );
+}
+
+/** A release as people name it: `1.0.0`, or `1.0.0 (int4)` when quantized. */
+export function releaseLabel(release: { version: string; quantization: string }): string {
+  return release.quantization && release.quantization !== 'none'
+    ? `${release.version} (${release.quantization})`
+    : release.version;
+}
+
+/** One page of a list endpoint. */
+export interface IPage<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+/** The first `want` items of a list, in as few requests as the server's page bound allows
+ * (one while `want` <= MAX_LIMIT); `next_cursor` says whether more exist. */
+export async function fetchUpTo<T>(
+  fetchPage: (limit: number, cursor?: string) => Promise<IPage<T>>,
+  want: number
+): Promise<IPage<T>> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await fetchPage(Math.min(MAX_LIMIT, want - items.length), cursor);
+    items.push(...page.items);
+    if (!page.next_cursor || items.length >= want) {
+      return { items, next_cursor: page.next_cursor };
+    }
+    cursor = page.next_cursor;
+  }
+}
+
+const PAST: { [action: string]: string } = {
+  create: 'created',
+  update: 'updated',
+  delete: 'deleted',
+  promote: 'promoted',
+  demote: 'demoted',
+  deprecate: 'deprecated'
+};
+
+/** The keys whose values differ between two states (timestamps left out). */
+export function changedKeys(
+  before: { [key: string]: unknown } | null,
+  after: { [key: string]: unknown } | null
+): string[] {
+  const keys = new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})]);
+  return [...keys]
+    .filter(key => !key.endsWith('_at'))
+    .filter(key => JSON.stringify(before?.[key]) !== JSON.stringify(after?.[key]))
+    .sort();
+}
+
+function what(event: AuditEvent): string {
+  const state = event.after ?? event.before;
+  if (event.entity_type === 'release' && state && typeof state.version === 'string') {
+    return `release ${releaseLabel({
+      version: state.version,
+      quantization: String(state.quantization ?? 'none')
+    })}`;
+  }
+  return `${event.entity_type} ${event.entity_id}`;
+}
+
+/** One line of a model's history: `promoted release 1.0 (int4): candidate → released`. */
+export function auditSummary(event: AuditEvent): string {
+  const { action, before, after } = event;
+  if (action === 'set_alias') {
+    const alias = after?.alias ?? event.entity_id;
+    const moved = before ? ` (was #${before.release_id})` : '';
+    return `alias ${alias} → release #${after?.release_id}${moved}`;
+  }
+  if (action === 'delete_alias') {
+    return `removed alias ${before?.alias ?? event.entity_id} (was release #${before?.release_id})`;
+  }
+  const verb = PAST[action] ?? action;
+  if (action in TRANSITIONS && before && after) {
+    return `${verb} ${what(event)}: ${before.status} → ${after.status}`;
+  }
+  if (action === 'update') {
+    const keys = changedKeys(before, after);
+    return `${verb} ${what(event)}${keys.length ? `: ${keys.join(', ')}` : ''}`;
+  }
+  return `${verb} ${what(event)}`;
+}

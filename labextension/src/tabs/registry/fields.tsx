@@ -1,0 +1,148 @@
+/** Form pieces of the Registry tab: labelled inputs with the server's inline errors. */
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+import React, { useEffect, useState } from 'react';
+
+import { asAPIError } from '../../hooks';
+import { formErrors, IFormErrors } from '../../registry';
+
+/** A form's submit state: busy while sending, the last failure placed by field. */
+export interface IFormState {
+  busy: boolean;
+  errors: IFormErrors;
+  /** Run `send`; a failure is shown next to the input it names (or above the form). */
+  submit(send: () => Promise<void>): Promise<void>;
+  /** Forget the error of `field` (the user is editing it). */
+  clear(field: string): void;
+}
+
+/** The submit state of a form whose inputs are named `fields` (the API's field names). */
+export function useFormState(fields: readonly string[]): IFormState {
+  const [busy, setBusy] = useState(false);
+  const [errors, setErrors] = useState<IFormErrors>({ fields: {} });
+  return {
+    busy,
+    errors,
+    submit: async send => {
+      setBusy(true);
+      setErrors({ fields: {} });
+      try {
+        await send();
+      } catch (reason) {
+        setErrors(formErrors(asAPIError(reason), fields));
+      } finally {
+        setBusy(false);
+      }
+    },
+    clear: field => {
+      if (errors.fields[field]) {
+        const rest = { ...errors.fields };
+        delete rest[field];
+        setErrors({ ...errors, fields: rest });
+      }
+    }
+  };
+}
+
+/** Props of `TextField`. */
+export interface ITextFieldProps {
+  label: string;
+  /** The API's name of the field (matched against `APIError.field`). */
+  field: string;
+  testid: string;
+  value: string;
+  onChange(value: string): void;
+  form: IFormState;
+  placeholder?: string;
+  /** id of a `<datalist>` of suggestions. */
+  list?: string;
+  multiline?: boolean;
+  inputRef?: React.Ref<HTMLInputElement>;
+}
+
+/** A labelled input; the server's message for its field shows under it. */
+export function TextField(props: ITextFieldProps): JSX.Element {
+  const { field, form } = props;
+  const error = form.errors.fields[field];
+  const common = {
+    className: 'jp-mlops-reg-input',
+    'data-testid': props.testid,
+    value: props.value,
+    placeholder: props.placeholder,
+    'aria-invalid': !!error,
+    onChange: (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) => {
+      form.clear(field);
+      props.onChange(e.target.value);
+    }
+  };
+  return (
+    <div className="jp-mlops-reg-field">
+      <label>
+        <span className="jp-mlops-reg-label">{props.label}</span>
+        {props.multiline ? (
+          <textarea rows={2} {...common} />
+        ) : (
+          <input type="text" list={props.list} ref={props.inputRef} {...common} />
+        )}
+      </label>
+      <FieldError form={form} field={field} />
+    </div>
+  );
+}
+
+/** The server's message for `field`, if the last submit failed on it. */
+export function FieldError(props: { form: IFormState; field: string }): JSX.Element | null {
+  const message = props.form.errors.fields[props.field];
+  return message ? (
+    <div
+      className="jp-mlops-error"
+      role="alert"
+      data-testid="mlops-field-error"
+      data-field={props.field}
+    >
+      {message}
+    </div>
+  ) : null;
+}
+
+/** A failure that names no input of the form. */
+export function FormError(props: { form: IFormState }): JSX.Element | null {
+  const message = props.form.errors.general;
+  return message ? (
+    <div className="jp-mlops-error" role="alert" data-testid="mlops-form-error">
+      {message}
+    </div>
+  ) : null;
+}
+
+/** Focus `ref` while `pending` (a palette action asked for it), as soon as `active` (the
+ * tab may still be hidden when the action arrives); `before` runs first (e.g. to open a
+ * section), `done` after. */
+export function useFocusRequest(
+  ref: React.RefObject<HTMLElement>,
+  pending: boolean,
+  active: boolean,
+  done: () => void,
+  before?: () => void
+): void {
+  useEffect(() => {
+    if (pending && active) {
+      before?.();
+      done();
+      // after the render `before` may cause
+      requestAnimationFrame(() => {
+        ref.current?.scrollIntoView({ block: 'nearest' });
+        ref.current?.focus();
+      });
+    }
+  }, [pending, active]);
+}
+
+/** Ask before an action that cannot simply be undone. */
+export async function confirm(title: string, body: string, label: string): Promise<boolean> {
+  const result = await showDialog({
+    title,
+    body,
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label })]
+  });
+  return result.button.accept;
+}

@@ -1,0 +1,80 @@
+/** A model's audit history (GET audit?model=), read only while its section is open. */
+import React, { useState } from 'react';
+
+import { IMLOpsContext } from '../../context';
+import { formatAgo } from '../../format';
+import { usePolled } from '../../hooks';
+import { auditSummary, fetchUpTo } from '../../registry';
+import type { AuditEventPage } from '../../types';
+
+/** How often an open history refreshes. */
+export const HISTORY_INTERVAL = 15000;
+/** Events shown at first; "Show more" adds as many again. */
+export const HISTORY_PAGE = 20;
+
+/** The collapsible history of model `name`, newest first. */
+export function AuditHistory(props: {
+  context: IMLOpsContext;
+  name: string;
+  active: boolean;
+}): JSX.Element {
+  const { context, name } = props;
+  const [open, setOpen] = useState(false);
+  const [shown, setShown] = useState(HISTORY_PAGE);
+  const history = usePolled(
+    context,
+    () =>
+      fetchUpTo(
+        (limit, cursor) =>
+          context.request<AuditEventPage>('audit', { query: { model: name, limit, cursor } }),
+        shown
+      ),
+    {
+      name: 'registry-audit',
+      interval: HISTORY_INTERVAL,
+      active: props.active && open,
+      deps: [shown]
+    }
+  );
+  const events = history.data?.items ?? [];
+
+  return (
+    <details
+      className="jp-mlops-reg-section"
+      data-testid="mlops-model-history"
+      open={open}
+      onToggle={e => setOpen((e.target as HTMLDetailsElement).open)}
+    >
+      <summary>History</summary>
+      {history.error && (
+        <div className="jp-mlops-error" role="alert">
+          {history.error.message}
+        </div>
+      )}
+      <ul className="jp-mlops-list">
+        {events.map(event => (
+          <li
+            key={event.id}
+            className="jp-mlops-reg-event"
+            data-testid="mlops-audit-row"
+            data-action={event.action}
+            data-entity-type={event.entity_type}
+          >
+            <span>{auditSummary(event)}</span>
+            <span
+              className="jp-mlops-muted jp-mlops-reg-ellipsis"
+              title={`${event.actor}, ${event.at}`}
+            >
+              {formatAgo(event.at)} · {event.actor}
+            </span>
+          </li>
+        ))}
+      </ul>
+      {history.data?.next_cursor && (
+        <button className="jp-mlops-button" onClick={() => setShown(shown + HISTORY_PAGE)}>
+          Show more
+        </button>
+      )}
+    </details>
+  );
+}

@@ -1,0 +1,241 @@
+/** The Registry tab's first page: the create-model form and the models, searched and paged. */
+import React, { useEffect, useRef, useState } from 'react';
+
+import { REFRESH } from '../../actions';
+import { IMLOpsContext } from '../../context';
+import { formatAgo } from '../../format';
+import { usePolled } from '../../hooks';
+import { fetchUpTo, IModelForm, matchesSearch, modelBody } from '../../registry';
+import type { Model, ModelPage } from '../../types';
+import { FormError, TextField, useFocusRequest, useFormState } from './fields';
+
+/** How often the list refreshes while shown. */
+export const MODELS_INTERVAL = 10000;
+/** Models shown at first; "Show more" adds as many again. */
+export const MODELS_PAGE = 50;
+/** Typing pause before a search is sent. */
+const SEARCH_DELAY = 300;
+
+/** Props of `ModelList`. */
+export interface IModelListProps {
+  context: IMLOpsContext;
+  /** Poll only while true (the tab is active and no model is open). */
+  active: boolean;
+  onSelect(name: string): void;
+  /** A palette action asked for the create form / the search box. */
+  focus: 'create' | 'search' | null;
+  onFocused(): void;
+}
+
+/** The create-model form above the searchable, paged list of models. */
+export function ModelList(props: IModelListProps): JSX.Element {
+  const { context, active } = props;
+  const [text, setText] = useState('');
+  const [q, setQ] = useState('');
+  const [shown, setShown] = useState(MODELS_PAGE);
+  const search = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      setQ(text.trim());
+      setShown(MODELS_PAGE);
+    }, SEARCH_DELAY);
+    return () => clearTimeout(timer);
+  }, [text]);
+  useFocusRequest(search, props.focus === 'search', active, props.onFocused);
+
+  const models = usePolled(
+    context,
+    () =>
+      fetchUpTo(
+        (limit, cursor) =>
+          context.request<ModelPage>('models', { query: { q: q || undefined, limit, cursor } }),
+        shown
+      ),
+    { name: 'registry-models', interval: MODELS_INTERVAL, active, deps: [q, shown] }
+  );
+  const items = (models.data?.items ?? []).filter(model => matchesSearch(model, text));
+
+  return (
+    <div className="jp-mlops-reg-models">
+      <CreateModelForm {...props} />
+      <div className="jp-mlops-toolbar">
+        <input
+          ref={search}
+          type="search"
+          className="jp-mlops-reg-input"
+          placeholder="Search models"
+          aria-label="Search models by name or description"
+          data-testid="mlops-model-search"
+          value={text}
+          onChange={e => setText(e.target.value)}
+        />
+      </div>
+      {models.error && (
+        <div className="jp-mlops-error" role="alert">
+          {models.error.message}
+        </div>
+      )}
+      {models.data && !items.length && (
+        <div className="jp-mlops-empty">
+          {text.trim() ? `No model matches “${text.trim()}”.` : 'No models yet: create one above.'}
+        </div>
+      )}
+      <ul className="jp-mlops-list">
+        {items.map(model => (
+          <li
+            key={model.name}
+            className="jp-mlops-reg-row jp-mlops-reg-clickable"
+            data-testid="mlops-model-row"
+            data-name={model.name}
+            role="button"
+            tabIndex={0}
+            title={`Open ${model.name}: releases, aliases, history`}
+            onClick={() => props.onSelect(model.name)}
+            onKeyDown={e => (e.key === 'Enter' || e.key === ' ') && props.onSelect(model.name)}
+          >
+            <div className="jp-mlops-reg-head">
+              <span className="jp-mlops-reg-name">{model.name}</span>
+              <span className="jp-mlops-grow" />
+              <span className="jp-mlops-muted" title={model.updated_at}>
+                {formatAgo(model.updated_at)}
+              </span>
+            </div>
+            <div className="jp-mlops-muted jp-mlops-reg-ellipsis" title={model.storage_path}>
+              {model.storage_path}
+              {model.base_model && ` · from ${model.base_model}`}
+            </div>
+            {!!model.tags.length && <Tags tags={model.tags} />}
+          </li>
+        ))}
+      </ul>
+      {models.data?.next_cursor && (
+        <button className="jp-mlops-button" onClick={() => setShown(shown + MODELS_PAGE)}>
+          Show more
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** A model's tags as small chips. */
+export function Tags(props: { tags: string[] }): JSX.Element {
+  return (
+    <div className="jp-mlops-reg-tags">
+      {props.tags.map(tag => (
+        <span key={tag} className="jp-mlops-reg-tag">
+          {tag}
+        </span>
+      ))}
+    </div>
+  );
+}
+
+const EMPTY_MODEL: IModelForm = { name: '', storagePath: '', baseModel: '', tags: '' };
+const MODEL_FIELDS = ['name', 'storage_path', 'base_model', 'tags'] as const;
+
+/** New model: name, storage path, base model, tags; the server's errors inline. */
+function CreateModelForm(props: IModelListProps): JSX.Element {
+  const { context } = props;
+  const [open, setOpen] = useState(true);
+  const [values, setValues] = useState<IModelForm>(EMPTY_MODEL);
+  const [created, setCreated] = useState<string>();
+  const form = useFormState(MODEL_FIELDS);
+  const name = useRef<HTMLInputElement>(null);
+  useFocusRequest(name, props.focus === 'create', props.active, props.onFocused, () =>
+    setOpen(true)
+  );
+
+  const set = (key: keyof IModelForm) => (value: string) => {
+    setCreated(undefined);
+    setValues({ ...values, [key]: value });
+  };
+  const submit = (event: React.FormEvent) => {
+    event.preventDefault();
+    void form.submit(async () => {
+      const model = await context.request<Model>('models', {
+        method: 'POST',
+        json: modelBody(values)
+      });
+      setValues(EMPTY_MODEL);
+      setCreated(model.name);
+      context.actions.emit(REFRESH);
+    });
+  };
+
+  return (
+    <details
+      className="jp-mlops-reg-section"
+      open={open}
+      onToggle={e => setOpen((e.target as HTMLDetailsElement).open)}
+    >
+      <summary>New model</summary>
+      <form className="jp-mlops-reg-form" onSubmit={submit}>
+        <TextField
+          label="Name"
+          field="name"
+          testid="mlops-model-name"
+          placeholder="llama-3-8b"
+          value={values.name}
+          onChange={set('name')}
+          form={form}
+          inputRef={name}
+        />
+        <TextField
+          label="Storage path"
+          field="storage_path"
+          testid="mlops-model-storage-path"
+          placeholder="hf://org/name, s3://bucket/key or a folder"
+          value={values.storagePath}
+          onChange={set('storagePath')}
+          form={form}
+        />
+        <TextField
+          label="Base model"
+          field="base_model"
+          testid="mlops-model-base-model"
+          placeholder="optional"
+          value={values.baseModel}
+          onChange={set('baseModel')}
+          form={form}
+        />
+        <TextField
+          label="Tags"
+          field="tags"
+          testid="mlops-model-tags"
+          placeholder="optional, comma-separated"
+          value={values.tags}
+          onChange={set('tags')}
+          form={form}
+        />
+        <FormError form={form} />
+        <div className="jp-mlops-toolbar">
+          {created ? (
+            <span className="jp-mlops-message" data-testid="mlops-model-created">
+              Created{' '}
+              <a
+                href="#"
+                onClick={e => {
+                  e.preventDefault();
+                  props.onSelect(created);
+                }}
+              >
+                {created}
+              </a>
+            </span>
+          ) : (
+            <span />
+          )}
+          <button
+            type="submit"
+            className="jp-mlops-button"
+            disabled={form.busy}
+            data-testid="mlops-model-create"
+          >
+            Create model
+          </button>
+        </div>
+      </form>
+    </details>
+  );
+}
