@@ -385,8 +385,69 @@ def test_registry_creates_a_model_and_a_release_through_the_forms(lab: Lab) -> N
     _confirm_if_asked(lab)
     lab.wait_attr(release, "data-status", "released")
     assert server.ok("GET", f"releases/{made['id']}")["status"] == "released"
-    lab.assert_no_console_errors()
+    # the two refusals asked for above are the only failed answers; the browser logs each one
+    refused = [re.sub(r"^(\d+ \w+) \S*/mlops/api/", r"\1 ", e) for e in lab.http_errors]
+    assert refused == ["400 POST models", "400 POST releases"], lab.http_errors
+    lab.assert_no_console_errors(ignore=["the server responded with a status of 400 (Bad Request)"])
 
+
+
+def test_registry_aliases_history_and_palette_actions(lab: Lab) -> None:
+    """Contract (in `mlops-model-detail`): alias rows `mlops-alias-row` [data-alias,
+    data-release-id] with `mlops-alias-delete` (a confirmation dialog); the alias form
+    `mlops-alias-name`, `mlops-alias-release` (a <select> of release ids), `mlops-alias-set`;
+    `mlops-model-history` (a <details>) lists `mlops-audit-row` [data-action]. Palette
+    commands: `mlops:create-release {model}` opens the model and focuses
+    `mlops-release-version`, `mlops:promote-release {id}` promotes, `mlops:create-model`
+    goes back to the list and focuses `mlops-model-name`."""
+    from playwright.sync_api import expect
+
+    server, name = lab.server, unique("alias")
+    server.ok("POST", "models", {"name": name, "storage_path": f"src/{name}"})
+    first = server.ok("POST", "releases", {"model": name, "version": "1.0"})
+    second = server.ok("POST", "releases", {"model": name, "version": "2.0", "quantization": "int4"})
+    root = lab.tab("registry")
+    lab.command("mlops:create-release", {"model": name})
+    detail = lab.wait_visible(root.locator(f'[data-testid="mlops-model-detail"][data-name="{name}"]'))
+    expect(detail.locator('[data-testid="mlops-release-version"]')).to_be_focused()
+
+    # a version-like alias is refused inline; then the alias is set, moved and deleted
+    detail.locator('[data-testid="mlops-alias-name"]').fill("v2")
+    detail.locator('[data-testid="mlops-alias-release"]').select_option(str(second["id"]))
+    detail.locator('[data-testid="mlops-alias-set"]').click()
+    lab.wait_text(detail.locator('[data-testid="mlops-field-error"][data-field="alias"]'), "looks like a version")
+    detail.locator('[data-testid="mlops-alias-name"]').fill("prod")
+    detail.locator('[data-testid="mlops-alias-set"]').click()
+    alias = detail.locator('[data-testid="mlops-alias-row"][data-alias="prod"]')
+    lab.wait_attr(alias, "data-release-id", str(second["id"]))
+    assert server.ok("GET", f"aliases/{name}/prod")["release"]["id"] == second["id"]
+    detail.locator('[data-testid="mlops-alias-name"]').fill("prod")
+    detail.locator('[data-testid="mlops-alias-release"]').select_option(str(first["id"]))
+    detail.locator('[data-testid="mlops-alias-set"]').click()
+    lab.wait_attr(alias, "data-release-id", str(first["id"]))
+
+    lab.command("mlops:promote-release", {"id": first["id"]})
+    row = detail.locator(f'[data-testid="mlops-release-row"][data-release-id="{first["id"]}"]')
+    lab.wait_attr(row, "data-status", "released")
+    assert server.ok("GET", f"releases/{first['id']}")["status"] == "released"
+
+    alias.locator('[data-testid="mlops-alias-delete"]').click()
+    lab.page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+    alias.wait_for(state="detached")
+    assert server.mlops("GET", f"aliases/{name}/prod")[0] == 404
+
+    history = detail.locator('[data-testid="mlops-model-history"]')
+    history.locator("summary").click()
+    for action in ("create", "set_alias", "promote", "delete_alias"):
+        lab.wait_visible(history.locator(f'[data-testid="mlops-audit-row"][data-action="{action}"]'))
+    lab.wait_text(history, "candidate → released")
+
+    lab.command("mlops:create-model")
+    expect(root.locator('[data-testid="mlops-model-name"]')).to_be_focused()
+    assert not detail.is_visible()
+    refused = [re.sub(r"^(\d+ \w+) \S*/mlops/api/", r"\1 ", e) for e in lab.http_errors]
+    assert refused == [f"400 PUT aliases/{name}/v2"], lab.http_errors
+    lab.assert_no_console_errors(ignore=["the server responded with a status of 400 (Bad Request)"])
 
 # ==== Dependencies tab ===========================================================================
 
@@ -447,6 +508,51 @@ def test_deps_tab_shows_the_status_of_the_focused_notebooks_kernel(lab: Lab) -> 
     lab.assert_no_console_errors()
 
 
+def test_deps_tab_fixes_a_missing_package_and_restarts_the_kernel(lab: Lab, tmp_path: Path) -> None:
+    """Contract: `mlops-deps-fix` plans (POST deps/plan) and asks in a JupyterLab dialog listing
+    `mlops-deps-change` [data-package] with `before → after`; accepting starts the repair job,
+    shown in `mlops-deps-repair` [data-state] with its live log (`mlops-log`); once it succeeded
+    the table is checked again and `mlops-deps-restart` restarts the kernel, which then imports
+    the package. Palette: `mlops:fix-dependencies` with nothing to fix says so in a dialog. The
+    package is a wheel built here, installed offline (--no-index --find-links) into the lab's
+    own environment and uninstalled at the end."""
+    from deps_support import build_wheel, module_name
+
+    package = unique("mlops-e2e-fix")
+    build_wheel(tmp_path / "wheels", package, "1.0")
+    base = unique("depsfix")
+    lab.server.put_file(f"{base}/requirements.txt",
+                        f"--no-index\n--find-links {tmp_path / 'wheels'}\n{package}>=1\npackaging\n")
+    nb = f"{base}/nb.ipynb"
+    lab.server.put_notebook(nb, [f"import {module_name(package)} as m; print(m.__version__)"])
+    try:
+        lab.open_notebook(nb)
+        root = lab.tab("dependencies")
+        row = root.locator(f'[data-testid="mlops-deps-row"][data-package="{package}"]')
+        lab.wait_attr(row, "data-status", "missing", timeout=60)
+        root.locator('[data-testid="mlops-deps-fix"]').click()
+        change = lab.page.locator(f'.jp-Dialog [data-testid="mlops-deps-change"][data-package="{package}"]')
+        lab.wait_text(change, "not installed → 1.0", timeout=60)
+        lab.page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+        repair = root.locator('[data-testid="mlops-deps-repair"]')
+        lab.wait_attr(repair, "data-state", "succeeded", timeout=120)
+        lab.wait_text(repair.locator('[data-testid="mlops-log"]'), package)
+        lab.wait_attr(row, "data-status", "ok", timeout=60)
+        assert not root.locator('[data-testid="mlops-deps-fix"]').is_visible()
+        root.locator('[data-testid="mlops-deps-restart"]').click()
+        repair.wait_for(state="detached", timeout=30_000)
+        lab.wait_kernel_idle(nb)
+        assert lab.run_cell(nb, 0).strip() == "1.0"
+
+        lab.command("mlops:fix-dependencies")
+        lab.wait_text(lab.page.locator(".jp-Dialog"), "Nothing to install or change", timeout=60)
+        lab.page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+        lab.assert_no_console_errors()
+    finally:
+        subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", package], check=False,
+                        capture_output=True, timeout=120)
+
+
 # ==== Models tab =================================================================================
 
 def test_models_tab_starts_and_cancels_a_download(lab: Lab, lab_hub: FakeHub) -> None:
@@ -487,7 +593,7 @@ def test_models_tab_downloads_lists_and_deletes_a_model(lab: Lab, lab_hub: FakeH
     row = root.locator(f'[data-testid="mlops-download-row"][data-repo="{repo}"]')
     lab.wait_attr(row, "data-state", "succeeded", timeout=60)
     local = root.locator(f'[data-testid="mlops-local-model"][data-repo="{repo}"]')
-    lab.wait_text(local, re.compile(r"2(\.\d)?\s*MiB|2\.1\s*MB"), timeout=30)
+    lab.wait_text(local, re.compile(r"2(\.\d)?\s*MiB|2\.10?\s*MB"), timeout=30)
     (listed,) = [m for m in lab.server.ok("GET", "hub/models", q=repo.split("/")[1])["items"]]
     assert listed["file_count"] == 2, listed
 
@@ -496,6 +602,59 @@ def test_models_tab_downloads_lists_and_deletes_a_model(lab: Lab, lab_hub: FakeH
     local.wait_for(state="detached", timeout=30_000)
     assert lab.server.mlops("GET", f"hub/models/{repo}")[0] == 404
     lab.assert_no_console_errors()
+
+
+def test_models_tab_shows_refusals_and_deduplicates(lab: Lab, lab_hub: FakeHub) -> None:
+    """Contract: a refused download shows the server's message in `mlops-field-error`
+    [data-field=repo_id]; starting a repo@revision already downloading answers the running job
+    (200, deduplicated), said in the form, with still one row; a delete refused while in use
+    (409) shows the server's reason in `mlops-local-error` in the row, and the dialog's
+    checkbox (force) deletes it anyway, the bytes freed in `mlops-local-notice`. Palette:
+    `mlops:download-model {repo}` fills `mlops-download-repo`."""
+    server = lab.server
+    root = lab.tab("models")
+    root.locator('[data-testid="mlops-download-repo"]').fill("not a repo")
+    root.locator('[data-testid="mlops-download-start"]').click()
+    lab.wait_text(root.locator('[data-testid="mlops-field-error"][data-field="repo_id"]'), "org/name")
+
+    slow = f"e2e/{unique('twice')}"
+    lab_hub.add_repo(slow, {"config.json": b"{}", "big.gguf": payload(slow, 8 * MB)})
+    lab_hub.throttle = 128 * 1024
+    root.locator('[data-testid="mlops-download-repo"]').fill(slow)
+    root.locator('[data-testid="mlops-download-start"]').click()
+    row = root.locator(f'[data-testid="mlops-download-row"][data-repo="{slow}"]')
+    lab.wait_attr(row, "data-state", "running", timeout=30)
+    root.locator('[data-testid="mlops-download-start"]').click()
+    lab.wait_text(root.locator('[data-testid="mlops-download-form"]'), "already downloading")
+    assert row.count() == 1
+    row.locator('[data-testid="mlops-download-cancel"]').click()
+    lab.wait_attr(row, "data-state", "cancelled", timeout=30)
+    lab_hub.throttle = None
+
+    repo = f"e2e/{unique('used')}"
+    lab_hub.add_repo(repo, {"config.json": b"{}", "w.gguf": payload(repo, MB)})
+    server.wait_job(server.ok("POST", "hub/downloads", {"repo_id": repo})["id"], timeout=60)
+    name = unique("uses")
+    server.ok("POST", "models", {"name": name, "storage_path": f"hf://{repo}"})
+    server.ok("POST", "releases", {"model": name, "version": "1.0"})
+    lab.command("mlops:refresh")
+    local = root.locator(f'[data-testid="mlops-local-model"][data-repo="{repo}"]')
+    local.locator('[data-testid="mlops-local-delete"]').click()
+    lab.page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+    lab.wait_text(local.locator('[data-testid="mlops-local-error"]'), f"registry model {name}")
+    local.locator('[data-testid="mlops-local-delete"]').click()
+    lab.page.locator(".jp-Dialog .jp-Dialog-checkbox input").check()
+    lab.page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+    local.wait_for(state="detached", timeout=30_000)
+    lab.wait_text(root.locator('[data-testid="mlops-local-notice"]'), re.compile(r"\d[\d.]*\s*[KM]B freed"))
+    assert server.mlops("GET", f"hub/models/{repo}")[0] == 404
+
+    lab.command("mlops:open-jobs")
+    lab.command("mlops:download-model", {"repo": "org/from-palette"})
+    assert root.locator('[data-testid="mlops-download-repo"]').input_value() == "org/from-palette"
+    refused = [re.sub(r"^(\d+ \w+) \S*/mlops/api/", r"\1 ", e) for e in lab.http_errors]
+    assert refused == ["400 POST hub/downloads", f"409 DELETE hub/models/{repo}"], lab.http_errors
+    lab.assert_no_console_errors(ignore=[re.compile(r"the server responded with a status of (400|409)")])
 
 
 # ==== Builds tab ================================================================================
@@ -511,7 +670,11 @@ def _release_for_build(server: LabServer, name: str) -> dict[str, Any]:
 def test_builds_tab_shows_a_build_started_elsewhere(lab: Lab, base_image: str) -> None:
     """A build started through REST shows with its state and live log. Contract (in
     `mlops-builds`): rows `mlops-build-row` [data-build-id, data-release-id, data-state];
-    clicking a row shows its live log in `mlops-log` (the shared log view)."""
+    clicking a row shows its live log in `mlops-log` (the shared log view); palette commands
+    `mlops:show-build {id}` (opens that row and its log) and `mlops:start-build {release_id}`
+    (the form with that release chosen)."""
+    from playwright.sync_api import expect
+
     rel = _release_for_build(lab.server, unique("bld"))
     build = lab.server.ok("POST", "builds", {"release_id": rel["id"], "base_image": base_image})
     root = lab.tab("builds")
@@ -520,18 +683,32 @@ def test_builds_tab_shows_a_build_started_elsewhere(lab: Lab, base_image: str) -
     row.click()
     lab.wait_attr(row, "data-state", "succeeded", timeout=120)
     lab.wait_text(root.locator('[data-testid="mlops-log"]'), "Successfully built", timeout=30)
+
+    row.locator('[role="button"]').first.click()
+    root.locator('[data-testid="mlops-log"]').wait_for(state="detached")
+    lab.command("mlops:open-jobs")
+    lab.command("mlops:show-build", {"id": build["id"]})
+    lab.wait_text(root.locator('[data-testid="mlops-log"]'), "Successfully built")
+    lab.command("mlops:start-build", {"release_id": rel["id"]})
+    expect(root.locator('[data-testid="mlops-build-release"]')).to_have_value(str(rel["id"]))
     lab.assert_no_console_errors()
 
 
 def test_builds_tab_starts_and_pushes_a_build(lab: Lab, base_image: str, registry_addr: str) -> None:
     """Contract: form `mlops-build-release` (a <select> of release ids), `mlops-build-base-image`,
-    `mlops-build-tag`, `mlops-build-start`; in a finished row `mlops-build-push` opens a form
-    `mlops-push-registry` + `mlops-push-start`; the pushed reference shows in `mlops-build-pushes`."""
+    `mlops-build-tag`, `mlops-build-start`; a server validation error shows in
+    `mlops-field-error[data-field=<field>]`; in a finished row `mlops-build-push` opens a form
+    `mlops-push-registry` + `mlops-push-start`; the pushed reference@digest shows in
+    `mlops-build-pushes`."""
     name = unique("bldui")
     rel = _release_for_build(lab.server, name)
     root = lab.tab("builds")
     root.locator('[data-testid="mlops-build-release"]').select_option(str(rel["id"]))
     root.locator('[data-testid="mlops-build-base-image"]').fill(base_image)
+    root.locator('[data-testid="mlops-build-tag"]').fill("Not A Tag")
+    root.locator('[data-testid="mlops-build-start"]').click()
+    lab.wait_text(root.locator('[data-testid="mlops-field-error"][data-field="tag"]'), "must be an image reference")
+    assert not lab.server.ok("GET", "builds", release_id=str(rel["id"]))["items"]
     root.locator('[data-testid="mlops-build-tag"]').fill(f"e2e/{name}:1")
     root.locator('[data-testid="mlops-build-start"]').click()
     row = root.locator(f'[data-testid="mlops-build-row"][data-release-id="{rel["id"]}"]')
@@ -543,5 +720,9 @@ def test_builds_tab_starts_and_pushes_a_build(lab: Lab, base_image: str, registr
     root.locator('[data-testid="mlops-build-push"]').click()
     root.locator('[data-testid="mlops-push-registry"]').fill(registry_addr)
     root.locator('[data-testid="mlops-push-start"]').click()
-    lab.wait_text(root.locator('[data-testid="mlops-build-pushes"]'), f"{registry_addr}/e2e/{name}:1", timeout=120)
-    lab.assert_no_console_errors()
+    lab.wait_text(root.locator('[data-testid="mlops-build-pushes"]'),
+                  re.compile(re.escape(f"{registry_addr}/e2e/{name}:1@sha256:") + "[0-9a-f]{64}"), timeout=120)
+    # the refused tag is the only failed answer; the browser logs it
+    refused = [re.sub(r"^(\d+ \w+) \S*/mlops/api/", r"\1 ", e) for e in lab.http_errors]
+    assert refused == ["400 POST builds"], lab.http_errors
+    lab.assert_no_console_errors(ignore=["the server responded with a status of 400 (Bad Request)"])

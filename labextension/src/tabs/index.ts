@@ -2,11 +2,11 @@
 import type { ComponentType } from 'react';
 
 import { ITabAction, ITabProps } from '../context';
-import { BuildsTab } from './builds';
-import { DependenciesTab } from './dependencies';
+import { BUILDS_ACTIONS, BuildsTab } from './builds';
+import { DEPENDENCIES_ACTIONS, DependenciesTab } from './dependencies';
 import { JOBS_ACTIONS, JobsTab } from './jobs';
-import { ModelsTab } from './models';
-import { RegistryTab } from './registry';
+import { MODELS_ACTIONS, ModelsTab } from './models';
+import { REGISTRY_ACTIONS, RegistryTab } from './registry';
 
 /** A tab: its id (in test ids, command ids and the saved state), label,
  * component, and the palette actions it carries out. */
@@ -20,10 +20,15 @@ export interface ITab {
 export type TabId = 'registry' | 'dependencies' | 'models' | 'builds' | 'jobs';
 
 export const TABS: readonly ITab[] = [
-  { id: 'registry', label: 'Registry', component: RegistryTab },
-  { id: 'dependencies', label: 'Dependencies', component: DependenciesTab },
-  { id: 'models', label: 'Models', component: ModelsTab },
-  { id: 'builds', label: 'Builds', component: BuildsTab },
+  { id: 'registry', label: 'Registry', component: RegistryTab, actions: REGISTRY_ACTIONS },
+  {
+    id: 'dependencies',
+    label: 'Dependencies',
+    component: DependenciesTab,
+    actions: DEPENDENCIES_ACTIONS
+  },
+  { id: 'models', label: 'Models', component: ModelsTab, actions: MODELS_ACTIONS },
+  { id: 'builds', label: 'Builds', component: BuildsTab, actions: BUILDS_ACTIONS },
   { id: 'jobs', label: 'Jobs', component: JobsTab, actions: JOBS_ACTIONS }
 ];
 

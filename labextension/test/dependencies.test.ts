@@ -1,0 +1,106 @@
+import { changeText, finished, heldBackText, planVerdict, sortRows, wanted } from '../src/deps';
+import type { DepsPlan, DepsRow } from '../src/types';
+
+function row(name: string, state: DepsRow['state'], specifier = ''): DepsRow {
+  return {
+    name,
+    key: name.toLowerCase(),
+    state,
+    specifier,
+    installed: state === 'missing' ? null : '1.0',
+    protected: state === 'protected',
+    reason: '',
+    requirements: [],
+    sources: [],
+    extras: [],
+    constraints: []
+  };
+}
+
+function plan(overrides: Partial<DepsPlan> = {}): DepsPlan {
+  return {
+    installer: 'uv',
+    requirements: ['packaging>=24'],
+    constraints: [],
+    changes: [
+      { name: 'packaging', before: '23.0', after: '24.1', requested: true, kind: 'upgrade' }
+    ],
+    held_back: [],
+    problems: [],
+    resolver_error: null,
+    ok: true,
+    ...overrides
+  };
+}
+
+describe('dependency rows', () => {
+  it('puts what needs attention first, then by name', () => {
+    const rows = [
+      row('zeta', 'ok'),
+      row('alpha', 'ok'),
+      row('torch', 'protected'),
+      row('numpy', 'outdated'),
+      row('absent', 'missing'),
+      row('win-only', 'skipped')
+    ];
+    expect(sortRows(rows).map(r => r.name)).toEqual([
+      'absent',
+      'numpy',
+      'torch',
+      'win-only',
+      'alpha',
+      'zeta'
+    ]);
+    expect(rows[0].name).toBe('zeta'); // the input is left alone
+  });
+
+  it('says what a row asks for', () => {
+    expect(wanted(row('numpy', 'ok', '>=2'))).toBe('>=2');
+    expect(wanted(row('numpy', 'ok'))).toBe('any version');
+  });
+});
+
+describe('repair plans', () => {
+  it('shows a change as before -> after', () => {
+    expect(changeText(plan().changes[0])).toBe('23.0 → 24.1');
+    expect(
+      changeText({ name: 'x', before: null, after: '1.0', requested: true, kind: 'install' })
+    ).toBe('not installed → 1.0');
+  });
+
+  it('is repairable only when ok and something changes', () => {
+    expect(planVerdict(plan())).toEqual({ repairable: true, reason: '' });
+    expect(planVerdict(plan({ changes: [] }))).toEqual({
+      repairable: false,
+      reason: 'Nothing to install or change.'
+    });
+    expect(planVerdict(plan({ ok: false, problems: ['torch is protected', 'no index'] }))).toEqual({
+      repairable: false,
+      reason: 'torch is protected; no index'
+    });
+    expect(planVerdict(plan({ ok: false, resolver_error: 'no solution' })).reason).toBe(
+      'no solution'
+    );
+    expect(planVerdict(plan({ ok: false })).reason).toBe('the plan cannot be carried out');
+  });
+
+  it('says what is held back and why', () => {
+    expect(
+      heldBackText({
+        name: 'numpy',
+        chosen: '1.26.4',
+        newest: '2.1.0',
+        why: 'numpy 2.1.0 would need torch 2.5'
+      })
+    ).toBe('numpy 1.26.4 (newest 2.1.0): numpy 2.1.0 would need torch 2.5');
+    expect(heldBackText({ name: 'numpy' })).toBe('numpy');
+  });
+
+  it('knows when a job has ended', () => {
+    expect(finished({ state: 'queued' })).toBe(false);
+    expect(finished({ state: 'running' })).toBe(false);
+    expect(finished({ state: 'succeeded' })).toBe(true);
+    expect(finished({ state: 'failed' })).toBe(true);
+    expect(finished({ state: 'interrupted' })).toBe(true);
+  });
+});
