@@ -2,14 +2,15 @@
 # The services the tests use, from Debian's packages, private to one test run.
 #
 #   tests/services.sh install      apt-get what is missing: docker.io, busybox-static,
-#                                  docker-registry, python3-pip (idempotent; sudo when not root)
+#                                  docker-registry, python3-pip, chromium (idempotent; sudo
+#                                  when not root)
 #   tests/services.sh run CMD...   start a Docker daemon on a private socket and data root
 #                                  (--iptables=false --bridge=none) and a registry on
 #                                  127.0.0.1, run CMD with DOCKER_HOST and
 #                                  JUPYTER_MLOPS_TEST_REGISTRY set, stop both, exit with CMD's code
 set -euo pipefail
 
-PACKAGES=(docker.io busybox-static docker-registry python3-pip)
+PACKAGES=(docker.io busybox-static docker-registry python3-pip chromium)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo

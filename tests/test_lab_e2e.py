@@ -221,8 +221,17 @@ def test_panel_polls_gently_and_pauses_when_hidden(lab: Lab, lab_hub: FakeHub) -
 def test_panel_has_command_palette_entries(lab: Lab) -> None:
     """Contract: palette items (category "MLOps") `mlops:open-<tab>` for every tab; running
     one from the palette opens the panel at that tab."""
-    lab.page.keyboard.press("Control+Shift+C")
-    palette = lab.wait_visible(".lm-CommandPalette")
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    palette = lab.page.locator(".lm-CommandPalette")
+    for _ in range(20):  # a keypress before JupyterLab has bound its shortcuts is lost
+        lab.page.keyboard.press("Control+Shift+C")
+        try:
+            palette.wait_for(state="visible", timeout=1500)
+            break
+        except PlaywrightTimeout:
+            continue
+    lab.wait_visible(palette)
     palette.locator("input").first.fill("MLOps")
     for tab in TABS:
         lab.wait_visible(palette.locator(f'.lm-CommandPalette-item[data-command="mlops:open-{tab}"]'))
