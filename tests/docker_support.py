@@ -26,6 +26,10 @@ import pytest
 
 REGISTRY_ENV = "JUPYTER_MLOPS_TEST_REGISTRY"
 BASE_REPOSITORY = "jupyter-mlops-test/base"
+# A RUN step that runs until cancelled. Its output RUNNING is not in the "Step n/m : RUN ..."
+# line the daemon prints first, so seeing RUNNING in a log means the step's container runs.
+SLEEPY_RUN = "RUN echo running-$((6*7)) && sleep 300\n"
+RUNNING = "running-42"
 PYTHON = Path("/usr/bin/python3.11")
 STDLIB = Path("/usr/lib/python3.11")
 DEBIAN_PIP = Path("/usr/lib/python3/dist-packages/pip")

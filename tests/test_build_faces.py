@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from docker_support import log_text, run_container, wait_for
+from docker_support import RUNNING, SLEEPY_RUN, log_text, run_container, wait_for
 from store_support import assert_secret_nowhere
 
 from jupyter_mlops import services as services_mod
@@ -29,7 +29,6 @@ from jupyter_mlops.workspace import resolve
 
 SECRET = "faces-S3cret-registry-pa55"
 PASSWORD_ENV = "JUPYTER_MLOPS_REGISTRY_PASSWORD"
-SLEEPY = "RUN echo started && sleep 300\n"
 
 
 @dataclass
@@ -51,7 +50,7 @@ def add_releases(svc: Services, base_image: str) -> None:
     (tiny / "weights.bin").write_bytes(os.urandom(32 * 1024))
     sleepy = root / "models-src" / "sleepy"
     sleepy.mkdir(parents=True)
-    (sleepy / "Dockerfile").write_text(f"FROM {base_image}\n{SLEEPY}")
+    (sleepy / "Dockerfile").write_text(f"FROM {base_image}\n{SLEEPY_RUN}")
     for name in ("tiny", "sleepy"):
         svc.registry.create_model({"name": name, "storage_path": f"models-src/{name}"}, "setup")
         svc.registry.create_release({"model": name, "version": "1.0"}, "setup")
@@ -388,7 +387,7 @@ def test_cli_cancel_a_running_build_from_another_shell(shared: Shared, docker_ap
                                  "--follow"], env=dict(os.environ), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: "started" in log_text(shared.svc, queued["job_id"]) or follower.poll() is not None)
+        wait_for(lambda: RUNNING in log_text(shared.svc, queued["job_id"]) or follower.poll() is not None)
         assert follower.poll() is None, follower.communicate()
         assert sleeping_steps(docker_api)  # the RUN step is running in the daemon
         asked = time.monotonic()
@@ -406,7 +405,7 @@ def test_cli_cancel_a_running_build_from_another_shell(shared: Shared, docker_ap
             follower.communicate()
     assert follower.returncode == 0, err
     assert out.startswith(f"build {queued['id']} cancelled"), out
-    assert "Step 2/" in err and "started" in err  # the follower printed the log as it came
+    assert "Step 2/" in err and RUNNING in err  # the follower printed the log as it came
     assert took < 15
     wait_for(lambda: not sleeping_steps(docker_api), timeout=30)  # the daemon stopped the step
     shown = json.loads(cli("builds", "show", str(queued["id"]), "--json").stdout)
@@ -495,7 +494,7 @@ def test_panel_build_push_cancel_and_errors(panel_svc: Services, docker_api: Any
     panel.build_button.click()
     sleepy = panel.build
     assert sleepy is not None and sleepy["tag"] == "sleepy:1.0"
-    wait_for(lambda: "started" in panel.log_area.value, timeout=60)
+    wait_for(lambda: RUNNING in panel.log_area.value, timeout=60)
     assert not panel.cancel_button.disabled and panel.busy
     asked = time.monotonic()
     panel.cancel_button.click()

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from deps_support import build_wheel
-from docker_support import log_text, run_container, wait_for
+from docker_support import RUNNING, SLEEPY_RUN, log_text, run_container, wait_for
 from sqlalchemy import func, select
 from store_support import assert_secret_nowhere
 
@@ -175,10 +175,10 @@ def test_rocm_run_check_without_a_gpu_says_which_device_is_missing(svc: Services
 
 
 def test_cancel_mid_build_stops_the_step(svc: Services, docker_api: Any, base_image: str) -> None:
-    rel = release(svc, {"Dockerfile": f"FROM {base_image}\nRUN echo started && sleep 300\n"})
+    rel = release(svc, {"Dockerfile": f"FROM {base_image}\n{SLEEPY_RUN}"})
     build = svc.builds.start({"release_id": rel["id"]}, "tester")
     thread, out = in_background(svc, build)
-    wait_for(lambda: "started" in log_text(svc, build["job_id"]))
+    wait_for(lambda: RUNNING in log_text(svc, build["job_id"]))
     asked = time.monotonic()
     answer = svc.builds.cancel(build["id"])
     assert answer["id"] == build["id"]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from docker_support import RUNNING, SLEEPY_RUN
 from rest_support import ok, wait_job, walk
 from store_support import assert_secret_nowhere
 
@@ -61,10 +62,10 @@ async def test_build_push_and_read_back(api: Any, jp_root_dir: Path, base_image:
 
 
 async def test_cancel_a_running_build(api: Any, jp_root_dir: Path, base_image: str) -> None:
-    rel = await model_release(api, jp_root_dir, dockerfile=f"FROM {base_image}\nRUN echo started && sleep 300\n")
+    rel = await model_release(api, jp_root_dir, dockerfile=f"FROM {base_image}\n{SLEEPY_RUN}")
     build = await ok(api, "POST", "builds", {"release_id": rel["id"]})
     for _ in range(600):  # bounded: 60 s
-        if "started" in await log_text(api, build["id"]):
+        if RUNNING in await log_text(api, build["id"]):
             break
         await asyncio.sleep(0.1)
     else:
