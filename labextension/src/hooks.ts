@@ -100,3 +100,32 @@ export function asAPIError(reason: unknown): APIError {
   }
   return new APIError(0, 'client', reason instanceof Error ? reason.message : String(reason));
 }
+
+/** What `usePost` gives a row's buttons. */
+export interface IPost {
+  /** True while a POST is under way (disable the buttons). */
+  busy: boolean;
+  /** The last failure's message, cleared by the next POST. */
+  error: string | undefined;
+  /** POST `path` (no body), then run `then` when it succeeded. */
+  post(path: string, then?: () => void): Promise<void>;
+}
+
+/** One action at a time on a row (cancel, promote, ...), its failure kept for display. */
+export function usePost(context: IMLOpsContext): IPost {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const post = async (path: string, then?: () => void): Promise<void> => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await context.request(path, { method: 'POST' });
+      then?.();
+    } catch (reason) {
+      setError(asAPIError(reason).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, post };
+}

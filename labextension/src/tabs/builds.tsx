@@ -32,7 +32,7 @@ import { LogView } from '../components/logview';
 import { ProgressBar } from '../components/progress';
 import { IMLOpsContext, ITabAction, ITabProps } from '../context';
 import { formatAgo, formatBytes, formatDuration } from '../format';
-import { asAPIError, useAction, usePolled } from '../hooks';
+import { useAction, usePolled, usePost } from '../hooks';
 import type { Build, BuildPage, BuildPush, Release, ReleasePage } from '../types';
 
 /** Ticks while a build (or the open build's push) is queued or running, and while none is. */
@@ -320,22 +320,12 @@ interface IBuildRowProps extends ITabProps {
 /** A build: tag, state, release, image, size, duration and context; click for details and log. */
 function BuildRow(props: IBuildRowProps): JSX.Element {
   const { build, open, context } = props;
-  const [error, setError] = useState<string>();
-  const [cancelling, setCancelling] = useState(false);
+  const { busy: cancelling, error, post } = usePost(context);
   const running = isActive(build.state);
 
-  const cancel = async (event: React.MouseEvent) => {
+  const cancel = (event: React.MouseEvent) => {
     event.stopPropagation();
-    setCancelling(true);
-    setError(undefined);
-    try {
-      await context.request(apiPath('builds', build.id, 'cancel'), { method: 'POST' });
-      props.onChanged?.();
-    } catch (reason) {
-      setError(asAPIError(reason).message);
-    } finally {
-      setCancelling(false);
-    }
+    void post(apiPath('builds', build.id, 'cancel'), props.onChanged);
   };
 
   const image = [

@@ -9,7 +9,7 @@ import { ProgressBar } from '../components/progress';
 import { LogView } from '../components/logview';
 import { ITabAction, ITabProps } from '../context';
 import { formatAgo, formatDuration } from '../format';
-import { asAPIError, useAction, usePolled } from '../hooks';
+import { useAction, usePolled, usePost } from '../hooks';
 import type { Job, JobPage } from '../types';
 
 /** Ticks while a job is queued or running, and while none is. */
@@ -126,22 +126,12 @@ interface IJobRowProps extends ITabProps {
 
 function JobRow(props: IJobRowProps): JSX.Element {
   const { job, open, context, active } = props;
-  const [error, setError] = useState<string>();
-  const [cancelling, setCancelling] = useState(false);
+  const { busy: cancelling, error, post } = usePost(context);
   const running = ACTIVE.includes(job.state);
 
-  const cancel = async (event: React.MouseEvent) => {
+  const cancel = (event: React.MouseEvent) => {
     event.stopPropagation();
-    setCancelling(true);
-    setError(undefined);
-    try {
-      await context.request(apiPath('jobs', job.id, 'cancel'), { method: 'POST' });
-      props.onChanged();
-    } catch (reason) {
-      setError(asAPIError(reason).message);
-    } finally {
-      setCancelling(false);
-    }
+    void post(apiPath('jobs', job.id, 'cancel'), props.onChanged);
   };
 
   return (

@@ -10,7 +10,7 @@ import { apiPath } from '../api';
 import { ProgressBar } from '../components/progress';
 import { ITabAction, ITabProps } from '../context';
 import { formatAgo, formatBytes } from '../format';
-import { asAPIError, useAction, usePolled } from '../hooks';
+import { asAPIError, useAction, usePolled, usePost } from '../hooks';
 import {
   activeIds,
   anyEnded,
@@ -212,23 +212,10 @@ interface IDownloadRowProps extends ITabProps {
 /** One download job: repo, state, progress, cancel. */
 function DownloadRow(props: IDownloadRowProps): JSX.Element {
   const { job, context } = props;
-  const [error, setError] = useState<string>();
-  const [cancelling, setCancelling] = useState(false);
+  const { busy: cancelling, error, post } = usePost(context);
   const running = job.state === 'queued' || job.state === 'running';
   const { repo, revision, include, exclude } = downloadOf(job);
-
-  const cancel = async () => {
-    setCancelling(true);
-    setError(undefined);
-    try {
-      await context.request(apiPath('hub', 'downloads', job.id, 'cancel'), { method: 'POST' });
-      props.onChanged();
-    } catch (reason) {
-      setError(asAPIError(reason).message);
-    } finally {
-      setCancelling(false);
-    }
-  };
+  const cancel = () => post(apiPath('hub', 'downloads', job.id, 'cancel'), props.onChanged);
 
   return (
     <li

@@ -6,7 +6,7 @@ import { REFRESH } from '../../actions';
 import { apiPath } from '../../api';
 import { IMLOpsContext } from '../../context';
 import { formatAgo } from '../../format';
-import { asAPIError, usePolled } from '../../hooks';
+import { asAPIError, usePolled, usePost } from '../../hooks';
 import {
   allowedTransitions,
   fetchUpTo,
@@ -17,7 +17,15 @@ import {
   Transition
 } from '../../registry';
 import type { Alias, Model, Release, ReleasePage } from '../../types';
-import { confirm, FieldError, FormError, TextField, useFocusRequest, useFormState } from './fields';
+import {
+  confirm,
+  FieldError,
+  FormError,
+  FormSection,
+  TextField,
+  useFocusRequest,
+  useFormState
+} from './fields';
 import { AuditHistory } from './history';
 import { Tags } from './models';
 
@@ -144,8 +152,7 @@ function ReleaseRow(props: {
   aliases: string[];
 }): JSX.Element {
   const { context, release } = props;
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
+  const { busy, error, post } = usePost(context);
 
   const run = async (action: Transition) => {
     const label = releaseLabel(release);
@@ -159,16 +166,7 @@ function ReleaseRow(props: {
     ) {
       return;
     }
-    setBusy(true);
-    setError(undefined);
-    try {
-      await context.request(apiPath('releases', release.id, action), { method: 'POST' });
-      context.actions.emit(REFRESH);
-    } catch (reason) {
-      setError(asAPIError(reason).message);
-    } finally {
-      setBusy(false);
-    }
+    await post(apiPath('releases', release.id, action), () => context.actions.emit(REFRESH));
   };
 
   return (
@@ -238,8 +236,7 @@ function CreateReleaseForm(props: IModelDetailProps): JSX.Element {
     setCreated(undefined);
     setValues({ ...values, [key]: value });
   };
-  const submit = (event: React.FormEvent) => {
-    event.preventDefault();
+  const submit = () => {
     void form.submit(async () => {
       const release = await context.request<Release>('releases', {
         method: 'POST',
@@ -253,96 +250,86 @@ function CreateReleaseForm(props: IModelDetailProps): JSX.Element {
   const build = created?.build;
 
   return (
-    <details
-      className="jp-mlops-reg-section"
+    <FormSection
+      title="New release"
       open={open}
-      onToggle={e => setOpen((e.target as HTMLDetailsElement).open)}
+      onOpen={setOpen}
+      onSubmit={submit}
+      form={form}
+      submitLabel="Create release"
+      submitTestid="mlops-release-create"
+      notice={
+        created && (
+          <span className="jp-mlops-message" data-testid="mlops-release-created">
+            Created {releaseLabel(created)}
+            {build && ` · build #${build.id} queued`}
+            {!!build?.job_id && (
+              <>
+                {' '}
+                <a
+                  href="#"
+                  onClick={e => {
+                    e.preventDefault();
+                    void context.app.commands.execute('mlops:show-job', { id: build.job_id });
+                  }}
+                >
+                  show job
+                </a>
+              </>
+            )}
+          </span>
+        )
+      }
     >
-      <summary>New release</summary>
-      <form className="jp-mlops-reg-form" onSubmit={submit}>
-        <TextField
-          label="Version"
-          field="version"
-          testid="mlops-release-version"
-          placeholder="1.0.0"
-          value={values.version}
-          onChange={set('version')}
-          form={form}
-          inputRef={version}
-        />
-        <TextField
-          label="Quantization"
-          field="quantization"
-          testid="mlops-release-quantization"
-          placeholder="none"
-          list={QUANTIZATION_LIST}
-          value={values.quantization}
-          onChange={set('quantization')}
-          form={form}
-        />
-        <datalist id={QUANTIZATION_LIST}>
-          {QUANTIZATIONS.map(q => (
-            <option key={q} value={q} />
-          ))}
-        </datalist>
-        <TextField
-          label="Notes"
-          field="release_notes"
-          testid="mlops-release-notes"
-          placeholder="optional"
-          multiline
-          value={values.notes}
-          onChange={set('notes')}
-          form={form}
-        />
-        <label className="jp-mlops-reg-check">
-          <input
-            type="checkbox"
-            data-testid="mlops-release-auto-build"
-            checked={values.autoBuild}
-            onChange={e => {
-              form.clear('auto_build');
-              set('autoBuild')(e.target.checked);
-            }}
-          />{' '}
-          Build its image when created
-        </label>
-        <FieldError form={form} field="auto_build" />
-        <FormError form={form} />
-        <div className="jp-mlops-toolbar">
-          {created ? (
-            <span className="jp-mlops-message" data-testid="mlops-release-created">
-              Created {releaseLabel(created)}
-              {build && ` · build #${build.id} queued`}
-              {!!build?.job_id && (
-                <>
-                  {' '}
-                  <a
-                    href="#"
-                    onClick={e => {
-                      e.preventDefault();
-                      void context.app.commands.execute('mlops:show-job', { id: build.job_id });
-                    }}
-                  >
-                    show job
-                  </a>
-                </>
-              )}
-            </span>
-          ) : (
-            <span />
-          )}
-          <button
-            type="submit"
-            className="jp-mlops-button"
-            disabled={form.busy}
-            data-testid="mlops-release-create"
-          >
-            Create release
-          </button>
-        </div>
-      </form>
-    </details>
+      <TextField
+        label="Version"
+        field="version"
+        testid="mlops-release-version"
+        placeholder="1.0.0"
+        value={values.version}
+        onChange={set('version')}
+        form={form}
+        inputRef={version}
+      />
+      <TextField
+        label="Quantization"
+        field="quantization"
+        testid="mlops-release-quantization"
+        placeholder="none"
+        list={QUANTIZATION_LIST}
+        value={values.quantization}
+        onChange={set('quantization')}
+        form={form}
+      />
+      <datalist id={QUANTIZATION_LIST}>
+        {QUANTIZATIONS.map(q => (
+          <option key={q} value={q} />
+        ))}
+      </datalist>
+      <TextField
+        label="Notes"
+        field="release_notes"
+        testid="mlops-release-notes"
+        placeholder="optional"
+        multiline
+        value={values.notes}
+        onChange={set('notes')}
+        form={form}
+      />
+      <label className="jp-mlops-reg-check">
+        <input
+          type="checkbox"
+          data-testid="mlops-release-auto-build"
+          checked={values.autoBuild}
+          onChange={e => {
+            form.clear('auto_build');
+            set('autoBuild')(e.target.checked);
+          }}
+        />{' '}
+        Build its image when created
+      </label>
+      <FieldError form={form} field="auto_build" />
+    </FormSection>
   );
 }
 

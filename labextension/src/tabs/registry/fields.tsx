@@ -114,6 +114,55 @@ export function FormError(props: { form: IFormState }): JSX.Element | null {
   ) : null;
 }
 
+/** Props of `FormSection`. */
+export interface IFormSectionProps {
+  title: string;
+  open: boolean;
+  onOpen(open: boolean): void;
+  onSubmit(): void;
+  form: IFormState;
+  /** Shown beside the submit button (e.g. what was created). */
+  notice?: React.ReactNode;
+  submitLabel: string;
+  submitTestid: string;
+  children: React.ReactNode;
+}
+
+/** A collapsible create form: its inputs, a failure naming none of them, and a toolbar with
+ * the notice and the submit button (disabled while sending). */
+export function FormSection(props: IFormSectionProps): JSX.Element {
+  return (
+    <details
+      className="jp-mlops-reg-section"
+      open={props.open}
+      onToggle={e => props.onOpen((e.target as HTMLDetailsElement).open)}
+    >
+      <summary>{props.title}</summary>
+      <form
+        className="jp-mlops-reg-form"
+        onSubmit={e => {
+          e.preventDefault();
+          props.onSubmit();
+        }}
+      >
+        {props.children}
+        <FormError form={props.form} />
+        <div className="jp-mlops-toolbar">
+          {props.notice || <span />}
+          <button
+            type="submit"
+            className="jp-mlops-button"
+            disabled={props.form.busy}
+            data-testid={props.submitTestid}
+          >
+            {props.submitLabel}
+          </button>
+        </div>
+      </form>
+    </details>
+  );
+}
+
 /** Focus `ref` while `pending` (a palette action asked for it), as soon as `active` (the
  * tab may still be hidden when the action arrives); `before` runs first (e.g. to open a
  * section), `done` after. */

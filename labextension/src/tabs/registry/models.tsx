@@ -7,7 +7,7 @@ import { formatAgo } from '../../format';
 import { usePolled } from '../../hooks';
 import { fetchUpTo, IModelForm, matchesSearch, modelBody } from '../../registry';
 import type { Model, ModelPage } from '../../types';
-import { FormError, TextField, useFocusRequest, useFormState } from './fields';
+import { FormSection, TextField, useFocusRequest, useFormState } from './fields';
 
 /** How often the list refreshes while shown. */
 export const MODELS_INTERVAL = 10000;
@@ -150,8 +150,7 @@ function CreateModelForm(props: IModelListProps): JSX.Element {
     setCreated(undefined);
     setValues({ ...values, [key]: value });
   };
-  const submit = (event: React.FormEvent) => {
-    event.preventDefault();
+  const submit = () => {
     void form.submit(async () => {
       const model = await context.request<Model>('models', {
         method: 'POST',
@@ -164,78 +163,68 @@ function CreateModelForm(props: IModelListProps): JSX.Element {
   };
 
   return (
-    <details
-      className="jp-mlops-reg-section"
+    <FormSection
+      title="New model"
       open={open}
-      onToggle={e => setOpen((e.target as HTMLDetailsElement).open)}
+      onOpen={setOpen}
+      onSubmit={submit}
+      form={form}
+      submitLabel="Create model"
+      submitTestid="mlops-model-create"
+      notice={
+        created && (
+          <span className="jp-mlops-message" data-testid="mlops-model-created">
+            Created{' '}
+            <a
+              href="#"
+              onClick={e => {
+                e.preventDefault();
+                props.onSelect(created);
+              }}
+            >
+              {created}
+            </a>
+          </span>
+        )
+      }
     >
-      <summary>New model</summary>
-      <form className="jp-mlops-reg-form" onSubmit={submit}>
-        <TextField
-          label="Name"
-          field="name"
-          testid="mlops-model-name"
-          placeholder="llama-3-8b"
-          value={values.name}
-          onChange={set('name')}
-          form={form}
-          inputRef={name}
-        />
-        <TextField
-          label="Storage path"
-          field="storage_path"
-          testid="mlops-model-storage-path"
-          placeholder="hf://org/name, s3://bucket/key or a folder"
-          value={values.storagePath}
-          onChange={set('storagePath')}
-          form={form}
-        />
-        <TextField
-          label="Base model"
-          field="base_model"
-          testid="mlops-model-base-model"
-          placeholder="optional"
-          value={values.baseModel}
-          onChange={set('baseModel')}
-          form={form}
-        />
-        <TextField
-          label="Tags"
-          field="tags"
-          testid="mlops-model-tags"
-          placeholder="optional, comma-separated"
-          value={values.tags}
-          onChange={set('tags')}
-          form={form}
-        />
-        <FormError form={form} />
-        <div className="jp-mlops-toolbar">
-          {created ? (
-            <span className="jp-mlops-message" data-testid="mlops-model-created">
-              Created{' '}
-              <a
-                href="#"
-                onClick={e => {
-                  e.preventDefault();
-                  props.onSelect(created);
-                }}
-              >
-                {created}
-              </a>
-            </span>
-          ) : (
-            <span />
-          )}
-          <button
-            type="submit"
-            className="jp-mlops-button"
-            disabled={form.busy}
-            data-testid="mlops-model-create"
-          >
-            Create model
-          </button>
-        </div>
-      </form>
-    </details>
+      <TextField
+        label="Name"
+        field="name"
+        testid="mlops-model-name"
+        placeholder="llama-3-8b"
+        value={values.name}
+        onChange={set('name')}
+        form={form}
+        inputRef={name}
+      />
+      <TextField
+        label="Storage path"
+        field="storage_path"
+        testid="mlops-model-storage-path"
+        placeholder="hf://org/name, s3://bucket/key or a folder"
+        value={values.storagePath}
+        onChange={set('storagePath')}
+        form={form}
+      />
+      <TextField
+        label="Base model"
+        field="base_model"
+        testid="mlops-model-base-model"
+        placeholder="optional"
+        value={values.baseModel}
+        onChange={set('baseModel')}
+        form={form}
+      />
+      <TextField
+        label="Tags"
+        field="tags"
+        testid="mlops-model-tags"
+        placeholder="optional, comma-separated"
+        value={values.tags}
+        onChange={set('tags')}
+        form={form}
+      />
+    </FormSection>
   );
 }
