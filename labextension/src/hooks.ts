@@ -41,15 +41,23 @@ export function usePolled<T>(
   fetchRef.current = fetch;
   const refresher = useRef<Refresher>();
 
+  const latest = useRef(0);
+
   useEffect(() => {
     const r = new Refresher(
       async () => {
+        const call = ++latest.current;
         try {
           const answer = await fetchRef.current();
-          setData(answer);
-          setError(undefined);
+          if (call === latest.current) {
+            // an answer to a superseded call (the filter changed meanwhile) is dropped
+            setData(answer);
+            setError(undefined);
+          }
         } catch (reason) {
-          setError(asAPIError(reason));
+          if (call === latest.current) {
+            setError(asAPIError(reason));
+          }
           throw reason;
         }
       },
@@ -101,25 +109,25 @@ export function asAPIError(reason: unknown): APIError {
   return new APIError(0, 'client', reason instanceof Error ? reason.message : String(reason));
 }
 
-/** What `usePost` gives a row's buttons. */
-export interface IPost {
-  /** True while a POST is under way (disable the buttons). */
+/** What `useRowRequest` gives a row's buttons. */
+export interface IRowRequest {
+  /** True while a request is under way (disable the buttons). */
   busy: boolean;
-  /** The last failure's message, cleared by the next POST. */
+  /** The last failure's message, cleared by the next request. */
   error: string | undefined;
-  /** POST `path` (no body), then run `then` when it succeeded. */
-  post(path: string, then?: () => void): Promise<void>;
+  /** Send `method` (no body) to `path`, then run `then` when it succeeded. */
+  send(path: string, then?: () => void, method?: 'POST' | 'DELETE'): Promise<void>;
 }
 
-/** One action at a time on a row (cancel, promote, ...), its failure kept for display. */
-export function usePost(context: IMLOpsContext): IPost {
+/** One request at a time from a row (cancel, promote, delete...), its failure kept for display. */
+export function useRowRequest(context: IMLOpsContext): IRowRequest {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
-  const post = async (path: string, then?: () => void): Promise<void> => {
+  const send = async (path: string, then?: () => void, method = 'POST'): Promise<void> => {
     setBusy(true);
     setError(undefined);
     try {
-      await context.request(path, { method: 'POST' });
+      await context.request(path, { method });
       then?.();
     } catch (reason) {
       setError(asAPIError(reason).message);
@@ -127,5 +135,5 @@ export function usePost(context: IMLOpsContext): IPost {
       setBusy(false);
     }
   };
-  return { busy, error, post };
+  return { busy, error, send };
 }

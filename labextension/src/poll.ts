@@ -58,14 +58,20 @@ export class Refresher implements IDisposable {
     return this._poll.frequency.interval;
   }
 
+  /** A shorter interval also moves the pending tick closer (e.g. a job just started: show
+   * its progress in 2 s, not after the idle 15 s already scheduled). */
   set interval(interval: number) {
     const frequency = this._poll.frequency;
-    if (interval !== frequency.interval) {
-      this._poll.frequency = {
-        ...frequency,
-        interval,
-        max: Math.max(frequency.max, interval)
-      };
+    if (interval === frequency.interval) {
+      return;
+    }
+    this._poll.frequency = {
+      ...frequency,
+      interval,
+      max: Math.max(frequency.max, interval)
+    };
+    if (this._active && interval < frequency.interval && this._poll.state.phase !== 'rejected') {
+      void this._poll.schedule({ interval, phase: 'resolved' });
     }
   }
 

@@ -63,6 +63,22 @@ describe('Refresher', () => {
     expect(times.length - recovered).toBeGreaterThanOrEqual(3);
   });
 
+  it('a shorter interval moves the pending tick closer; a longer one waits', async () => {
+    let ticks = 0;
+    refresher = new Refresher(async () => void ticks++, { name: 't', interval: 10_000 });
+    refresher.active = true;
+    await sleep(20);
+    expect(ticks).toBe(1); // the next one is 10 s away
+    refresher.interval = 30;
+    await sleep(100);
+    expect(ticks).toBeGreaterThanOrEqual(2);
+    refresher.interval = 10_000;
+    const slow = ticks;
+    await sleep(100);
+    expect(ticks - slow).toBeLessThanOrEqual(1); // at most the tick already due
+    refresher.active = false; // clears the 10 s timer (dispose leaves it to run idle)
+  });
+
   it('refresh() does nothing while hidden', async () => {
     let ticks = 0;
     refresher = new Refresher(async () => void ticks++, { name: 't', interval: 1000 });

@@ -32,7 +32,7 @@ import { LogView } from '../components/logview';
 import { ProgressBar } from '../components/progress';
 import { IMLOpsContext, ITabAction, ITabProps } from '../context';
 import { formatAgo, formatBytes, formatDuration } from '../format';
-import { useAction, usePolled, usePost } from '../hooks';
+import { useAction, usePolled, useRowRequest } from '../hooks';
 import type { Build, BuildPage, BuildPush, Release, ReleasePage } from '../types';
 
 /** Ticks while a build (or the open build's push) is queued or running, and while none is. */
@@ -320,12 +320,12 @@ interface IBuildRowProps extends ITabProps {
 /** A build: tag, state, release, image, size, duration and context; click for details and log. */
 function BuildRow(props: IBuildRowProps): JSX.Element {
   const { build, open, context } = props;
-  const { busy: cancelling, error, post } = usePost(context);
+  const { busy: cancelling, error, send } = useRowRequest(context);
   const running = isActive(build.state);
 
   const cancel = (event: React.MouseEvent) => {
     event.stopPropagation();
-    void post(apiPath('builds', build.id, 'cancel'), props.onChanged);
+    void send(apiPath('builds', build.id, 'cancel'), props.onChanged);
   };
 
   const image = [

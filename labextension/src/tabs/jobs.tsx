@@ -9,7 +9,7 @@ import { ProgressBar } from '../components/progress';
 import { LogView } from '../components/logview';
 import { ITabAction, ITabProps } from '../context';
 import { formatAgo, formatDuration } from '../format';
-import { useAction, usePolled, usePost } from '../hooks';
+import { useAction, usePolled, useRowRequest } from '../hooks';
 import type { Job, JobPage } from '../types';
 
 /** Ticks while a job is queued or running, and while none is. */
@@ -126,12 +126,12 @@ interface IJobRowProps extends ITabProps {
 
 function JobRow(props: IJobRowProps): JSX.Element {
   const { job, open, context, active } = props;
-  const { busy: cancelling, error, post } = usePost(context);
+  const { busy: cancelling, error, send } = useRowRequest(context);
   const running = ACTIVE.includes(job.state);
 
   const cancel = (event: React.MouseEvent) => {
     event.stopPropagation();
-    void post(apiPath('jobs', job.id, 'cancel'), props.onChanged);
+    void send(apiPath('jobs', job.id, 'cancel'), props.onChanged);
   };
 
   return (
@@ -149,7 +149,9 @@ function JobRow(props: IJobRowProps): JSX.Element {
         aria-expanded={open}
         title={open ? 'Hide the log' : 'Show the log'}
         onClick={props.onToggle}
-        onKeyDown={e => (e.key === 'Enter' || e.key === ' ') && props.onToggle()}
+        onKeyDown={e =>
+          e.target === e.currentTarget && (e.key === 'Enter' || e.key === ' ') && props.onToggle()
+        }
       >
         <span className="jp-mlops-job-kind">{job.kind}</span>
         <span className={`jp-mlops-state jp-mlops-state-${job.state}`}>

@@ -6,11 +6,12 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import React, { useRef, useState } from 'react';
 
+import { REFRESH } from '../actions';
 import { apiPath } from '../api';
 import { ProgressBar } from '../components/progress';
 import { ITabAction, ITabProps } from '../context';
 import { formatAgo, formatBytes } from '../format';
-import { asAPIError, useAction, usePolled, usePost } from '../hooks';
+import { asAPIError, useAction, usePolled, useRowRequest } from '../hooks';
 import {
   activeIds,
   anyEnded,
@@ -60,7 +61,7 @@ export function ModelsTab(props: ITabProps): JSX.Element {
     async () => {
       const page = await context.request<JobPage>('hub/downloads', { query: { limit } });
       if (anyEnded(activeBefore.current, page.items)) {
-        local.refresh(); // a download ended: the cache changed
+        context.actions.emit(REFRESH); // a download ended: the cache and the disk changed
       }
       activeBefore.current = activeIds(page.items);
       setBusy(activeBefore.current.size > 0);
@@ -99,7 +100,7 @@ export function ModelsTab(props: ITabProps): JSX.Element {
         {...props}
         page={local.data}
         error={local.error?.message}
-        onChanged={() => local.refresh()}
+        onChanged={() => context.actions.emit(REFRESH)}
       />
     </div>
   );
@@ -212,10 +213,10 @@ interface IDownloadRowProps extends ITabProps {
 /** One download job: repo, state, progress, cancel. */
 function DownloadRow(props: IDownloadRowProps): JSX.Element {
   const { job, context } = props;
-  const { busy: cancelling, error, post } = usePost(context);
+  const { busy: cancelling, error, send } = useRowRequest(context);
   const running = job.state === 'queued' || job.state === 'running';
   const { repo, revision, include, exclude } = downloadOf(job);
-  const cancel = () => post(apiPath('hub', 'downloads', job.id, 'cancel'), props.onChanged);
+  const cancel = () => send(apiPath('hub', 'downloads', job.id, 'cancel'), props.onChanged);
 
   return (
     <li

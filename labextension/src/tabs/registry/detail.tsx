@@ -6,7 +6,7 @@ import { REFRESH } from '../../actions';
 import { apiPath } from '../../api';
 import { IMLOpsContext } from '../../context';
 import { formatAgo } from '../../format';
-import { asAPIError, usePolled, usePost } from '../../hooks';
+import { usePolled, useRowRequest } from '../../hooks';
 import {
   allowedTransitions,
   fetchUpTo,
@@ -152,7 +152,7 @@ function ReleaseRow(props: {
   aliases: string[];
 }): JSX.Element {
   const { context, release } = props;
-  const { busy, error, post } = usePost(context);
+  const { busy, error, send } = useRowRequest(context);
 
   const run = async (action: Transition) => {
     const label = releaseLabel(release);
@@ -166,7 +166,7 @@ function ReleaseRow(props: {
     ) {
       return;
     }
-    await post(apiPath('releases', release.id, action), () => context.actions.emit(REFRESH));
+    await send(apiPath('releases', release.id, action), () => context.actions.emit(REFRESH));
   };
 
   return (
@@ -345,7 +345,7 @@ function Aliases(props: {
   const { context, name, aliases, releases } = props;
   const [alias, setAlias] = useState('');
   const [target, setTarget] = useState<number>();
-  const [error, setError] = useState<string>();
+  const deletion = useRowRequest(context);
   const form = useFormState(ALIAS_FIELDS);
   const byId = new Map(releases.map(r => [r.id, r]));
   const chosen = target ?? releases[0]?.id;
@@ -365,13 +365,11 @@ function Aliases(props: {
     if (!(await confirm('Delete alias', `Delete the alias ${name}@${item.alias}?`, 'Delete'))) {
       return;
     }
-    setError(undefined);
-    try {
-      await context.request(apiPath('aliases', name, item.alias), { method: 'DELETE' });
-      context.actions.emit(REFRESH);
-    } catch (reason) {
-      setError(asAPIError(reason).message);
-    }
+    await deletion.send(
+      apiPath('aliases', name, item.alias),
+      () => context.actions.emit(REFRESH),
+      'DELETE'
+    );
   };
 
   return (
@@ -397,6 +395,7 @@ function Aliases(props: {
                 className="jp-mlops-button jp-mlops-danger"
                 title={`Delete the alias ${item.alias}`}
                 data-testid="mlops-alias-delete"
+                disabled={deletion.busy}
                 onClick={() => void remove(item)}
               >
                 Delete
@@ -405,9 +404,9 @@ function Aliases(props: {
           );
         })}
       </ul>
-      {error && (
+      {deletion.error && (
         <div className="jp-mlops-error" role="alert">
-          {error}
+          {deletion.error}
         </div>
       )}
       <form className="jp-mlops-reg-form" onSubmit={submit}>
