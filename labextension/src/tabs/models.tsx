@@ -10,6 +10,7 @@ import { REFRESH } from '../actions';
 import { apiPath } from '../api';
 import { ProgressBar } from '../components/progress';
 import { ITabAction, ITabProps } from '../context';
+import { fetchUpTo } from '../registry';
 import { formatAgo, formatBytes } from '../format';
 import { asAPIError, useAction, usePolled, useRowRequest } from '../hooks';
 import {
@@ -51,11 +52,22 @@ export function ModelsTab(props: ITabProps): JSX.Element {
   const [busy, setBusy] = useState(false);
   const activeBefore = useRef<Set<number>>(new Set());
 
-  const local = usePolled(context, () => context.request<HubModelPage>('hub/models'), {
-    name: 'hub models',
-    interval: LOCAL_INTERVAL,
-    active
-  });
+  const [localLimit, setLocalLimit] = useState(PAGE);
+  const local = usePolled(
+    context,
+    async (): Promise<HubModelPage> => {
+      let first: HubModelPage | undefined;
+      const page = await fetchUpTo<HubModel>(async (limit, cursor) => {
+        const answer = await context.request<HubModelPage>('hub/models', {
+          query: { limit, cursor }
+        });
+        first = first ?? answer;
+        return answer;
+      }, localLimit);
+      return { ...first!, ...page };
+    },
+    { name: 'hub models', interval: LOCAL_INTERVAL, active, deps: [localLimit] }
+  );
   const downloads = usePolled(
     context,
     async () => {
@@ -101,6 +113,7 @@ export function ModelsTab(props: ITabProps): JSX.Element {
         page={local.data}
         error={local.error?.message}
         onChanged={() => context.actions.emit(REFRESH)}
+        onMore={() => setLocalLimit(localLimit + PAGE)}
       />
     </div>
   );
@@ -275,6 +288,8 @@ interface ILocalModelsProps extends ITabProps {
   page: HubModelPage | undefined;
   error: string | undefined;
   onChanged(): void;
+  /** Show another page of models. */
+  onMore(): void;
 }
 
 /** The models in the local cache, with their sizes and a delete each. */
@@ -316,6 +331,11 @@ function LocalModels(props: ILocalModelsProps): JSX.Element {
           />
         ))}
       </ul>
+      {page?.next_cursor && (
+        <button className="jp-mlops-button" data-testid="mlops-local-more" onClick={props.onMore}>
+          Show more
+        </button>
+      )}
     </>
   );
 }
