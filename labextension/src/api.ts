@@ -35,6 +35,45 @@ export class APIError extends Error {
   }
 }
 
+/** The most a list request may ask for (the server's `limit` bound). */
+export const MAX_LIMIT = 500;
+
+/** One page of a list endpoint. */
+export interface IPage<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+/** The first `want` items of a list, in as few requests as the server's page bound allows
+ * (one while `want` <= MAX_LIMIT); `next_cursor` says whether more exist. */
+export async function fetchUpTo<T>(
+  fetchPage: (limit: number, cursor?: string) => Promise<IPage<T>>,
+  want: number
+): Promise<IPage<T>> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await fetchPage(Math.min(MAX_LIMIT, want - items.length), cursor);
+    items.push(...page.items);
+    if (!page.next_cursor || items.length >= want) {
+      return { items, next_cursor: page.next_cursor };
+    }
+    cursor = page.next_cursor;
+  }
+}
+
+/** Up to `max` items of the list at `path` (with `query`), newest first as the server lists. */
+export async function fetchItems<T>(
+  request: (path: string, init: { query: Query }) => Promise<IPage<T>>,
+  path: string,
+  query: Query = {},
+  max = 2000
+): Promise<T[]> {
+  const fetchPage = (limit: number, cursor?: string) =>
+    request(path, { query: { ...query, limit, cursor } });
+  return (await fetchUpTo(fetchPage, max)).items;
+}
+
 /** `path` joined from segments, each URL-encoded: `apiPath('models', name, 'x')`. */
 export function apiPath(...segments: Array<string | number>): string {
   return segments.map(s => encodeURIComponent(String(s))).join('/');

@@ -1,5 +1,5 @@
 /** Pure logic of the Builds tab: release labels, default tags, request bodies, row text. */
-import { APIError, Query } from './api';
+import { APIError } from './api';
 import { formatBytes } from './format';
 import type { Build, BuildPush, PostBuildPushBody, PostBuildsBody, Release } from './types';
 
@@ -176,28 +176,4 @@ export function contextText(build: Pick<Build, 'context_bytes' | 'needed_bytes'>
 /** What a push points at: `reference@digest`, or the reference alone before it is done. */
 export function pushReference(push: Pick<BuildPush, 'reference' | 'digest'>): string {
   return push.digest ? `${push.reference}@${push.digest}` : push.reference;
-}
-
-/** A page as every list endpoint answers it. */
-export interface IPage<T> {
-  items: T[];
-  next_cursor: string | null;
-}
-
-/** Every item of a paged list, page after page, up to `max` items. */
-export async function fetchAllPages<T>(
-  request: (path: string, init: { query: Query }) => Promise<IPage<T>>,
-  path: string,
-  options: { query?: Query; pageSize?: number; max?: number } = {}
-): Promise<T[]> {
-  const { query = {}, pageSize = 500, max = 2000 } = options;
-  const items: T[] = [];
-  let cursor: string | undefined;
-  do {
-    const limit = Math.min(pageSize, max - items.length);
-    const page = await request(path, { query: { ...query, limit, cursor } });
-    items.push(...page.items);
-    cursor = page.next_cursor ?? undefined;
-  } while (cursor && items.length < max);
-  return items.slice(0, max);
 }

@@ -3,9 +3,6 @@
 import { APIError } from './api';
 import type { AuditEvent, PostModelsBody, PostReleasesBody, Release } from './types';
 
-/** The most a list request may ask for (the server's `limit` bound). */
-export const MAX_LIMIT = 500;
-
 /** Quantizations offered as suggestions (the server accepts any `gguf-<variant>` too). */
 export const QUANTIZATIONS = [
   'none',
@@ -131,30 +128,6 @@ export function releaseLabel(release: { version: string; quantization: string })
   return release.quantization && release.quantization !== 'none'
     ? `${release.version} (${release.quantization})`
     : release.version;
-}
-
-/** One page of a list endpoint. */
-export interface IPage<T> {
-  items: T[];
-  next_cursor: string | null;
-}
-
-/** The first `want` items of a list, in as few requests as the server's page bound allows
- * (one while `want` <= MAX_LIMIT); `next_cursor` says whether more exist. */
-export async function fetchUpTo<T>(
-  fetchPage: (limit: number, cursor?: string) => Promise<IPage<T>>,
-  want: number
-): Promise<IPage<T>> {
-  const items: T[] = [];
-  let cursor: string | undefined;
-  for (;;) {
-    const page = await fetchPage(Math.min(MAX_LIMIT, want - items.length), cursor);
-    items.push(...page.items);
-    if (!page.next_cursor || items.length >= want) {
-      return { items, next_cursor: page.next_cursor };
-    }
-    cursor = page.next_cursor;
-  }
 }
 
 const PAST: { [action: string]: string } = {

@@ -1,6 +1,17 @@
 import { ServerConnection } from '@jupyterlab/services';
 
-import { APIError, apiPath, apiUrl, parseError, requestAPI } from '../src/api';
+import {
+  APIError,
+  apiPath,
+  apiUrl,
+  fetchItems,
+  fetchUpTo,
+  IPage,
+  MAX_LIMIT,
+  parseError,
+  Query,
+  requestAPI
+} from '../src/api';
 
 /** Settings whose fetch records the request and answers `answer`. */
 function fakeServer(answer: () => Response | Promise<Response>) {
@@ -114,5 +125,79 @@ describe('requestAPI', () => {
   it('answers null for an empty body', async () => {
     const { settings } = fakeServer(() => new Response('', { status: 200 }));
     expect(await requestAPI('x', {}, settings)).toBeNull();
+  });
+});
+
+describe('fetchUpTo', () => {
+  /** A list of `n` numbers served in pages of at most `limit`, cursors as offsets. */
+  function server(n: number) {
+    const calls: Array<[number, string | undefined]> = [];
+    const fetchPage = async (limit: number, cursor?: string): Promise<IPage<number>> => {
+      calls.push([limit, cursor]);
+      const start = cursor ? Number(cursor) : 0;
+      const items = Array.from(
+        { length: Math.max(0, Math.min(limit, n - start)) },
+        (_, i) => start + i
+      );
+      const end = start + items.length;
+      return { items, next_cursor: end < n ? String(end) : null };
+    };
+    return { calls, fetchPage };
+  }
+
+  it('takes one request when the page bound allows', async () => {
+    const s = server(120);
+    const page = await fetchUpTo(s.fetchPage, 50);
+    expect(page.items).toHaveLength(50);
+    expect(page.next_cursor).toBe('50');
+    expect(s.calls).toEqual([[50, undefined]]);
+  });
+
+  it('follows cursors past the page bound and says when the list ends', async () => {
+    const s = server(MAX_LIMIT + 30);
+    const page = await fetchUpTo(s.fetchPage, MAX_LIMIT + 100);
+    expect(page.items).toHaveLength(MAX_LIMIT + 30);
+    expect(page.items[MAX_LIMIT]).toBe(MAX_LIMIT);
+    expect(page.next_cursor).toBeNull();
+    expect(s.calls).toEqual([
+      [MAX_LIMIT, undefined],
+      [100, String(MAX_LIMIT)]
+    ]);
+  });
+});
+
+describe('fetchItems', () => {
+  /** `total` numbers served at most 2 a page, whatever the limit, cursors as offsets. */
+  function pages(total: number) {
+    const calls: Query[] = [];
+    const request = async (_path: string, init: { query: Query }): Promise<IPage<number>> => {
+      calls.push(init.query);
+      const start = init.query.cursor ? Number(init.query.cursor) : 0;
+      const end = Math.min(total, start + Number(init.query.limit), start + 2);
+      const items = Array.from({ length: end - start }, (_, i) => start + i);
+      return { items, next_cursor: end < total ? String(end) : null };
+    };
+    return { calls, request };
+  }
+
+  it('follows next_cursor to the end', async () => {
+    const { calls, request } = pages(5);
+    expect(await fetchItems(request, 'releases')).toEqual([0, 1, 2, 3, 4]);
+    expect(calls).toEqual([
+      { limit: MAX_LIMIT, cursor: undefined },
+      { limit: MAX_LIMIT, cursor: '2' },
+      { limit: MAX_LIMIT, cursor: '4' }
+    ]);
+  });
+
+  it('stops at max and keeps the query', async () => {
+    const { calls, request } = pages(100);
+    const items = await fetchItems(request, 'releases', { model: 'm' }, 5);
+    expect(items).toEqual([0, 1, 2, 3, 4]);
+    expect(calls.map(q => [q.model, q.limit, q.cursor])).toEqual([
+      ['m', 5, undefined],
+      ['m', 3, '2'],
+      ['m', 1, '4']
+    ]);
   });
 });

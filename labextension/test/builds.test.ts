@@ -3,10 +3,8 @@ import {
   contextText,
   defaultTag,
   emptyPushForm,
-  fetchAllPages,
   formErrors,
   IBuildForm,
-  IPage,
   isActive,
   pushBody,
   pushReference,
@@ -17,7 +15,7 @@ import {
   validateBuildForm,
   withoutRegistry
 } from '../src/builds';
-import { APIError, Query } from '../src/api';
+import { APIError } from '../src/api';
 
 const FORM: IBuildForm = {
   releaseId: '7',
@@ -148,44 +146,6 @@ describe('row text', () => {
   it('shows a push as reference@digest once pushed', () => {
     expect(pushReference({ reference: 'r/m:1', digest: null })).toBe('r/m:1');
     expect(pushReference({ reference: 'r/m:1', digest: 'sha256:ab' })).toBe('r/m:1@sha256:ab');
-  });
-});
-
-describe('fetchAllPages', () => {
-  function pages(total: number) {
-    const calls: Query[] = [];
-    const request = async (_path: string, init: { query: Query }): Promise<IPage<number>> => {
-      calls.push(init.query);
-      const start = init.query.cursor ? Number(init.query.cursor) : 0;
-      const end = Math.min(total, start + Number(init.query.limit));
-      const items = Array.from({ length: end - start }, (_, i) => start + i);
-      return { items, next_cursor: end < total ? String(end) : null };
-    };
-    return { calls, request };
-  }
-
-  it('follows next_cursor to the end', async () => {
-    const { calls, request } = pages(5);
-    expect(await fetchAllPages(request, 'releases', { pageSize: 2 })).toEqual([0, 1, 2, 3, 4]);
-    expect(calls).toEqual([
-      { limit: 2, cursor: undefined },
-      { limit: 2, cursor: '2' },
-      { limit: 2, cursor: '4' }
-    ]);
-  });
-
-  it('stops at max and keeps the query', async () => {
-    const { calls, request } = pages(100);
-    const items = await fetchAllPages(request, 'releases', {
-      query: { model: 'm' },
-      pageSize: 4,
-      max: 6
-    });
-    expect(items).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(calls.map(q => [q.model, q.limit])).toEqual([
-      ['m', 4],
-      ['m', 2]
-    ]);
   });
 });
 

@@ -3,11 +3,8 @@ import {
   allowedTransitions,
   auditSummary,
   changedKeys,
-  fetchUpTo,
   formErrors,
-  IPage,
   matchesSearch,
-  MAX_LIMIT,
   modelBody,
   parseTags,
   releaseBody,
@@ -96,44 +93,6 @@ describe('release lifecycle', () => {
   it('labels a release with its quantization unless none', () => {
     expect(releaseLabel({ version: '1.0', quantization: 'none' })).toBe('1.0');
     expect(releaseLabel({ version: '1.0', quantization: 'gguf-q4_k_m' })).toBe('1.0 (gguf-q4_k_m)');
-  });
-});
-
-describe('fetchUpTo', () => {
-  /** A list of `n` numbers served in pages of at most `limit`, cursors as offsets. */
-  function server(n: number) {
-    const calls: Array<[number, string | undefined]> = [];
-    const fetchPage = async (limit: number, cursor?: string): Promise<IPage<number>> => {
-      calls.push([limit, cursor]);
-      const start = cursor ? Number(cursor) : 0;
-      const items = Array.from(
-        { length: Math.max(0, Math.min(limit, n - start)) },
-        (_, i) => start + i
-      );
-      const end = start + items.length;
-      return { items, next_cursor: end < n ? String(end) : null };
-    };
-    return { calls, fetchPage };
-  }
-
-  it('takes one request when the page bound allows', async () => {
-    const s = server(120);
-    const page = await fetchUpTo(s.fetchPage, 50);
-    expect(page.items).toHaveLength(50);
-    expect(page.next_cursor).toBe('50');
-    expect(s.calls).toEqual([[50, undefined]]);
-  });
-
-  it('follows cursors past the page bound and says when the list ends', async () => {
-    const s = server(MAX_LIMIT + 30);
-    const page = await fetchUpTo(s.fetchPage, MAX_LIMIT + 100);
-    expect(page.items).toHaveLength(MAX_LIMIT + 30);
-    expect(page.items[MAX_LIMIT]).toBe(MAX_LIMIT);
-    expect(page.next_cursor).toBeNull();
-    expect(s.calls).toEqual([
-      [MAX_LIMIT, undefined],
-      [100, String(MAX_LIMIT)]
-    ]);
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import React, { useRef, useState } from 'react';
 
-import { apiPath } from '../api';
+import { apiPath, fetchItems } from '../api';
 import {
   ACCELERATORS,
   Accelerator,
@@ -13,7 +13,6 @@ import {
   contextText,
   defaultTag,
   emptyPushForm,
-  fetchAllPages,
   FieldErrors,
   formErrors,
   IBuildForm,
@@ -162,8 +161,7 @@ function StartForm(props: IStartFormProps): JSX.Element {
 
   const releases = usePolled(
     context,
-    () =>
-      fetchAllPages<Release>((path, init) => context.request<ReleasePage>(path, init), 'releases'),
+    () => fetchItems<Release>((path, init) => context.request<ReleasePage>(path, init), 'releases'),
     { name: 'build releases', interval: RELEASES_INTERVAL, active }
   );
   useAction(context, 'builds:start', releaseId => {

@@ -7,10 +7,9 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import React, { useRef, useState } from 'react';
 
 import { REFRESH } from '../actions';
-import { apiPath } from '../api';
+import { apiPath, fetchUpTo } from '../api';
 import { ProgressBar } from '../components/progress';
 import { ITabAction, ITabProps } from '../context';
-import { fetchUpTo } from '../registry';
 import { formatAgo, formatBytes } from '../format';
 import { asAPIError, useAction, usePolled, useRowRequest } from '../hooks';
 import {

@@ -3,13 +3,12 @@
 import React, { useRef, useState } from 'react';
 
 import { REFRESH } from '../../actions';
-import { apiPath } from '../../api';
+import { apiPath, fetchUpTo } from '../../api';
 import { IMLOpsContext } from '../../context';
 import { formatAgo } from '../../format';
 import { usePolled, useRowRequest } from '../../hooks';
 import {
   allowedTransitions,
-  fetchUpTo,
   IReleaseForm,
   QUANTIZATIONS,
   releaseBody,

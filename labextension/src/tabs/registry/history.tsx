@@ -4,7 +4,8 @@ import React, { useState } from 'react';
 import { IMLOpsContext } from '../../context';
 import { formatAgo } from '../../format';
 import { usePolled } from '../../hooks';
-import { auditSummary, fetchUpTo } from '../../registry';
+import { fetchUpTo } from '../../api';
+import { auditSummary } from '../../registry';
 import type { AuditEventPage } from '../../types';
 
 /** How often an open history refreshes. */

@@ -5,7 +5,8 @@ import { REFRESH } from '../../actions';
 import { IMLOpsContext } from '../../context';
 import { formatAgo } from '../../format';
 import { usePolled } from '../../hooks';
-import { fetchUpTo, IModelForm, matchesSearch, modelBody } from '../../registry';
+import { fetchUpTo } from '../../api';
+import { IModelForm, matchesSearch, modelBody } from '../../registry';
 import type { Model, ModelPage } from '../../types';
 import { FormSection, TextField, useFocusRequest, useFormState } from './fields';
 
