@@ -299,12 +299,38 @@ def test_four_processes_write_one_file_at_once(db: Path, tmp_path: Path) -> None
         con.close()
 
 
-def test_processes_starting_at_once_on_a_new_file_all_open_it(db: Path, tmp_path: Path) -> None:
-    """A server and a kernel (or the CLI) starting together on a fresh workspace."""
-    results = run_together(OPENER, [[url_of(db)]] * 4, tmp_path / "gate")
-    assert [r["errors"] for r in results] == [[]] * 4
-    assert {r["revision"] for r in results} == {store_engine.HEAD_REVISION}
-    assert {"models", "jobs", "alembic_version"} <= table_names(db)
+def test_processes_starting_at_once_on_a_new_file_all_open_it(tmp_path: Path) -> None:
+    """A server and kernels (or the CLI) starting together on a fresh workspace, three times:
+    switching a new file to WAL at once used to fail one of them now and then."""
+    for round_ in range(3):
+        db = tmp_path / f"round{round_}" / "mlops.db"
+        results = run_together(OPENER, [[url_of(db)]] * 6, tmp_path / f"gate{round_}")
+        assert [r["errors"] for r in results] == [[]] * 6
+        assert {r["revision"] for r in results} == {store_engine.HEAD_REVISION}
+        assert {"models", "jobs", "alembic_version"} <= table_names(db)
+
+
+class _LockedCursor:
+    """A cursor whose WAL switch is refused as locked `times` times, then done."""
+
+    def __init__(self, times: int, error: str = "database is locked") -> None:
+        self.times, self.error, self.calls = times, error, 0
+
+    def execute(self, sql: str) -> None:
+        assert sql == "PRAGMA journal_mode=WAL"
+        self.calls += 1
+        if self.calls <= self.times:
+            raise sqlite3.OperationalError(self.error)
+
+
+def test_the_wal_switch_is_retried_while_locked_and_other_errors_pass() -> None:
+    cursor = _LockedCursor(times=4)
+    store_engine._enable_wal(cursor)
+    assert cursor.calls == 5
+    other = _LockedCursor(times=1, error="disk I/O error")
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        store_engine._enable_wal(other)
+    assert other.calls == 1
 
 
 def test_processes_upgrading_at_once_keep_every_row(db: Path, tmp_path: Path) -> None:
