@@ -484,6 +484,36 @@ class Lab:
             " try { return JSON.parse(JSON.stringify(r ?? null)); } catch { return null; } }",
             [command_id, args or {}])
 
+    def start_command(self, command_id: str, args: dict[str, Any] | None = None) -> None:
+        """Execute a command that opens a dialog without waiting for it; `command_result` waits."""
+        self.page.evaluate("([id, args]) => { window.__mlopsCommand = window.jupyterapp.commands.execute(id, args); }",
+                           [command_id, args or {}])
+
+    def command_result(self) -> Any:
+        """What the command `start_command` started resolved to (waits for it)."""
+        return self.page.evaluate("async () => { const r = await window.__mlopsCommand;"
+                                  " try { return JSON.parse(JSON.stringify(r ?? null)); } catch { return null; } }")
+
+    def dialog(self, title: str | re.Pattern[str]) -> Any:
+        """The open JupyterLab dialog whose header shows `title`."""
+        dialog = self.page.locator(".jp-Dialog").filter(has=self.page.locator(".jp-Dialog-header", has_text=title))
+        return self.wait_visible(dialog)
+
+    def pick(self, title: str | re.Pattern[str], label: str | re.Pattern[str]) -> list[str]:
+        """In the picker dialog `title`, choose the option matching `label` and accept; returns all options."""
+        dialog = self.dialog(title)
+        select = dialog.locator("select")
+        options = [o.strip() for o in select.locator("option").all_inner_texts()]
+        matches = [o for o in options if (label.search(o) if isinstance(label, re.Pattern) else o == label)]
+        assert len(matches) == 1, (label, options)
+        select.select_option(label=matches[0])
+        dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+        return options
+
+    def toast(self, text: str | re.Pattern[str]) -> Any:
+        """Wait for a JupyterLab notification showing `text`."""
+        return self.wait_visible(self.page.locator(".jp-toast-message", has_text=text))
+
     # -- the MLOps sidebar --
     def sidebar_tab(self) -> Any:
         """The left-sidebar tab that opens the MLOps panel."""

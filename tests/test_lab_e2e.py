@@ -191,6 +191,36 @@ def test_panel_restores_its_tab_after_reload(lab: Lab) -> None:
     lab.assert_no_console_errors()
 
 
+def test_panel_restores_what_was_open_after_reload(lab: Lab, lab_hub: FakeHub) -> None:
+    """Kept in the workspace besides the tab: the registry's search and open model, the open
+    job (with its log) and the Jobs tab's "active only"."""
+    server, name = lab.server, unique("restore")
+    server.ok("POST", "models", {"name": name, "storage_path": f"src/{name}"})
+    root = lab.tab("registry")
+    root.locator('[data-testid="mlops-model-search"]').fill(name)
+    root.locator(f'[data-testid="mlops-model-row"][data-name="{name}"]').click()
+    lab.wait_visible(root.locator(f'[data-testid="mlops-model-detail"][data-name="{name}"]'))
+    time.sleep(1.0)
+    lab.reload()
+    root = lab.wait_visible(lab.testid("mlops-registry"))
+    detail = lab.wait_visible(root.locator(f'[data-testid="mlops-model-detail"][data-name="{name}"]'))
+    detail.locator('[data-testid="mlops-model-back"]').click()
+    assert root.locator('[data-testid="mlops-model-search"]').input_value() == name
+
+    repo = f"e2e/{unique('restore')}"
+    lab_hub.add_repo(repo, {"config.json": b"{}"})
+    job = server.wait_job(server.ok("POST", "hub/downloads", {"repo_id": repo})["id"], timeout=60)
+    jobs = lab.tab("jobs")
+    row = jobs.locator(f'[data-testid="mlops-job-row"][data-job-id="{job["id"]}"]')
+    row.locator('[role="button"]').first.click()
+    lab.wait_visible(row.locator('[data-testid="mlops-log"]'))
+    time.sleep(1.0)
+    lab.reload()
+    lab.wait_visible(lab.testid("mlops-jobs"))
+    lab.wait_visible(row.locator('[data-testid="mlops-log"]'))
+    lab.assert_no_console_errors()
+
+
 def test_panel_polls_gently_and_pauses_when_hidden(lab: Lab, lab_hub: FakeHub) -> None:
     """Live updates poll with backoff: with a dozen active jobs (two slow downloads running,
     ten queued behind them) the panel makes a few requests a second at most while it shows,
@@ -219,8 +249,9 @@ def test_panel_polls_gently_and_pauses_when_hidden(lab: Lab, lab_hub: FakeHub) -
 
 
 def test_panel_has_command_palette_entries(lab: Lab) -> None:
-    """Contract: palette items (category "MLOps") `mlops:open-<tab>` for every tab; running
-    one from the palette opens the panel at that tab."""
+    """Contract: every `mlops:*` command is a palette item (category "MLOps"), among them
+    `mlops:open-<tab>` for every tab and the row actions (promote, cancel, push, delete...);
+    running one from the palette opens the panel at that tab."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     palette = lab.page.locator(".lm-CommandPalette")
@@ -235,6 +266,15 @@ def test_panel_has_command_palette_entries(lab: Lab) -> None:
     palette.locator("input").first.fill("MLOps")
     for tab in TABS:
         lab.wait_visible(palette.locator(f'.lm-CommandPalette-item[data-command="mlops:open-{tab}"]'))
+    commands = set(lab.page.evaluate(
+        "() => window.jupyterapp.commands.listCommands().filter(id => id.startsWith('mlops:'))"))
+    items = palette.locator('.lm-CommandPalette-item[data-command^="mlops:"]')
+    in_palette = {items.nth(i).get_attribute("data-command") for i in range(items.count())}
+    assert commands == in_palette, (commands - in_palette, in_palette - commands)
+    for command in ("promote-release", "demote-release", "deprecate-release", "set-alias", "delete-alias",
+                    "show-model-history", "cancel-download", "delete-local-model", "cancel-build",
+                    "push-build", "show-build", "cancel-job", "show-job", "restart-kernel"):
+        assert f"mlops:{command}" in commands, command
     palette.locator('.lm-CommandPalette-item[data-command="mlops:open-builds"]').click()
     lab.wait_visible(lab.testid("mlops-builds"))
     lab.assert_no_console_errors()
@@ -294,6 +334,17 @@ def test_jobs_tab_cancels_a_running_job(lab: Lab, cli_selftest: Any) -> None:
     _confirm_if_asked(lab)
     lab.wait_attr(row, "data-state", "cancelled", timeout=30)
     assert lab.server.ok("GET", f"jobs/{job}")["state"] == "cancelled"
+
+    # the palette's mlops:cancel-job offers the running jobs only, and shows the one cancelled
+    other = cli_selftest(n=600, delay=0.1)
+    lab.server.wait_job(other, until=("running",), timeout=30)
+    lab.command("mlops:open-registry")
+    lab.start_command("mlops:cancel-job")
+    options = lab.pick("Cancel which job?", re.compile(rf"^#{other} diagnostic\.count · running"))
+    assert not any(o.startswith(f"#{job} ") for o in options), options
+    lab.toast(f"Cancelling job #{other} (diagnostic.count).")
+    assert lab.command_result() is True
+    lab.wait_attr(lab.testid("mlops-job-row", job_id=other), "data-state", "cancelled", timeout=30)
     lab.assert_no_console_errors()
 
 
@@ -458,6 +509,67 @@ def test_registry_aliases_history_and_palette_actions(lab: Lab) -> None:
     assert refused == [f"400 PUT aliases/{name}/v2"], lab.http_errors
     lab.assert_no_console_errors(ignore=["the server responded with a status of 400 (Bad Request)"])
 
+def test_registry_palette_picks_a_release_and_acts_on_it(lab: Lab) -> None:
+    """The row actions from the palette, each without arguments: the command lists what it
+    applies to in a picker (a JupyterLab dialog with a <select>), asks what else it needs,
+    says the outcome in a notification and shows the model. Promote offers candidates and
+    demoted releases only; set-alias asks the name; delete-alias and deprecate confirm (a
+    declined confirmation changes nothing); show-model-history opens the history; a refusal
+    (an unknown id) is said as an error."""
+    server, name = lab.server, unique("pick")
+    server.ok("POST", "models", {"name": name, "storage_path": f"src/{name}"})
+    first = server.ok("POST", "releases", {"model": name, "version": "1.0"})
+    second = server.ok("POST", "releases", {"model": name, "version": "2.0", "quantization": "int4"})
+    root = lab.tab("jobs")
+
+    lab.start_command("mlops:promote-release")
+    lab.pick("Promote an MLOps Release: which release?",
+             re.compile(rf"^{name} 2\.0 \(int4\) · candidate · #{second['id']}$"))
+    lab.toast(f"Promoted {name} 2.0 (int4).")
+    assert lab.command_result() is True
+    root = lab.testid("mlops-registry")
+    detail = lab.wait_visible(root.locator(f'[data-testid="mlops-model-detail"][data-name="{name}"]'))
+    lab.wait_attr(detail.locator(f'[data-testid="mlops-release-row"][data-release-id="{second["id"]}"]'),
+                  "data-status", "released")
+    lab.start_command("mlops:promote-release")
+    options = lab.pick("Promote an MLOps Release: which release?", re.compile(rf"#{first['id']}$"))
+    assert not any(o.endswith(f"#{second['id']}") for o in options), options  # released: not offered
+    lab.toast(f"Promoted {name} 1.0.")
+
+    lab.start_command("mlops:set-alias")
+    lab.pick("Point an alias at which release?", re.compile(rf"#{second['id']}$"))
+    dialog = lab.dialog(f"Alias for {name} 2.0 (int4)")
+    dialog.locator("input").fill("stable")
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    lab.toast(f"{name}@stable → 2.0 (int4).")
+    assert server.ok("GET", f"aliases/{name}/stable")["release"]["id"] == second["id"]
+    lab.wait_visible(detail.locator('[data-testid="mlops-alias-row"][data-alias="stable"]'))
+
+    lab.start_command("mlops:delete-alias")
+    lab.pick("Delete which alias?", f"{name}@stable → #{second['id']}")
+    lab.dialog("Delete alias").locator(".jp-Dialog-button.jp-mod-accept").click()
+    lab.toast(f"Deleted the alias {name}@stable.")
+    assert server.mlops("GET", f"aliases/{name}/stable")[0] == 404
+
+    lab.start_command("mlops:deprecate-release")
+    lab.pick("Deprecate an MLOps Release: which release?", re.compile(rf"#{first['id']}$"))
+    lab.dialog("Deprecate release").locator(".jp-Dialog-button.jp-mod-reject").click()
+    assert lab.command_result() is False
+    assert server.ok("GET", f"releases/{first['id']}")["status"] == "released"
+
+    lab.command("mlops:open-jobs")
+    lab.start_command("mlops:show-model-history")
+    lab.pick("The history of which model?", name)
+    history = detail.locator('[data-testid="mlops-model-history"]')
+    lab.wait_visible(history.locator('[data-testid="mlops-audit-row"][data-action="delete_alias"]'))
+    assert history.get_attribute("open") is not None
+
+    assert lab.command("mlops:promote-release", {"id": 987654}) is False
+    lab.toast("release 987654 does not exist")
+    refused = [re.sub(r"^(\d+ \w+) \S*/mlops/api/", r"\1 ", e) for e in lab.http_errors]
+    assert refused == ["404 GET releases/987654"], lab.http_errors
+    lab.assert_no_console_errors(ignore=["the server responded with a status of 404 (Not Found)"])
+
 # ==== Dependencies tab ===========================================================================
 
 DEPS_PROJECT = """\
@@ -582,8 +694,10 @@ def test_models_tab_starts_and_cancels_a_download(lab: Lab, lab_hub: FakeHub) ->
     job_id = int(row.get_attribute("data-job-id") or 0)
     assert lab.server.ok("GET", f"jobs/{job_id}")["kind"] == "hub.download"
 
-    row.locator('[data-testid="mlops-download-cancel"]').click()
-    _confirm_if_asked(lab)
+    # cancelled from the palette (the row's button is used in the refusals test)
+    lab.start_command("mlops:cancel-download")
+    lab.pick("Cancel which download?", re.compile(rf"^#{job_id} {re.escape(repo)}@main · running"))
+    lab.toast(f"Cancelling the download of {repo}.")
     lab.wait_attr(row, "data-state", "cancelled", timeout=30)
     assert lab.server.ok("GET", f"jobs/{job_id}")["state"] == "cancelled"
     lab.assert_no_console_errors()
@@ -606,8 +720,11 @@ def test_models_tab_downloads_lists_and_deletes_a_model(lab: Lab, lab_hub: FakeH
     (listed,) = [m for m in lab.server.ok("GET", "hub/models", q=repo.split("/")[1])["items"]]
     assert listed["file_count"] == 2, listed
 
-    local.locator('[data-testid="mlops-local-delete"]').click()
-    lab.page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+    # deleted from the palette (the row's button is used in the refusals test): the same dialog
+    lab.start_command("mlops:delete-local-model")
+    lab.pick("Delete which downloaded model?", re.compile(rf"^{re.escape(repo)} · "))
+    lab.dialog(f"Delete {repo}?").locator(".jp-Dialog-button.jp-mod-accept").click()
+    lab.toast(re.compile(rf"Deleted {re.escape(repo)}: [\d.]+\s*[KM]i?B freed"))
     local.wait_for(state="detached", timeout=30_000)
     assert lab.server.mlops("GET", f"hub/models/{repo}")[0] == 404
     lab.assert_no_console_errors()
@@ -696,6 +813,11 @@ def test_builds_tab_shows_a_build_started_elsewhere(lab: Lab, base_image: str) -
     row.locator('[role="button"]').first.click()
     root.locator('[data-testid="mlops-log"]').wait_for(state="detached")
     lab.command("mlops:open-jobs")
+    lab.start_command("mlops:show-build")  # without an id: picked
+    lab.pick("Show which build?", re.compile(rf"^#{build['id']} {rel['model']}:1\.0:none · succeeded · "))
+    lab.wait_text(root.locator('[data-testid="mlops-log"]'), "Successfully built")
+    row.locator('[role="button"]').first.click()
+    root.locator('[data-testid="mlops-log"]').wait_for(state="detached")
     lab.command("mlops:show-build", {"id": build["id"]})
     lab.wait_text(root.locator('[data-testid="mlops-log"]'), "Successfully built")
     lab.command("mlops:start-build", {"release_id": rel["id"]})
@@ -708,7 +830,9 @@ def test_builds_tab_starts_and_pushes_a_build(lab: Lab, base_image: str, registr
     `mlops-build-tag`, `mlops-build-start`; a server validation error shows in
     `mlops-field-error[data-field=<field>]`; in a finished row `mlops-build-push` opens a form
     `mlops-push-registry` + `mlops-push-start`; the pushed reference@digest shows in
-    `mlops-build-pushes`."""
+    `mlops-build-pushes`; `mlops:push-build` picks a finished build and opens its push form."""
+    from playwright.sync_api import expect
+
     name = unique("bldui")
     rel = _release_for_build(lab.server, name)
     root = lab.tab("builds")
@@ -727,6 +851,14 @@ def test_builds_tab_starts_and_pushes_a_build(lab: Lab, base_image: str, registr
 
     row.click()
     root.locator('[data-testid="mlops-build-push"]').click()
+    root.locator('[data-testid="mlops-push-registry"]').wait_for(state="visible")
+    row.locator('[role="button"]').first.click()  # closed again: the palette opens it below
+    root.locator('[data-testid="mlops-push-registry"]').wait_for(state="detached")
+    lab.command("mlops:open-jobs")
+    lab.start_command("mlops:push-build")
+    lab.pick("Push the image of which build?", re.compile(rf"^#{build['id']} .* · succeeded · "))
+    assert lab.command_result() is True
+    expect(root.locator('[data-testid="mlops-push-registry"]')).to_be_focused()
     root.locator('[data-testid="mlops-push-registry"]').fill(registry_addr)
     root.locator('[data-testid="mlops-push-start"]').click()
     lab.wait_text(root.locator('[data-testid="mlops-build-pushes"]'),

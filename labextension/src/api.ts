@@ -74,6 +74,14 @@ export async function fetchItems<T>(
   return (await fetchUpTo(fetchPage, max)).items;
 }
 
+/** Any failure as an `APIError` (status 0 for anything not from the server). */
+export function asAPIError(reason: unknown): APIError {
+  if (reason instanceof APIError) {
+    return reason;
+  }
+  return new APIError(0, 'client', reason instanceof Error ? reason.message : String(reason));
+}
+
 /** `path` joined from segments, each URL-encoded: `apiPath('models', name, 'x')`. */
 export function apiPath(...segments: Array<string | number>): string {
   return segments.map(s => encodeURIComponent(String(s))).join('/');

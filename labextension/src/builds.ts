@@ -32,6 +32,11 @@ export function formErrors(reason: unknown, fields: readonly string[]): FieldErr
   };
 }
 
+/** Whether the build has an image to push (it succeeded and the daemon gave an id). */
+export function canPush(build: Pick<Build, 'state' | 'image_id'>): boolean {
+  return build.state === 'succeeded' && !!build.image_id;
+}
+
 /** `model:version:quantization`, the way releases are named in the select and the rows. */
 export function releaseLabel(release: Pick<Release, 'model' | 'version' | 'quantization'>): string {
   return `${release.model}:${release.version}:${release.quantization}`;

@@ -4,8 +4,10 @@ import type { ICommandPalette } from '@jupyterlab/apputils';
 
 import { REFRESH } from './actions';
 import type { ITabAction } from './context';
+import { jupyterAsk } from './dialogs';
 import type { MLOpsPanel } from './panel';
 import { TABS, TabId } from './tabs';
+import { runTarget } from './targets';
 
 export const CATEGORY = 'MLOps';
 
@@ -24,7 +26,8 @@ export function openPanel(app: JupyterFrontEnd, panel: MLOpsPanel, tab?: TabId):
   app.shell.activateById(panel.id);
 }
 
-/** `mlops:open`, `mlops:open-<tab>` for every tab, `mlops:refresh`, and the tabs' own actions. */
+/** `mlops:open`, `mlops:open-<tab>` for every tab, `mlops:refresh`, and the tabs' own
+ * actions and commands on one thing (each picks its target when not given one). */
 export function addCommands(
   app: JupyterFrontEnd,
   panel: MLOpsPanel,
@@ -53,6 +56,15 @@ export function addCommands(
   for (const tab of TABS) {
     for (const action of tab.actions ?? []) {
       addTabAction(app, panel, palette, tab.id, action);
+    }
+    for (const target of tab.targets ?? []) {
+      add(target.id, {
+        label: target.label,
+        execute: async args => {
+          openPanel(app, panel, tab.id);
+          return runTarget(target, panel.context, args, jupyterAsk);
+        }
+      });
     }
   }
 }

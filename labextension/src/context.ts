@@ -5,6 +5,7 @@ import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import type { ActionBus } from './actions';
 import type { IRequestInit } from './api';
+import type { SavedState } from './saved';
 
 /** The sidebar's services, shared by the header and every tab. */
 export interface IMLOpsContext {
@@ -16,6 +17,8 @@ export interface IMLOpsContext {
   actions: ActionBus;
   /** Notebooks, for the one in focus and its kernel (null without the notebook plugin). */
   notebooks: INotebookTracker | null;
+  /** View state kept across reloads (see `useSaved`). */
+  saved: SavedState;
 }
 
 /** The props of a tab component. */

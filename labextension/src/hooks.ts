@@ -1,8 +1,9 @@
 /** React hooks the tabs use for live data and palette actions. */
+import type { JSONValue } from '@lumino/coreutils';
 import { useEffect, useRef, useState } from 'react';
 
 import { ActionHandler, REFRESH } from './actions';
-import { APIError } from './api';
+import { APIError, asAPIError } from './api';
 import { IMLOpsContext } from './context';
 import { Refresher } from './poll';
 
@@ -101,14 +102,6 @@ export function useAction(context: IMLOpsContext, name: string, handler: ActionH
   }, [name]);
 }
 
-/** Any failure as an `APIError` (status 0 for anything not from the server). */
-export function asAPIError(reason: unknown): APIError {
-  if (reason instanceof APIError) {
-    return reason;
-  }
-  return new APIError(0, 'client', reason instanceof Error ? reason.message : String(reason));
-}
-
 /** What `useRowRequest` gives a row's buttons. */
 export interface IRowRequest {
   /** True while a request is under way (disable the buttons). */
@@ -136,4 +129,60 @@ export function useRowRequest(context: IMLOpsContext): IRowRequest {
     }
   };
   return { busy, error, send };
+}
+
+/** State kept across reloads under `key` of the sidebar's saved state (see `saved.ts`):
+ * like `useState`, but a stored value that passes `valid` is taken when it loads. */
+export function useSaved<T extends JSONValue>(
+  context: IMLOpsContext,
+  key: string,
+  initial: T,
+  valid: (value: unknown) => value is T
+): [T, (value: T | ((current: T) => T)) => void] {
+  const read = (): T | undefined => {
+    const stored = context.saved.get(key);
+    return valid(stored) ? stored : undefined;
+  };
+  const [value, setValue] = useState<T>(() => read() ?? initial);
+  const current = useRef(value);
+  current.current = value;
+  useEffect(() => {
+    const adopt = () => {
+      const stored = read();
+      if (stored !== undefined) {
+        setValue(stored);
+      }
+    };
+    context.saved.loaded.connect(adopt);
+    return () => {
+      context.saved.loaded.disconnect(adopt);
+    };
+  }, [key]);
+  const set = (next: T | ((current: T) => T)) => {
+    const value = typeof next === 'function' ? next(current.current) : next;
+    current.current = value;
+    setValue(value);
+    context.saved.set(key, value);
+  };
+  return [value, set];
+}
+
+/** `valid` of `useSaved` for a positive integer id or null. */
+export function isIdOrNull(value: unknown): value is number | null {
+  return value === null || (typeof value === 'number' && Number.isInteger(value) && value > 0);
+}
+
+/** `valid` of `useSaved` for a string. */
+export function isString(value: unknown): value is string {
+  return typeof value === 'string';
+}
+
+/** `valid` of `useSaved` for a boolean. */
+export function isBoolean(value: unknown): value is boolean {
+  return typeof value === 'boolean';
+}
+
+/** `valid` of `useSaved` for a string or null. */
+export function isStringOrNull(value: unknown): value is string | null {
+  return value === null || typeof value === 'string';
 }

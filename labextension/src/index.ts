@@ -3,21 +3,21 @@ import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyte
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IStateDB } from '@jupyterlab/statedb';
-import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
+import { ReadonlyJSONObject } from '@lumino/coreutils';
 
 import { ActionBus } from './actions';
-import { requestAPI } from './api';
+import { asAPIError, requestAPI } from './api';
 import { addCommands } from './commands';
 import { IMLOpsContext } from './context';
-import { asAPIError } from './hooks';
 import { mlopsIcon } from './icons';
 import { MLOpsPanel, PANEL_ID } from './panel';
+import { SavedState } from './saved';
 import { isTabId } from './tabs';
 import { API_VERSION, Health } from './types';
 import { versionVerdict } from './version';
 
 const PLUGIN_ID = 'jupyter_mlops:plugin';
-/** IStateDB key of the panel's state (`{tab}`). */
+/** IStateDB key of the sidebar's saved view state (`saved.ts`). */
 const STATE_KEY = `${PLUGIN_ID}:sidebar`;
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -33,11 +33,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
     state: IStateDB | null,
     notebooks: INotebookTracker | null
   ) => {
+    const saved = new SavedState(state ? values => void state.save(STATE_KEY, values) : undefined);
     const context: IMLOpsContext = {
       app,
       request: (path, init) => requestAPI(path, init),
       actions: new ActionBus(),
-      notebooks
+      notebooks,
+      saved
     };
     const panel = new MLOpsPanel(context);
     panel.title.icon = mlopsIcon;
@@ -46,16 +48,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer?.add(panel, PANEL_ID);
     addCommands(app, panel, palette);
 
+    panel.tabChanged.connect((_, selected) => saved.set('tab', selected));
+    saved.loaded.connect(() => {
+      const tab = saved.get('tab');
+      if (isTabId(tab)) {
+        panel.tab = tab;
+      }
+    });
     if (state) {
-      void Promise.all([state.fetch(STATE_KEY), app.restored]).then(([saved]) => {
-        const tab = (saved as ReadonlyPartialJSONObject | undefined)?.tab;
-        if (isTabId(tab)) {
-          panel.tab = tab;
+      void Promise.all([state.fetch(STATE_KEY), app.restored]).then(
+        ([stored]) => saved.load(stored as ReadonlyJSONObject | undefined),
+        reason => {
+          console.warn('jupyter_mlops: the saved sidebar state could not be read', reason);
+          saved.load(null);
         }
-        panel.tabChanged.connect((_, selected) => {
-          void state.save(STATE_KEY, { tab: selected });
-        });
-      });
+      );
+    } else {
+      saved.load(null);
     }
 
     requestAPI<Health>('health')

@@ -1,6 +1,7 @@
 /** Pure logic of the Models tab: the download form's body, rows of jobs and cached models. */
 import { apiPath, Query } from './api';
-import type { HubModel, HubRevision, Job, PostHubDownloadsBody } from './types';
+import { formatBytes } from './format';
+import type { HubDeleted, HubModel, HubRevision, Job, PostHubDownloadsBody } from './types';
 
 /** What the download form holds (as typed). */
 export interface IDownloadForm {
@@ -101,4 +102,12 @@ export function deleteRequest(
       force: choice.force ? true : undefined
     }
   };
+}
+
+/** What is said after a delete: `Deleted org/name@rev: 1.2 GB freed.` */
+export function deletedText(
+  deleted: Pick<HubDeleted, 'repo_id' | 'revision' | 'freed_bytes'>
+): string {
+  const what = deleted.revision ? `${deleted.repo_id}@${deleted.revision}` : deleted.repo_id;
+  return `Deleted ${what}: ${formatBytes(deleted.freed_bytes)} freed.`;
 }

@@ -130,6 +130,43 @@ export function releaseLabel(release: { version: string; quantization: string })
     : release.version;
 }
 
+/** A question put before an action: title, text and the accepting button's label. */
+export interface IQuestion {
+  title: string;
+  body: string;
+  accept: string;
+}
+
+/** What to ask before `action` on `release`; null when it needs no confirmation
+ * (only deprecating cannot be undone). */
+export function transitionQuestion(
+  release: Pick<Release, 'model' | 'version' | 'quantization'>,
+  action: Transition
+): IQuestion | null {
+  if (action !== 'deprecate') {
+    return null;
+  }
+  return {
+    title: 'Deprecate release',
+    body: `Deprecate ${release.model} ${releaseLabel(release)}? A deprecated release cannot be promoted again.`,
+    accept: 'Deprecate'
+  };
+}
+
+/** What to ask before deleting alias `alias` of `model`. */
+export function aliasDeleteQuestion(model: string, alias: string): IQuestion {
+  return { title: 'Delete alias', body: `Delete the alias ${model}@${alias}?`, accept: 'Delete' };
+}
+
+/** What is said after `action` on `release`: `Promoted m 1.0 (int4).` */
+export function transitionDone(
+  release: Pick<Release, 'model' | 'version' | 'quantization'>,
+  action: Transition
+): string {
+  const past = PAST[action];
+  return `${past[0].toUpperCase()}${past.slice(1)} ${release.model} ${releaseLabel(release)}.`;
+}
+
 const PAST: { [action: string]: string } = {
   create: 'created',
   update: 'updated',

@@ -3,13 +3,14 @@
  * image, size, duration, context), the live log of the one clicked, cancel,
  * and push a finished image to a registry.
  */
-import React, { useRef, useState } from 'react';
+import React, { useEffect, useRef, useState } from 'react';
 
 import { apiPath, fetchItems } from '../api';
 import {
   ACCELERATORS,
   Accelerator,
   buildBody,
+  canPush,
   contextText,
   defaultTag,
   emptyPushForm,
@@ -31,7 +32,8 @@ import { LogView } from '../components/logview';
 import { ProgressBar } from '../components/progress';
 import { IMLOpsContext, ITabAction, ITabProps } from '../context';
 import { formatAgo, formatBytes, formatDuration } from '../format';
-import { useAction, usePolled, useRowRequest } from '../hooks';
+import { isIdOrNull, useAction, usePolled, useRowRequest, useSaved } from '../hooks';
+import { byId, IChoice, ITargetCommand, listItems } from '../targets';
 import type { Build, BuildPage, BuildPush, Release, ReleasePage } from '../types';
 
 /** Ticks while a build (or the open build's push) is queued or running, and while none is. */
@@ -50,13 +52,53 @@ export const BUILDS_ACTIONS: readonly ITabAction[] = [
     label: 'Start an MLOps Image Build',
     action: 'builds:start',
     args: args => (args.release_id === undefined ? undefined : Number(args.release_id))
-  },
+  }
+];
+
+/** A build in a picker: `#7 m:1.0:int4 · succeeded · m:1.0-int4`. */
+function buildChoice(build: Build): IChoice<Build> {
+  return {
+    label: `#${build.id} ${releaseLabel(build)} · ${build.state} · ${build.tag}`,
+    value: build
+  };
+}
+
+const showBuild = (build: Build) => ({ action: 'builds:show', args: build.id });
+
+/** Palette commands of this tab on one build. */
+export const BUILDS_TARGETS: readonly ITargetCommand<Build>[] = [
   {
     id: 'mlops:show-build',
     label: 'Show an MLOps Build and Its Log',
-    action: 'builds:show',
-    args: args => Number(args.id),
-    palette: false
+    title: 'Show which build?',
+    none: 'No builds yet.',
+    choices: async context => (await listItems<Build>(context, 'builds')).map(buildChoice),
+    fromArgs: byId<Build>('builds'),
+    show: showBuild
+  },
+  {
+    id: 'mlops:cancel-build',
+    label: 'Cancel an MLOps Image Build',
+    title: 'Cancel which build?',
+    none: 'No build is queued or running.',
+    choices: async context =>
+      (await listItems<Build>(context, 'builds', { active: true })).map(buildChoice),
+    fromArgs: byId<Build>('builds'),
+    run: async (context, build) => {
+      await context.request(apiPath('builds', build.id, 'cancel'), { method: 'POST' });
+      return `Cancelling build #${build.id} of ${releaseLabel(build)}.`;
+    },
+    show: showBuild
+  },
+  {
+    id: 'mlops:push-build',
+    label: 'Push an MLOps Image to a Registry',
+    title: 'Push the image of which build?',
+    none: 'No finished build has an image to push.',
+    choices: async context =>
+      (await listItems<Build>(context, 'builds')).filter(canPush).map(buildChoice),
+    fromArgs: byId<Build>('builds'),
+    show: build => ({ action: 'builds:push', args: build.id })
   }
 ];
 
@@ -64,7 +106,12 @@ export const BUILDS_ACTIONS: readonly ITabAction[] = [
 export function BuildsTab(props: ITabProps): JSX.Element {
   const { context, active } = props;
   const [limit, setLimit] = useState(PAGE);
-  const [selected, setSelected] = useState<number | null>(null);
+  const [selected, setSelected] = useSaved<number | null>(
+    context,
+    'builds.build',
+    null,
+    isIdOrNull
+  );
   const [busy, setBusy] = useState(true);
 
   const builds = usePolled(
@@ -76,9 +123,17 @@ export function BuildsTab(props: ITabProps): JSX.Element {
     },
     { name: 'builds', interval: busy ? BUSY_INTERVAL : IDLE_INTERVAL, active, deps: [limit] }
   );
+  // a build the palette asked to push: selected with its push form open
+  const [pushFirst, setPushFirst] = useState<number | null>(null);
   useAction(context, 'builds:show', id => {
     if (typeof id === 'number' && Number.isInteger(id) && id > 0) {
       setSelected(id);
+    }
+  });
+  useAction(context, 'builds:push', id => {
+    if (typeof id === 'number' && Number.isInteger(id) && id > 0) {
+      setSelected(id);
+      setPushFirst(id);
     }
   });
 
@@ -90,6 +145,8 @@ export function BuildsTab(props: ITabProps): JSX.Element {
         key={id}
         id={id}
         listed={build}
+        openPush={pushFirst === id}
+        onPushOpened={() => setPushFirst(null)}
         onClose={() => setSelected(null)}
         onChanged={() => builds.refresh()}
         {...props}
@@ -396,6 +453,9 @@ interface ISelectedBuildProps extends ITabProps {
   id: number;
   /** The build as the list shows it (absent when it is not on the loaded page). */
   listed?: Build;
+  /** The palette asked for the push form: open it (then `onPushOpened`). */
+  openPush: boolean;
+  onPushOpened(): void;
   onClose(): void;
   onChanged(): void;
 }
@@ -405,6 +465,12 @@ function SelectedBuild(props: ISelectedBuildProps): JSX.Element {
   const { id, context, active } = props;
   const [busy, setBusy] = useState(true);
   const [pushing, setPushing] = useState(false);
+  useEffect(() => {
+    if (props.openPush) {
+      setPushing(true);
+      props.onPushOpened();
+    }
+  }, [props.openPush]);
   // the log shown: the build's (null) or a push job's
   const [pushJob, setPushJob] = useState<number | null>(null);
 
@@ -459,7 +525,7 @@ function SelectedBuild(props: ISelectedBuildProps): JSX.Element {
       <div className="jp-mlops-build-detail">
         <div className="jp-mlops-build-bar">
           <span className="jp-mlops-muted jp-mlops-grow">{summary.join(' · ')}</span>
-          {build.state === 'succeeded' && build.image_id && (
+          {canPush(build) && (
             <button
               className="jp-mlops-button"
               aria-expanded={pushing}
@@ -608,7 +674,7 @@ function PushForm(props: IPushFormProps): JSX.Element {
   );
   return (
     <form className="jp-mlops-builds-form jp-mlops-builds-push-form" onSubmit={submit}>
-      {input('registry', 'Registry', { placeholder: 'host[:port], e.g. ghcr.io' })}
+      {input('registry', 'Registry', { placeholder: 'host[:port], e.g. ghcr.io', autoFocus: true })}
       {input('repository', 'Repository', { placeholder: withoutRegistry(repository) })}
       {input('tag', 'Tag', { placeholder: tag })}
       {input('username', 'Username', { placeholder: 'none', autoComplete: 'off' })}

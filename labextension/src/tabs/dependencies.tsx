@@ -7,12 +7,12 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import React, { useEffect, useRef, useState } from 'react';
 
-import { apiPath } from '../api';
+import { apiPath, asAPIError } from '../api';
 import { LogView } from '../components/logview';
 import { ProgressBar } from '../components/progress';
 import { ITabAction, ITabProps } from '../context';
 import { changeText, finished, heldBackText, planVerdict, sortRows, wanted } from '../deps';
-import { asAPIError, useAction, usePolled } from '../hooks';
+import { useAction, usePolled, useSaved } from '../hooks';
 import type { DepsCheck, DepsPlan, DepsPlanAnswer, DepsStatus, Job } from '../types';
 
 /** A check records a run on the server, so it re-runs on focus, kernel change and
@@ -32,6 +32,11 @@ export const DEPENDENCIES_ACTIONS: readonly ITabAction[] = [
     id: 'mlops:fix-dependencies',
     label: "Fix the Focused Notebook's Dependencies",
     action: 'deps:fix'
+  },
+  {
+    id: 'mlops:restart-kernel',
+    label: "Restart the Focused Notebook's Kernel (after a fix)",
+    action: 'deps:restart'
   }
 ];
 
@@ -73,11 +78,24 @@ function useFocusedNotebook(tracker: INotebookTracker | null): {
 }
 
 /** A repair job started from this tab, for the kernel it fixes. */
-interface IRepair {
+type IRepair = {
   job: number;
   kernelId: string;
   /** Set once the job has ended (its state is then no longer asked for). */
-  ended?: boolean;
+  ended: boolean;
+};
+
+function isRepairOrNull(value: unknown): value is IRepair | null {
+  if (value === null) {
+    return true;
+  }
+  const repair = value as Partial<IRepair> | undefined;
+  return (
+    typeof repair === 'object' &&
+    Number.isInteger(repair.job) &&
+    typeof repair.kernelId === 'string' &&
+    typeof repair.ended === 'boolean'
+  );
 }
 
 /** The Dependencies tab. */
@@ -86,7 +104,13 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
   const { notebook, kernelId } = useFocusedNotebook(context.notebooks);
   // Answers by kernel id: a late answer for another kernel never shows as this one's.
   const [checks, setChecks] = useState<Record<string, DepsCheck>>({});
-  const [repair, setRepair] = useState<IRepair | null>(null);
+  // kept across reloads: the log of a running repair shows again after one
+  const [repair, setRepair] = useSaved<IRepair | null>(
+    context,
+    'deps.repair',
+    null,
+    isRepairOrNull
+  );
   const [planning, setPlanning] = useState(false);
   const [failure, setFailure] = useState<string>();
 
@@ -170,7 +194,7 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
         method: 'POST',
         json: { kernel_id: kernel }
       });
-      setRepair({ job: started.id, kernelId: kernel });
+      setRepair({ job: started.id, kernelId: kernel, ended: false });
     } catch (reason) {
       setFailure(asAPIError(reason).message);
     }
@@ -192,6 +216,7 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
 
   useAction(context, 'deps:check', () => status.refresh());
   useAction(context, 'deps:fix', () => void fix());
+  useAction(context, 'deps:restart', () => void restart());
 
   if (!notebook) {
     return (

@@ -2,34 +2,55 @@
 import type { ComponentType } from 'react';
 
 import { ITabAction, ITabProps } from '../context';
-import { BUILDS_ACTIONS, BuildsTab } from './builds';
+import type { ITargetCommand } from '../targets';
+import { BUILDS_ACTIONS, BUILDS_TARGETS, BuildsTab } from './builds';
 import { DEPENDENCIES_ACTIONS, DependenciesTab } from './dependencies';
-import { JOBS_ACTIONS, JobsTab } from './jobs';
-import { MODELS_ACTIONS, ModelsTab } from './models';
+import { JOBS_ACTIONS, JOBS_TARGETS, JobsTab } from './jobs';
+import { MODELS_ACTIONS, MODELS_TARGETS, ModelsTab } from './models';
 import { REGISTRY_ACTIONS, RegistryTab } from './registry';
+import { REGISTRY_TARGETS } from './registry/targets';
 
 /** A tab: its id (in test ids, command ids and the saved state), label,
- * component, and the palette actions it carries out. */
+ * component, the palette actions it carries out and its commands on one thing. */
 export interface ITab {
   id: TabId;
   label: string;
   component: ComponentType<ITabProps>;
   actions?: readonly ITabAction[];
+  targets?: readonly ITargetCommand<any>[];
 }
 
 export type TabId = 'registry' | 'dependencies' | 'models' | 'builds' | 'jobs';
 
 export const TABS: readonly ITab[] = [
-  { id: 'registry', label: 'Registry', component: RegistryTab, actions: REGISTRY_ACTIONS },
+  {
+    id: 'registry',
+    label: 'Registry',
+    component: RegistryTab,
+    actions: REGISTRY_ACTIONS,
+    targets: REGISTRY_TARGETS
+  },
   {
     id: 'dependencies',
     label: 'Dependencies',
     component: DependenciesTab,
     actions: DEPENDENCIES_ACTIONS
   },
-  { id: 'models', label: 'Models', component: ModelsTab, actions: MODELS_ACTIONS },
-  { id: 'builds', label: 'Builds', component: BuildsTab, actions: BUILDS_ACTIONS },
-  { id: 'jobs', label: 'Jobs', component: JobsTab, actions: JOBS_ACTIONS }
+  {
+    id: 'models',
+    label: 'Models',
+    component: ModelsTab,
+    actions: MODELS_ACTIONS,
+    targets: MODELS_TARGETS
+  },
+  {
+    id: 'builds',
+    label: 'Builds',
+    component: BuildsTab,
+    actions: BUILDS_ACTIONS,
+    targets: BUILDS_TARGETS
+  },
+  { id: 'jobs', label: 'Jobs', component: JobsTab, actions: JOBS_ACTIONS, targets: JOBS_TARGETS }
 ];
 
 /** Whether `value` names a tab (for state read back from IStateDB). */

@@ -9,7 +9,8 @@ import { ProgressBar } from '../components/progress';
 import { LogView } from '../components/logview';
 import { ITabAction, ITabProps } from '../context';
 import { formatAgo, formatDuration } from '../format';
-import { useAction, usePolled, useRowRequest } from '../hooks';
+import { isBoolean, isIdOrNull, useAction, usePolled, useRowRequest, useSaved } from '../hooks';
+import { byId, IChoice, ITargetCommand, jobState, listItems } from '../targets';
 import type { Job, JobPage } from '../types';
 
 /** Ticks while a job is queued or running, and while none is. */
@@ -22,15 +23,7 @@ const ACTIVE: Array<Job['state']> = ['queued', 'running'];
 
 /** Palette actions of this tab (registered by `addCommands`). */
 export const JOBS_ACTIONS: readonly ITabAction[] = [
-  { id: 'mlops:show-active-jobs', label: 'Show Active MLOps Jobs', action: 'jobs:active-only' },
-  {
-    // e.g. app.commands.execute('mlops:show-job', { id }) after starting a job elsewhere
-    id: 'mlops:show-job',
-    label: 'Show an MLOps Job and Its Log',
-    action: 'jobs:show',
-    args: args => Number(args.id),
-    palette: false
-  }
+  { id: 'mlops:show-active-jobs', label: 'Show Active MLOps Jobs', action: 'jobs:active-only' }
 ];
 
 /** Whether a job can still be cancelled. */
@@ -38,12 +31,47 @@ export function cancellable(job: Job): boolean {
   return ACTIVE.includes(job.state) && !job.cancel_requested;
 }
 
+/** A job in a picker: `#12 hub.download · running 40%`. */
+function jobChoice(job: Job): IChoice<Job> {
+  return { label: `#${job.id} ${job.kind} · ${jobState(job)}`, value: job };
+}
+
+const showJob = (job: Job) => ({ action: 'jobs:show', args: job.id });
+
+/** Palette commands of this tab on one job. */
+export const JOBS_TARGETS: readonly ITargetCommand<Job>[] = [
+  {
+    // e.g. app.commands.execute('mlops:show-job', { id }) after starting a job elsewhere
+    id: 'mlops:show-job',
+    label: 'Show an MLOps Job and Its Log',
+    title: 'Show which job?',
+    none: 'No jobs yet.',
+    choices: async context => (await listItems<Job>(context, 'jobs')).map(jobChoice),
+    fromArgs: byId<Job>('jobs'),
+    show: showJob
+  },
+  {
+    id: 'mlops:cancel-job',
+    label: 'Cancel an MLOps Job',
+    title: 'Cancel which job?',
+    none: 'No job is queued or running.',
+    choices: async context =>
+      (await listItems<Job>(context, 'jobs', { active: true })).filter(cancellable).map(jobChoice),
+    fromArgs: byId<Job>('jobs'),
+    run: async (context, job) => {
+      await context.request(apiPath('jobs', job.id, 'cancel'), { method: 'POST' });
+      return `Cancelling job #${job.id} (${job.kind}).`;
+    },
+    show: showJob
+  }
+];
+
 /** The Jobs tab. */
 export function JobsTab(props: ITabProps): JSX.Element {
   const { context, active } = props;
   const [limit, setLimit] = useState(PAGE);
-  const [activeOnly, setActiveOnly] = useState(false);
-  const [selected, setSelected] = useState<number | null>(null);
+  const [activeOnly, setActiveOnly] = useSaved(context, 'jobs.activeOnly', false, isBoolean);
+  const [selected, setSelected] = useSaved<number | null>(context, 'jobs.job', null, isIdOrNull);
   const [busy, setBusy] = useState(true);
 
   const jobs = usePolled(
@@ -97,6 +125,16 @@ export function JobsTab(props: ITabProps): JSX.Element {
         </div>
       )}
       <ul className="jp-mlops-list">
+        {/* a job shown from the palette that is not on the loaded page goes first */}
+        {selected !== null && jobs.data && !items.some(job => job.id === selected) && (
+          <OtherJob
+            key={selected}
+            id={selected}
+            onClose={() => setSelected(null)}
+            onChanged={() => jobs.refresh()}
+            {...props}
+          />
+        )}
         {items.map(job => (
           <JobRow
             key={job.id}
@@ -115,6 +153,33 @@ export function JobsTab(props: ITabProps): JSX.Element {
       )}
     </div>
   );
+}
+
+/** A job that is not on the loaded page (shown from the palette), polled on its own. */
+function OtherJob(
+  props: ITabProps & { id: number; onClose(): void; onChanged(): void }
+): JSX.Element {
+  const { id, context, active } = props;
+  const [busy, setBusy] = useState(true);
+  const job = usePolled(
+    context,
+    async () => {
+      const found = await context.request<Job>(apiPath('jobs', id));
+      setBusy(ACTIVE.includes(found.state));
+      return found;
+    },
+    { name: `job ${id}`, interval: busy ? BUSY_INTERVAL : IDLE_INTERVAL, active }
+  );
+  if (!job.data) {
+    return (
+      <li className="jp-mlops-job" data-testid="mlops-job-row" data-job-id={id}>
+        <div className={job.error ? 'jp-mlops-error' : 'jp-mlops-muted'}>
+          {job.error?.message ?? `Loading job #${id}…`}
+        </div>
+      </li>
+    );
+  }
+  return <JobRow job={job.data} open={true} onToggle={props.onClose} {...props} />;
 }
 
 interface IJobRowProps extends ITabProps {

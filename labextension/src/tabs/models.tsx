@@ -7,14 +7,16 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import React, { useRef, useState } from 'react';
 
 import { REFRESH } from '../actions';
-import { apiPath, fetchUpTo } from '../api';
+import { apiPath, asAPIError, fetchUpTo } from '../api';
 import { ProgressBar } from '../components/progress';
 import { ITabAction, ITabProps } from '../context';
 import { formatAgo, formatBytes } from '../format';
-import { asAPIError, useAction, usePolled, useRowRequest } from '../hooks';
+import { useAction, usePolled, useRowRequest } from '../hooks';
+import { IChoice, ITargetCommand, jobState, listItems } from '../targets';
 import {
   activeIds,
   anyEnded,
+  deletedText,
   deleteRequest,
   downloadBody,
   downloadOf,
@@ -42,6 +44,47 @@ export const MODELS_ACTIONS: readonly ITabAction[] = [
     action: 'models:download',
     args: args => (typeof args.repo === 'string' ? args.repo : undefined)
   }
+];
+
+/** A download in a picker: `#4 org/name@main · running 40%`. */
+function downloadChoice(job: Job): IChoice<Job> {
+  const { repo, revision } = downloadOf(job);
+  return { label: `#${job.id} ${repo}@${revision} · ${jobState(job)}`, value: job };
+}
+
+/** Palette commands of this tab on one download or local model. */
+export const MODELS_TARGETS: readonly ITargetCommand<any>[] = [
+  {
+    id: 'mlops:cancel-download',
+    label: 'Cancel a Model Download',
+    title: 'Cancel which download?',
+    none: 'No download is queued or running.',
+    choices: async context =>
+      (await listItems<Job>(context, 'hub/downloads', { active: true })).map(downloadChoice),
+    run: async (context, job) => {
+      await context.request(apiPath('hub', 'downloads', job.id, 'cancel'), { method: 'POST' });
+      return `Cancelling the download of ${downloadOf(job).repo}.`;
+    }
+  } as ITargetCommand<Job>,
+  {
+    id: 'mlops:delete-local-model',
+    label: 'Delete a Downloaded Model',
+    title: 'Delete which downloaded model?',
+    none: 'No models in the local cache.',
+    choices: async context =>
+      (await listItems<HubModel>(context, 'hub/models')).map(model => ({
+        label: `${model.repo_id} · ${formatBytes(model.size_on_disk)}`,
+        value: model
+      })),
+    run: async (context, model) => {
+      const choice = await askDelete(model);
+      if (!choice) {
+        return null;
+      }
+      const { path, query } = deleteRequest(model, choice);
+      return deletedText(await context.request<HubDeleted>(path, { method: 'DELETE', query }));
+    }
+  } as ITargetCommand<HubModel>
 ];
 
 /** The Models tab. */
@@ -321,10 +364,7 @@ function LocalModels(props: ILocalModelsProps): JSX.Element {
             {...props}
             model={model}
             onDeleted={deleted => {
-              setNotice(
-                `Deleted ${deleted.revision ? `${deleted.repo_id}@${deleted.revision}` : deleted.repo_id}: ` +
-                  `${formatBytes(deleted.freed_bytes)} freed.`
-              );
+              setNotice(deletedText(deleted));
               props.onChanged();
             }}
           />
@@ -351,17 +391,10 @@ function LocalModel(props: ILocalModelProps): JSX.Element {
 
   const remove = async () => {
     setError(undefined);
-    const chosen = { revision: null as string | null };
-    const result = await showDialog({
-      title: `Delete ${model.repo_id}?`,
-      body: <DeleteBody model={model} onChange={revision => (chosen.revision = revision)} />,
-      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })],
-      checkbox: { label: 'Even if in use', caption: 'Delete even while a job or release uses it' }
-    });
-    if (!result.button.accept) {
+    const choice = await askDelete(model);
+    if (!choice) {
       return;
     }
-    const choice: IDeleteChoice = { revision: chosen.revision, force: !!result.isChecked };
     const { path, query } = deleteRequest(model, choice);
     setDeleting(true);
     try {
@@ -413,6 +446,18 @@ function LocalModel(props: ILocalModelProps): JSX.Element {
       )}
     </li>
   );
+}
+
+/** Ask whether to delete `model` (which revision, even if in use): the choice, or null. */
+export async function askDelete(model: HubModel): Promise<IDeleteChoice | null> {
+  const chosen = { revision: null as string | null };
+  const result = await showDialog({
+    title: `Delete ${model.repo_id}?`,
+    body: <DeleteBody model={model} onChange={revision => (chosen.revision = revision)} />,
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })],
+    checkbox: { label: 'Even if in use', caption: 'Delete even while a job or release uses it' }
+  });
+  return result.button.accept ? { revision: chosen.revision, force: !!result.isChecked } : null;
 }
 
 /** The delete dialog's body: the size, and with several cached revisions which to delete. */

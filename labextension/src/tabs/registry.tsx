@@ -5,31 +5,21 @@
  */
 import React, { useState } from 'react';
 
-import { REFRESH } from '../actions';
-import { apiPath } from '../api';
 import { ITabAction, ITabProps } from '../context';
-import { asAPIError, useAction } from '../hooks';
-import { releaseLabel } from '../registry';
-import type { Release } from '../types';
+import { isStringOrNull, useAction, useSaved } from '../hooks';
 import { ModelDetail } from './registry/detail';
 import { ModelList } from './registry/models';
 
 /** Palette actions of this tab (registered by `addCommands`). */
 export const REGISTRY_ACTIONS: readonly ITabAction[] = [
   { id: 'mlops:create-model', label: 'Create an MLOps Model', action: 'registry:create-model' },
+  { id: 'mlops:search-models', label: 'Search MLOps Models', action: 'registry:search' },
   {
     // with `{model}` that model's page opens first
     id: 'mlops:create-release',
     label: 'Create an MLOps Release',
     action: 'registry:create-release',
     args: args => (typeof args.model === 'string' ? args.model : undefined)
-  },
-  {
-    id: 'mlops:promote-release',
-    label: 'Promote an MLOps Release',
-    action: 'registry:promote-release',
-    args: args => Number(args.id),
-    palette: false
   }
 ];
 
@@ -42,8 +32,13 @@ interface INotice {
 /** The Registry tab. */
 export function RegistryTab(props: ITabProps): JSX.Element {
   const { context, active } = props;
-  const [selected, setSelected] = useState<string | null>(null);
-  const [focus, setFocus] = useState<'create' | 'search' | 'release' | null>(null);
+  const [selected, setSelected] = useSaved<string | null>(
+    context,
+    'registry.model',
+    null,
+    isStringOrNull
+  );
+  const [focus, setFocus] = useState<'create' | 'search' | 'release' | 'history' | null>(null);
   const [notice, setNotice] = useState<INotice>();
 
   const open = (name: string | null) => {
@@ -64,18 +59,19 @@ export function RegistryTab(props: ITabProps): JSX.Element {
     }
     setFocus('release');
   });
-  useAction(context, 'registry:promote-release', async id => {
-    if (typeof id !== 'number' || !Number.isInteger(id)) {
-      return;
+  useAction(context, 'registry:search', () => {
+    open(null);
+    setFocus('search');
+  });
+  useAction(context, 'registry:open-model', name => {
+    if (typeof name === 'string' && name) {
+      open(name);
     }
-    try {
-      const release = await context.request<Release>(apiPath('releases', id));
-      open(release.model);
-      await context.request(apiPath('releases', id, 'promote'), { method: 'POST' });
-      setNotice({ text: `Promoted ${release.model} ${releaseLabel(release)}.` });
-      context.actions.emit(REFRESH);
-    } catch (reason) {
-      setNotice({ text: asAPIError(reason).message, error: true });
+  });
+  useAction(context, 'registry:show-history', name => {
+    if (typeof name === 'string' && name) {
+      open(name);
+      setFocus('history');
     }
   });
 
@@ -106,7 +102,7 @@ export function RegistryTab(props: ITabProps): JSX.Element {
           name={selected}
           active={active}
           onBack={() => open(null)}
-          focusRelease={focus === 'release'}
+          focus={focus === 'release' || focus === 'history' ? focus : null}
           onFocused={() => setFocus(null)}
         />
       )}

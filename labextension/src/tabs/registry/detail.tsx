@@ -7,17 +7,19 @@ import { apiPath, fetchUpTo } from '../../api';
 import { IMLOpsContext } from '../../context';
 import { formatAgo } from '../../format';
 import { usePolled, useRowRequest } from '../../hooks';
+import { confirm } from '../../dialogs';
 import {
+  aliasDeleteQuestion,
   allowedTransitions,
   IReleaseForm,
   QUANTIZATIONS,
   releaseBody,
   releaseLabel,
-  Transition
+  Transition,
+  transitionQuestion
 } from '../../registry';
 import type { Alias, Model, Release, ReleasePage } from '../../types';
 import {
-  confirm,
   FieldError,
   FormError,
   FormSection,
@@ -39,8 +41,8 @@ export interface IModelDetailProps {
   name: string;
   active: boolean;
   onBack(): void;
-  /** A palette action asked for the create-release form. */
-  focusRelease: boolean;
+  /** A palette action asked for the create-release form or the history. */
+  focus: 'release' | 'history' | null;
   onFocused(): void;
 }
 
@@ -114,7 +116,13 @@ export function ModelDetail(props: IModelDetailProps): JSX.Element {
       )}
       <CreateReleaseForm {...props} />
       <Aliases context={context} name={name} aliases={aliases} releases={releases} />
-      <AuditHistory context={context} name={name} active={active} />
+      <AuditHistory
+        context={context}
+        name={name}
+        active={active}
+        focus={props.focus === 'history'}
+        onFocused={props.onFocused}
+      />
     </div>
   );
 }
@@ -154,15 +162,8 @@ function ReleaseRow(props: {
   const { busy, error, send } = useRowRequest(context);
 
   const run = async (action: Transition) => {
-    const label = releaseLabel(release);
-    if (
-      action === 'deprecate' &&
-      !(await confirm(
-        'Deprecate release',
-        `Deprecate ${release.model} ${label}? A deprecated release cannot be promoted again.`,
-        'Deprecate'
-      ))
-    ) {
+    const question = transitionQuestion(release, action);
+    if (question && !(await confirm(question.title, question.body, question.accept))) {
       return;
     }
     await send(apiPath('releases', release.id, action), () => context.actions.emit(REFRESH));
@@ -229,7 +230,9 @@ function CreateReleaseForm(props: IModelDetailProps): JSX.Element {
   const [created, setCreated] = useState<Release>();
   const form = useFormState(RELEASE_FIELDS);
   const version = useRef<HTMLInputElement>(null);
-  useFocusRequest(version, props.focusRelease, props.active, props.onFocused, () => setOpen(true));
+  useFocusRequest(version, props.focus === 'release', props.active, props.onFocused, () =>
+    setOpen(true)
+  );
 
   const set = (key: keyof IReleaseForm) => (value: string | boolean) => {
     setCreated(undefined);
@@ -361,7 +364,8 @@ function Aliases(props: {
     });
   };
   const remove = async (item: Alias) => {
-    if (!(await confirm('Delete alias', `Delete the alias ${name}@${item.alias}?`, 'Delete'))) {
+    const question = aliasDeleteQuestion(name, item.alias);
+    if (!(await confirm(question.title, question.body, question.accept))) {
       return;
     }
     await deletion.send(

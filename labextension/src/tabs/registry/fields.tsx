@@ -1,8 +1,7 @@
 /** Form pieces of the Registry tab: labelled inputs with the server's inline errors. */
-import { Dialog, showDialog } from '@jupyterlab/apputils';
 import React, { useEffect, useState } from 'react';
 
-import { asAPIError } from '../../hooks';
+import { asAPIError } from '../../api';
 import { formErrors, IFormErrors } from '../../registry';
 
 /** A form's submit state: busy while sending, the last failure placed by field. */
@@ -184,14 +183,4 @@ export function useFocusRequest(
       });
     }
   }, [pending, active]);
-}
-
-/** Ask before an action that cannot simply be undone. */
-export async function confirm(title: string, body: string, label: string): Promise<boolean> {
-  const result = await showDialog({
-    title,
-    body,
-    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label })]
-  });
-  return result.button.accept;
 }

@@ -1,11 +1,12 @@
 /** A model's audit history (GET audit?model=), read only while its section is open. */
-import React, { useState } from 'react';
+import React, { useRef, useState } from 'react';
 
 import { IMLOpsContext } from '../../context';
 import { formatAgo } from '../../format';
 import { usePolled } from '../../hooks';
 import { fetchUpTo } from '../../api';
 import { auditSummary } from '../../registry';
+import { useFocusRequest } from './fields';
 import type { AuditEventPage } from '../../types';
 
 /** How often an open history refreshes. */
@@ -18,9 +19,14 @@ export function AuditHistory(props: {
   context: IMLOpsContext;
   name: string;
   active: boolean;
+  /** A palette action asked for the history: open and show it. */
+  focus: boolean;
+  onFocused(): void;
 }): JSX.Element {
   const { context, name } = props;
   const [open, setOpen] = useState(false);
+  const summary = useRef<HTMLElement>(null);
+  useFocusRequest(summary, props.focus, props.active, props.onFocused, () => setOpen(true));
   const [shown, setShown] = useState(HISTORY_PAGE);
   const history = usePolled(
     context,
@@ -46,7 +52,7 @@ export function AuditHistory(props: {
       open={open}
       onToggle={e => setOpen((e.target as HTMLDetailsElement).open)}
     >
-      <summary>History</summary>
+      <summary ref={summary}>History</summary>
       {history.error && (
         <div className="jp-mlops-error" role="alert">
           {history.error.message}

@@ -4,7 +4,7 @@ import React, { useEffect, useRef, useState } from 'react';
 import { REFRESH } from '../../actions';
 import { IMLOpsContext } from '../../context';
 import { formatAgo } from '../../format';
-import { usePolled } from '../../hooks';
+import { isString, usePolled, useSaved } from '../../hooks';
 import { fetchUpTo } from '../../api';
 import { IModelForm, matchesSearch, modelBody } from '../../registry';
 import type { Model, ModelPage } from '../../types';
@@ -31,7 +31,7 @@ export interface IModelListProps {
 /** The create-model form above the searchable, paged list of models. */
 export function ModelList(props: IModelListProps): JSX.Element {
   const { context, active } = props;
-  const [text, setText] = useState('');
+  const [text, setText] = useSaved(context, 'registry.search', '', isString);
   const [q, setQ] = useState('');
   const [shown, setShown] = useState(MODELS_PAGE);
   const search = useRef<HTMLInputElement>(null);

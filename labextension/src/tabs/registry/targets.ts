@@ -1,0 +1,130 @@
+/** Palette commands on one model, release or alias (see `targets.ts`). */
+import { apiPath } from '../../api';
+import type { IMLOpsContext } from '../../context';
+import {
+  aliasDeleteQuestion,
+  allowedTransitions,
+  releaseLabel,
+  Transition,
+  transitionDone,
+  transitionQuestion,
+  TRANSITIONS
+} from '../../registry';
+import { byId, IChoice, ITargetCommand, listItems } from '../../targets';
+import type { Alias, Model, Release } from '../../types';
+
+/** A release in a picker: `m 1.0 (int4) · candidate · #3`. */
+function releaseChoice(release: Release): IChoice<Release> {
+  return {
+    label: `${release.model} ${releaseLabel(release)} · ${release.status} · #${release.id}`,
+    value: release
+  };
+}
+
+/** The release `{id}` names. */
+const releaseFromArgs = byId<Release>('releases');
+
+/** Open the release's model in the Registry tab. */
+const showModelOf = (release: { model: string }) => ({
+  action: 'registry:open-model',
+  args: release.model
+});
+
+/** Promote, demote or deprecate a release the status allows it for. */
+function transition(action: Transition, id: string, label: string): ITargetCommand<Release> {
+  return {
+    id,
+    label,
+    title: `${label}: which release?`,
+    none: `No ${TRANSITIONS[action].from.join(' or ')} release to ${action}.`,
+    choices: async context =>
+      (await listItems<Release>(context, 'releases'))
+        .filter(release => allowedTransitions(release.status).includes(action))
+        .map(releaseChoice),
+    fromArgs: releaseFromArgs,
+    run: async (context, release, ask) => {
+      const question = transitionQuestion(release, action);
+      if (question && !(await ask.confirm(question.title, question.body, question.accept))) {
+        return null;
+      }
+      await context.request(apiPath('releases', release.id, action), { method: 'POST' });
+      return transitionDone(release, action);
+    },
+    show: showModelOf
+  };
+}
+
+/** A model in a picker, by name. */
+const modelChoices = async (context: IMLOpsContext): Promise<IChoice<Model>[]> =>
+  (await listItems<Model>(context, 'models')).map(model => ({ label: model.name, value: model }));
+
+/** Palette commands of the Registry tab that act on one thing. */
+export const REGISTRY_TARGETS: readonly ITargetCommand<any>[] = [
+  {
+    id: 'mlops:open-model',
+    label: 'Open an MLOps Model',
+    title: 'Open which model?',
+    none: 'No models yet: create one first.',
+    choices: modelChoices,
+    show: (model: Model) => ({ action: 'registry:open-model', args: model.name })
+  } as ITargetCommand<Model>,
+  {
+    id: 'mlops:show-model-history',
+    label: "Show an MLOps Model's History",
+    title: 'The history of which model?',
+    none: 'No models yet: create one first.',
+    choices: modelChoices,
+    show: (model: Model) => ({ action: 'registry:show-history', args: model.name })
+  } as ITargetCommand<Model>,
+  transition('promote', 'mlops:promote-release', 'Promote an MLOps Release'),
+  transition('demote', 'mlops:demote-release', 'Demote an MLOps Release'),
+  transition('deprecate', 'mlops:deprecate-release', 'Deprecate an MLOps Release'),
+  {
+    id: 'mlops:set-alias',
+    label: 'Point an MLOps Alias at a Release',
+    title: 'Point an alias at which release?',
+    none: 'No releases yet: create one first.',
+    choices: async context => (await listItems<Release>(context, 'releases')).map(releaseChoice),
+    fromArgs: releaseFromArgs,
+    run: async (context, release, ask) => {
+      const alias = await ask.text(
+        `Alias for ${release.model} ${releaseLabel(release)}`,
+        'Alias name',
+        'production'
+      );
+      if (alias === null) {
+        return null;
+      }
+      const name = alias.trim();
+      if (!name) {
+        throw new Error('alias: must not be empty');
+      }
+      await context.request(apiPath('aliases', release.model, name), {
+        method: 'PUT',
+        json: { release_id: release.id }
+      });
+      return `${release.model}@${name} → ${releaseLabel(release)}.`;
+    },
+    show: showModelOf
+  } as ITargetCommand<Release>,
+  {
+    id: 'mlops:delete-alias',
+    label: 'Delete an MLOps Alias',
+    title: 'Delete which alias?',
+    none: 'No aliases to delete.',
+    choices: async context =>
+      (await listItems<Alias>(context, 'aliases')).map(alias => ({
+        label: `${alias.model}@${alias.alias} → #${alias.release_id}`,
+        value: alias
+      })),
+    run: async (context, alias, ask) => {
+      const question = aliasDeleteQuestion(alias.model, alias.alias);
+      if (!(await ask.confirm(question.title, question.body, question.accept))) {
+        return null;
+      }
+      await context.request(apiPath('aliases', alias.model, alias.alias), { method: 'DELETE' });
+      return `Deleted the alias ${alias.model}@${alias.alias}.`;
+    },
+    show: showModelOf
+  } as ITargetCommand<Alias>
+];
