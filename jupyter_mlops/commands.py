@@ -894,16 +894,16 @@ def _builds_show(ctx: Context, a: argparse.Namespace) -> Result:
 
 def _builds_log(ctx: Context, a: argparse.Namespace) -> Result:
     """A page of the build's log; with --follow every line after --after goes to
-    `ctx.on_log` until the build ends (run inline when it is queued and no worker is alive)."""
+    `ctx.on_log` until the build ends (run inline when it is queued and no worker is alive),
+    and a build that did not succeed is an error (the CLI exits 1), as for `build`."""
     builds = ctx.services.builds
     if not a.follow:
         return _log_result(f"build {a.id}", builds.log(a.id, after=a.after, limit=a.limit), a.after)
     build = builds.get(a.id)
-    _follow(ctx, ctx.services.jobs.get(build["job_id"]), a.timeout, lambda _job: None,
-            ctx.on_log or (lambda _line: None), after=a.after)
-    build = builds.get(a.id)
-    why = build.get("error") or ""
-    return _build_result(f"build {a.id} {build['state']}" + (f": {why}" if why else ""), build)
+    job, _ = _follow(ctx, ctx.services.jobs.get(build["job_id"]), a.timeout, lambda _job: None,
+                     ctx.on_log or (lambda _line: None), after=a.after)
+    _succeeded(job, f"build {a.id}")
+    return _build_result(f"build {a.id} succeeded", builds.get(a.id))
 
 
 def _builds_cancel(ctx: Context, a: argparse.Namespace) -> Result:
