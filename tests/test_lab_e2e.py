@@ -509,6 +509,26 @@ def test_registry_aliases_history_and_palette_actions(lab: Lab) -> None:
     assert refused == [f"400 PUT aliases/{name}/v2"], lab.http_errors
     lab.assert_no_console_errors(ignore=["the server responded with a status of 400 (Bad Request)"])
 
+def test_registry_alias_form_offers_every_release(lab: Lab) -> None:
+    """The model page shows 20 releases (Show more for the rest); the alias form's release
+    <select> offers all of them."""
+    server, name = lab.server, unique("many")
+    server.ok("POST", "models", {"name": name, "storage_path": f"src/{name}"})
+    for i in range(23):
+        server.ok("POST", "releases", {"model": name, "version": f"1.{i}"})
+    root = lab.tab("registry")
+    lab.command("mlops:create-release", {"model": name})
+    detail = lab.wait_visible(root.locator(f'[data-testid="mlops-model-detail"][data-name="{name}"]'))
+    lab.wait_visible(detail.locator('[data-testid="mlops-release-row"]'))
+    assert detail.locator('[data-testid="mlops-release-row"]').count() == 20
+    options = detail.locator('[data-testid="mlops-alias-release"] option')
+    deadline = time.monotonic() + 15
+    while options.count() != 23:
+        assert time.monotonic() < deadline, options.count()
+        time.sleep(0.2)
+    lab.assert_no_console_errors()
+
+
 def test_registry_palette_picks_a_release_and_acts_on_it(lab: Lab) -> None:
     """The row actions from the palette, each without arguments: the command lists what it
     applies to in a picker (a JupyterLab dialog with a <select>), asks what else it needs,
@@ -820,8 +840,10 @@ def test_builds_tab_shows_a_build_started_elsewhere(lab: Lab, base_image: str) -
     root.locator('[data-testid="mlops-log"]').wait_for(state="detached")
     lab.command("mlops:show-build", {"id": build["id"]})
     lab.wait_text(root.locator('[data-testid="mlops-log"]'), "Successfully built")
+    lab.command("mlops:open-registry")
     lab.command("mlops:start-build", {"release_id": rel["id"]})
     expect(root.locator('[data-testid="mlops-build-release"]')).to_have_value(str(rel["id"]))
+    expect(root.locator('[data-testid="mlops-build-release"]')).to_be_focused()
     lab.assert_no_console_errors()
 
 

@@ -1,6 +1,6 @@
 /** React hooks the tabs use for live data and palette actions. */
 import type { JSONValue } from '@lumino/coreutils';
-import { useEffect, useRef, useState } from 'react';
+import React, { useEffect, useRef, useState } from 'react';
 
 import { ActionHandler, REFRESH } from './actions';
 import { APIError, asAPIError } from './api';
@@ -185,4 +185,27 @@ export function isBoolean(value: unknown): value is boolean {
 /** `valid` of `useSaved` for a string or null. */
 export function isStringOrNull(value: unknown): value is string | null {
   return value === null || typeof value === 'string';
+}
+
+/** Focus `ref` while `pending` (a palette action asked for it), as soon as `active` (the
+ * tab may still be hidden when the action arrives); `before` runs first (e.g. to open a
+ * section), `done` after. */
+export function useFocusRequest(
+  ref: React.RefObject<HTMLElement>,
+  pending: boolean,
+  active: boolean,
+  done: () => void,
+  before?: () => void
+): void {
+  useEffect(() => {
+    if (pending && active) {
+      before?.();
+      done();
+      // after the render `before` may cause
+      requestAnimationFrame(() => {
+        ref.current?.scrollIntoView({ block: 'nearest' });
+        ref.current?.focus();
+      });
+    }
+  }, [pending, active]);
 }

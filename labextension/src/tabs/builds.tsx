@@ -32,7 +32,14 @@ import { LogView } from '../components/logview';
 import { ProgressBar } from '../components/progress';
 import { IMLOpsContext, ITabAction, ITabProps } from '../context';
 import { formatAgo, formatBytes, formatDuration } from '../format';
-import { isIdOrNull, useAction, usePolled, useRowRequest, useSaved } from '../hooks';
+import {
+  isIdOrNull,
+  useAction,
+  useFocusRequest,
+  usePolled,
+  useRowRequest,
+  useSaved
+} from '../hooks';
 import { byId, IChoice, ITargetCommand, listItems } from '../targets';
 import type { Build, BuildPage, BuildPush, Release, ReleasePage } from '../types';
 
@@ -221,12 +228,14 @@ function StartForm(props: IStartFormProps): JSX.Element {
     () => fetchItems<Release>((path, init) => context.request<ReleasePage>(path, init), 'releases'),
     { name: 'build releases', interval: RELEASES_INTERVAL, active }
   );
+  // the tab may still be hidden when the action arrives: focus once shown
+  const [focusPending, setFocusPending] = useState(false);
+  useFocusRequest(select, focusPending, active, () => setFocusPending(false));
   useAction(context, 'builds:start', releaseId => {
     if (typeof releaseId === 'number' && Number.isInteger(releaseId) && releaseId > 0) {
       setForm(current => ({ ...current, releaseId: String(releaseId) }));
     }
-    select.current?.focus();
-    select.current?.scrollIntoView({ block: 'nearest' });
+    setFocusPending(true);
   });
 
   const change = (patch: Partial<IBuildForm>, field: string) => {

@@ -3,10 +3,10 @@
 import React, { useRef, useState } from 'react';
 
 import { REFRESH } from '../../actions';
-import { apiPath, fetchUpTo } from '../../api';
+import { apiPath, fetchItems, fetchUpTo } from '../../api';
 import { IMLOpsContext } from '../../context';
 import { formatAgo } from '../../format';
-import { usePolled, useRowRequest } from '../../hooks';
+import { useFocusRequest, usePolled, useRowRequest } from '../../hooks';
 import { confirm } from '../../dialogs';
 import {
   aliasDeleteQuestion,
@@ -19,14 +19,7 @@ import {
   transitionQuestion
 } from '../../registry';
 import type { Alias, Model, Release, ReleasePage } from '../../types';
-import {
-  FieldError,
-  FormError,
-  FormSection,
-  TextField,
-  useFocusRequest,
-  useFormState
-} from './fields';
+import { FieldError, FormError, FormSection, TextField, useFormState } from './fields';
 import { AuditHistory } from './history';
 import { Tags } from './models';
 
@@ -115,7 +108,14 @@ export function ModelDetail(props: IModelDetailProps): JSX.Element {
         </button>
       )}
       <CreateReleaseForm {...props} />
-      <Aliases context={context} name={name} aliases={aliases} releases={releases} />
+      <Aliases
+        context={context}
+        name={name}
+        active={active}
+        aliases={aliases}
+        releases={releases}
+        more={!!detail.data?.releases.next_cursor}
+      />
       <AuditHistory
         context={context}
         name={name}
@@ -341,10 +341,26 @@ const ALIAS_FIELDS = ['alias', 'release_id'] as const;
 function Aliases(props: {
   context: IMLOpsContext;
   name: string;
+  active: boolean;
   aliases: Alias[];
+  /** The releases the page shows; with `more`, the form reads all of them itself. */
   releases: Release[];
+  more: boolean;
 }): JSX.Element {
-  const { context, name, aliases, releases } = props;
+  const { context, name, aliases } = props;
+  const all = usePolled(
+    context,
+    () =>
+      fetchItems<Release>((path, init) => context.request<ReleasePage>(path, init), 'releases', {
+        model: name
+      }),
+    {
+      name: 'registry-alias-releases',
+      interval: DETAIL_INTERVAL,
+      active: props.active && props.more
+    }
+  );
+  const releases = props.more && all.data ? all.data : props.releases;
   const [alias, setAlias] = useState('');
   const [target, setTarget] = useState<number>();
   const deletion = useRowRequest(context);

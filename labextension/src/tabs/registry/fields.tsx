@@ -1,5 +1,5 @@
 /** Form pieces of the Registry tab: labelled inputs with the server's inline errors. */
-import React, { useEffect, useState } from 'react';
+import React, { useState } from 'react';
 
 import { asAPIError } from '../../api';
 import { formErrors, IFormErrors } from '../../registry';
@@ -160,27 +160,4 @@ export function FormSection(props: IFormSectionProps): JSX.Element {
       </form>
     </details>
   );
-}
-
-/** Focus `ref` while `pending` (a palette action asked for it), as soon as `active` (the
- * tab may still be hidden when the action arrives); `before` runs first (e.g. to open a
- * section), `done` after. */
-export function useFocusRequest(
-  ref: React.RefObject<HTMLElement>,
-  pending: boolean,
-  active: boolean,
-  done: () => void,
-  before?: () => void
-): void {
-  useEffect(() => {
-    if (pending && active) {
-      before?.();
-      done();
-      // after the render `before` may cause
-      requestAnimationFrame(() => {
-        ref.current?.scrollIntoView({ block: 'nearest' });
-        ref.current?.focus();
-      });
-    }
-  }, [pending, active]);
 }

@@ -3,10 +3,9 @@ import React, { useRef, useState } from 'react';
 
 import { IMLOpsContext } from '../../context';
 import { formatAgo } from '../../format';
-import { usePolled } from '../../hooks';
+import { useFocusRequest, usePolled } from '../../hooks';
 import { fetchUpTo } from '../../api';
 import { auditSummary } from '../../registry';
-import { useFocusRequest } from './fields';
 import type { AuditEventPage } from '../../types';
 
 /** How often an open history refreshes. */

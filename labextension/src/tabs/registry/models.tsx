@@ -4,11 +4,11 @@ import React, { useEffect, useRef, useState } from 'react';
 import { REFRESH } from '../../actions';
 import { IMLOpsContext } from '../../context';
 import { formatAgo } from '../../format';
-import { isString, usePolled, useSaved } from '../../hooks';
+import { isString, useFocusRequest, usePolled, useSaved } from '../../hooks';
 import { fetchUpTo } from '../../api';
 import { IModelForm, matchesSearch, modelBody } from '../../registry';
 import type { Model, ModelPage } from '../../types';
-import { FormSection, TextField, useFocusRequest, useFormState } from './fields';
+import { FormSection, TextField, useFormState } from './fields';
 
 /** How often the list refreshes while shown. */
 export const MODELS_INTERVAL = 10000;
