@@ -47,7 +47,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,8 @@ ARTIFACTS = Path(os.environ.get("JUPYTER_MLOPS_E2E_ARTIFACTS", ROOT / "test-arti
 CHROMIUM = os.environ.get("JUPYTER_MLOPS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SIDEBAR_ID = "jupyter-mlops-sidebar"
+#: IStateDB key of the sidebar's saved view state (labextension/src/index.ts)
+SAVED_STATE_KEY = "jupyter_mlops:plugin:sidebar"
 TABS = ("registry", "dependencies", "models", "builds", "jobs")
 #: Bounds (seconds) of every wait here.
 SERVER_START_TIMEOUT = 90.0
@@ -436,6 +438,18 @@ class Lab:
         """Reload the page (the layout and panel state are restored from the workspace)."""
         self.page.goto(self.server.workspace_url(self.workspace, reset=False), wait_until="domcontentloaded")
         self.wait_ready()
+
+    def wait_saved(self, where: Callable[[dict[str, Any]], bool] | None = None, **expected: Any) -> dict[str, Any]:
+        """Wait until the workspace on the server holds the sidebar's saved state with these
+        values (and `where` holds for it); JupyterLab saves the workspace with a debounce."""
+        deadline = time.monotonic() + UI_TIMEOUT
+        while True:
+            status, answer = self.server.request("GET", f"lab/api/workspaces/{urllib.parse.quote(self.workspace)}")
+            state = (answer.get("data") or {}).get(SAVED_STATE_KEY, {}) if status == 200 else {}
+            if all(state.get(k) == v for k, v in expected.items()) and (where is None or where(state)):
+                return state
+            assert time.monotonic() < deadline, f"the workspace holds {state}, not {expected}"
+            time.sleep(0.1)
 
     def wait_ready(self, timeout: float = LAB_READY_TIMEOUT) -> None:
         """Wait until the splash is gone, the shell shows and the app has restored its layout."""

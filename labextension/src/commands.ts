@@ -3,7 +3,6 @@ import type { JupyterFrontEnd } from '@jupyterlab/application';
 import type { ICommandPalette } from '@jupyterlab/apputils';
 
 import { REFRESH } from './actions';
-import type { ITabAction } from './context';
 import { jupyterAsk } from './dialogs';
 import type { MLOpsPanel } from './panel';
 import { TABS, TabId } from './tabs';
@@ -55,7 +54,13 @@ export function addCommands(
   });
   for (const tab of TABS) {
     for (const action of tab.actions ?? []) {
-      addTabAction(app, panel, palette, tab.id, action);
+      add(action.id, {
+        label: action.label,
+        execute: args => {
+          openPanel(app, panel, tab.id);
+          panel.context.actions.emit(action.action, action.args?.(args));
+        }
+      });
     }
     for (const target of tab.targets ?? []) {
       add(target.id, {
@@ -66,25 +71,5 @@ export function addCommands(
         }
       });
     }
-  }
-}
-
-/** A command that opens `tab` and has it carry out `action.action`. */
-function addTabAction(
-  app: JupyterFrontEnd,
-  panel: MLOpsPanel,
-  palette: ICommandPalette | null,
-  tab: TabId,
-  action: ITabAction
-): void {
-  app.commands.addCommand(action.id, {
-    label: action.label,
-    execute: args => {
-      openPanel(app, panel, tab);
-      panel.context.actions.emit(action.action, action.args?.(args));
-    }
-  });
-  if (action.palette !== false) {
-    palette?.addItem({ command: action.id, category: CATEGORY });
   }
 }

@@ -40,6 +40,4 @@ export interface ITabAction {
   action: string;
   /** The handler's argument, made from the command's args (default: undefined). */
   args?: (commandArgs: ReadonlyPartialJSONObject) => unknown;
-  /** Whether the command is in the palette (default true; false for ones that need args). */
-  palette?: boolean;
 }

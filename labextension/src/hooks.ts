@@ -150,10 +150,14 @@ export function useSaved<T extends JSONValue>(
     const adopt = () => {
       const stored = read();
       if (stored !== undefined) {
+        current.current = stored;
         setValue(stored);
       }
     };
     context.saved.loaded.connect(adopt);
+    if (context.saved.isLoaded) {
+      adopt(); // loaded between the first render and this effect
+    }
     return () => {
       context.saved.loaded.disconnect(adopt);
     };

@@ -18,6 +18,11 @@ export class SavedState {
     return this._loaded;
   }
 
+  /** Whether the stored state has been loaded. */
+  get isLoaded(): boolean {
+    return this._isLoaded;
+  }
+
   /** The value of `key`, or undefined. */
   get(key: string): JSONValue | undefined {
     return this._values[key];

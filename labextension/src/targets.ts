@@ -107,17 +107,31 @@ export async function runTarget<T>(
   }
 }
 
-/** The `id` arg as a positive integer, or undefined when absent. An `id` that is
- * not one is refused with a message naming it. */
+/** The `id` arg as a positive integer (a number or a string of digits), or undefined
+ * when absent. An `id` that is not one is refused with a message naming it. */
 export function idArg(args: ReadonlyPartialJSONObject): number | undefined {
-  if (args.id === undefined || args.id === null) {
+  const value = args.id;
+  if (value === undefined || value === null) {
     return undefined;
   }
-  const id = Number(args.id);
-  if (!Number.isInteger(id) || id <= 0) {
-    throw new Error(`id must be a positive integer, not ${JSON.stringify(args.id)}`);
+  const id = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof id !== 'number' || !Number.isInteger(id) || id <= 0) {
+    throw new Error(`id must be a positive integer, not ${JSON.stringify(value)}`);
   }
   return id;
+}
+
+/** The string arg `name`, or undefined when absent; anything else (or an empty string)
+ * is refused with a message naming it. */
+export function textArg(args: ReadonlyPartialJSONObject, name: string): string | undefined {
+  const value = args[name];
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  if (typeof value !== 'string' || !value.trim()) {
+    throw new Error(`${name} must be a non-empty string, not ${JSON.stringify(value)}`);
+  }
+  return value.trim();
 }
 
 /** `fromArgs` of a thing `{id}` names: GET `<collection>/<id>`. */

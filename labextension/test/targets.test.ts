@@ -2,7 +2,15 @@ import { ActionBus, REFRESH } from '../src/actions';
 import { APIError, IRequestInit } from '../src/api';
 import type { IMLOpsContext } from '../src/context';
 import { REGISTRY_TARGETS } from '../src/tabs/registry/targets';
-import { IAsk, idArg, ITargetCommand, jobState, PICK_MAX, runTarget } from '../src/targets';
+import {
+  IAsk,
+  idArg,
+  ITargetCommand,
+  jobState,
+  PICK_MAX,
+  runTarget,
+  textArg
+} from '../src/targets';
 import type { Release } from '../src/types';
 
 /** A context whose requests are answered by `answer` and recorded; emitted actions recorded. */
@@ -189,6 +197,29 @@ describe('runTarget', () => {
     expect(server.requests).toHaveLength(3); // the second listing only
   });
 
+  it('takes {model, alias} for delete-alias and refuses half of it', async () => {
+    const server = fakeContext((path, init) =>
+      path === 'aliases/llama/prod' && !init?.method
+        ? { model: 'llama', alias: 'prod', release: release(4, 'released') }
+        : {}
+    );
+    const { ask, asked, said } = fakeAsk({ confirm: true });
+    const deleteAlias = command('mlops:delete-alias');
+    expect(
+      await runTarget(deleteAlias, server.context, { model: 'llama', alias: 'prod' }, ask)
+    ).toBe(true);
+    expect(asked.map(a => (a as string[])[0])).toEqual(['confirm']);
+    expect(server.requests.map(([path, init]) => [path, init?.method])).toEqual([
+      ['aliases/llama/prod', undefined],
+      ['aliases/llama/prod', 'DELETE']
+    ]);
+    expect(await runTarget(deleteAlias, server.context, { model: 'llama' }, ask)).toBe(false);
+    expect(said).toEqual([
+      ['success', 'Deleted the alias llama@prod.'],
+      ['error', 'delete-alias takes both model and alias, or neither']
+    ]);
+  });
+
   it('shows without running for a show-only command', async () => {
     const server = fakeContext(() => ({ items: [{ name: 'llama' }], next_cursor: null }));
     const { ask, said } = fakeAsk({ pick: labels => labels[0] });
@@ -204,6 +235,18 @@ describe('target helpers', () => {
     expect(idArg({ id: '7' })).toBe(7);
     expect(() => idArg({ id: 0 })).toThrow('id must be a positive integer, not 0');
     expect(() => idArg({ id: 1.5 })).toThrow('positive integer');
+    expect(() => idArg({ id: true })).toThrow('id must be a positive integer, not true');
+    expect(() => idArg({ id: '0x10' })).toThrow('positive integer');
+    expect(() => idArg({ id: [5] })).toThrow('positive integer');
+  });
+
+  it('reads a named string arg, trimmed, or nothing', () => {
+    expect(textArg({}, 'repo')).toBeUndefined();
+    expect(textArg({ repo: ' org/name ' }, 'repo')).toBe('org/name');
+    expect(() => textArg({ repo: ' ' }, 'repo')).toThrow(
+      'repo must be a non-empty string, not " "'
+    );
+    expect(() => textArg({ name: 3 }, 'name')).toThrow('name must be a non-empty string, not 3');
   });
 
   it('names a job state with its progress when known', () => {

@@ -99,12 +99,18 @@ export const BUILDS_TARGETS: readonly ITargetCommand<Build>[] = [
   },
   {
     id: 'mlops:push-build',
-    label: 'Push an MLOps Image to a Registry',
+    label: 'Push an MLOps Image to a Registry…',
     title: 'Push the image of which build?',
     none: 'No finished build has an image to push.',
     choices: async context =>
       (await listItems<Build>(context, 'builds')).filter(canPush).map(buildChoice),
-    fromArgs: byId<Build>('builds'),
+    fromArgs: (context, args) =>
+      byId<Build>('builds')(context, args)?.then(build => {
+        if (!canPush(build)) {
+          throw new Error(`build #${build.id} has no image to push (it is ${build.state})`);
+        }
+        return build;
+      }),
     show: build => ({ action: 'builds:push', args: build.id })
   }
 ];

@@ -8,6 +8,7 @@ import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import React, { useEffect, useRef, useState } from 'react';
 
 import { apiPath, asAPIError } from '../api';
+import { confirm } from '../dialogs';
 import { LogView } from '../components/logview';
 import { ProgressBar } from '../components/progress';
 import { ITabAction, ITabProps } from '../context';
@@ -130,10 +131,12 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
   );
   const check = kernelId ? checks[kernelId] : undefined;
 
+  const seenJob = useRef<number | null>(null);
   const job = usePolled(
     context,
     async () => {
       const found = await context.request<Job>(apiPath('jobs', repair!.job));
+      seenJob.current = found.id;
       if (finished(found)) {
         setRepair(r => (r && r.job === found.id ? { ...r, ended: true } : r));
       }
@@ -142,7 +145,8 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
     {
       name: 'deps repair',
       interval: REPAIR_INTERVAL,
-      active: active && !!repair && !repair.ended,
+      // an ended repair restored after a reload is read once, for its outcome
+      active: active && !!repair && (!repair.ended || seenJob.current !== repair.job),
       deps: [repair?.job]
     }
   );
@@ -201,13 +205,24 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
   };
 
   const restart = async () => {
-    if (!notebook) {
+    setFailure(undefined);
+    if (!notebook || !kernelId) {
+      setFailure('Open a notebook with a running kernel first.');
       return;
     }
-    setFailure(undefined);
+    const name = notebook.sessionContext.name || notebook.context.path;
+    if (
+      !(await confirm(
+        'Restart kernel',
+        `Restart the kernel of ${name}? Its variables are lost.`,
+        'Restart'
+      ))
+    ) {
+      return;
+    }
     try {
       await notebook.sessionContext.restartKernel();
-      setRepair(null);
+      setRepair(current => (current?.kernelId === kernelId ? null : current));
       status.refresh();
     } catch (reason) {
       setFailure(`The kernel did not restart: ${asAPIError(reason).message}`);
@@ -419,14 +434,14 @@ interface IRepairViewProps extends ITabProps {
 /** The repair job: state, progress, live log, and the restart when it succeeded. */
 function RepairView(props: IRepairViewProps): JSX.Element {
   const { context, active, jobId, job } = props;
-  const state = job?.state ?? 'queued';
+  const state = job?.state ?? (props.error ? 'unknown' : 'queued');
   return (
     <div className="jp-mlops-deps-repair" data-testid="mlops-deps-repair" data-state={state}>
       <div className="jp-mlops-toolbar">
         <span>Repair #{jobId}</span>
         <span className={`jp-mlops-state jp-mlops-state-${state}`}>{state}</span>
         <span className="jp-mlops-grow" />
-        {job && finished(job) && (
+        {((job && finished(job)) || props.error) && (
           <button className="jp-mlops-button" title="Hide the repair" onClick={props.onDismiss}>
             Dismiss
           </button>

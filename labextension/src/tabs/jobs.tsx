@@ -119,14 +119,14 @@ export function JobsTab(props: ITabProps): JSX.Element {
           {jobs.error.message}
         </div>
       )}
-      {jobs.data && !items.length && (
+      {jobs.data && !items.length && (selected === null || activeOnly) && (
         <div className="jp-mlops-empty">
           {activeOnly ? 'No job is queued or running.' : 'No jobs yet.'}
         </div>
       )}
       <ul className="jp-mlops-list">
         {/* a job shown from the palette that is not on the loaded page goes first */}
-        {selected !== null && jobs.data && !items.some(job => job.id === selected) && (
+        {selected !== null && !activeOnly && jobs.data && !items.some(j => j.id === selected) && (
           <OtherJob
             key={selected}
             id={selected}
@@ -173,8 +173,14 @@ function OtherJob(
   if (!job.data) {
     return (
       <li className="jp-mlops-job" data-testid="mlops-job-row" data-job-id={id}>
-        <div className={job.error ? 'jp-mlops-error' : 'jp-mlops-muted'}>
-          {job.error?.message ?? `Loading job #${id}…`}
+        <div className="jp-mlops-job-head">
+          <span className={job.error ? 'jp-mlops-error' : 'jp-mlops-muted'}>
+            {job.error?.message ?? `Loading job #${id}…`}
+          </span>
+          <span className="jp-mlops-grow" />
+          <button className="jp-mlops-button" onClick={props.onClose}>
+            Close
+          </button>
         </div>
       </li>
     );

@@ -12,7 +12,7 @@ import { ProgressBar } from '../components/progress';
 import { ITabAction, ITabProps } from '../context';
 import { formatAgo, formatBytes } from '../format';
 import { useAction, usePolled, useRowRequest } from '../hooks';
-import { IChoice, ITargetCommand, jobState, listItems } from '../targets';
+import { byId, IChoice, ITargetCommand, jobState, listItems, textArg } from '../targets';
 import {
   activeIds,
   anyEnded,
@@ -60,12 +60,15 @@ export const MODELS_TARGETS: readonly ITargetCommand<any>[] = [
     title: 'Cancel which download?',
     none: 'No download is queued or running.',
     choices: async context =>
-      (await listItems<Job>(context, 'hub/downloads', { active: true })).map(downloadChoice),
+      (await listItems<Job>(context, 'hub/downloads', { active: true }))
+        .filter(job => !job.cancel_requested)
+        .map(downloadChoice),
+    fromArgs: byId<Job>('jobs'),
     run: async (context, job) => {
       await context.request(apiPath('hub', 'downloads', job.id, 'cancel'), { method: 'POST' });
       return `Cancelling the download of ${downloadOf(job).repo}.`;
     }
-  } as ITargetCommand<Job>,
+  } satisfies ITargetCommand<Job>,
   {
     id: 'mlops:delete-local-model',
     label: 'Delete a Downloaded Model',
@@ -76,6 +79,13 @@ export const MODELS_TARGETS: readonly ITargetCommand<any>[] = [
         label: `${model.repo_id} · ${formatBytes(model.size_on_disk)}`,
         value: model
       })),
+    // {repo: 'org/name'}
+    fromArgs: (context, args) => {
+      const repo = textArg(args, 'repo');
+      return repo === undefined
+        ? undefined
+        : context.request<HubModel>(apiPath('hub', 'models', ...repo.split('/')));
+    },
     run: async (context, model) => {
       const choice = await askDelete(model);
       if (!choice) {
@@ -84,7 +94,7 @@ export const MODELS_TARGETS: readonly ITargetCommand<any>[] = [
       const { path, query } = deleteRequest(model, choice);
       return deletedText(await context.request<HubDeleted>(path, { method: 'DELETE', query }));
     }
-  } as ITargetCommand<HubModel>
+  } satisfies ITargetCommand<HubModel>
 ];
 
 /** The Models tab. */

@@ -23,12 +23,6 @@ export const REGISTRY_ACTIONS: readonly ITabAction[] = [
   }
 ];
 
-/** What a palette action left to say (e.g. the outcome of a promote). */
-interface INotice {
-  text: string;
-  error?: boolean;
-}
-
 /** The Registry tab. */
 export function RegistryTab(props: ITabProps): JSX.Element {
   const { context, active } = props;
@@ -39,7 +33,7 @@ export function RegistryTab(props: ITabProps): JSX.Element {
     isStringOrNull
   );
   const [focus, setFocus] = useState<'create' | 'search' | 'release' | 'history' | null>(null);
-  const [notice, setNotice] = useState<INotice>();
+  const [notice, setNotice] = useState<string>();
 
   const open = (name: string | null) => {
     setNotice(undefined);
@@ -53,7 +47,7 @@ export function RegistryTab(props: ITabProps): JSX.Element {
     if (typeof model === 'string' && model) {
       open(model);
     } else if (!selected) {
-      setNotice({ text: 'Open a model first: its page has the new-release form.' });
+      setNotice('Open a model first: its page has the new-release form.');
       setFocus('search');
       return;
     }
@@ -78,12 +72,8 @@ export function RegistryTab(props: ITabProps): JSX.Element {
   return (
     <div className="jp-mlops-reg">
       {notice && (
-        <div
-          className={notice.error ? 'jp-mlops-error' : 'jp-mlops-message'}
-          role={notice.error ? 'alert' : 'status'}
-          data-testid="mlops-registry-notice"
-        >
-          {notice.text}
+        <div className="jp-mlops-message" role="status" data-testid="mlops-registry-notice">
+          {notice}
         </div>
       )}
       <div hidden={selected !== null}>

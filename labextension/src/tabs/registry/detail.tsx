@@ -25,6 +25,8 @@ import { Tags } from './models';
 
 /** How often an open model refreshes while shown. */
 export const DETAIL_INTERVAL = 10000;
+/** How often the alias form reads all releases (up to 2000) of a model with more than shown. */
+export const ALL_RELEASES_INTERVAL = 30000;
 /** Releases shown at first; "Show more" adds as many again. */
 export const RELEASES_PAGE = 20;
 
@@ -356,7 +358,7 @@ function Aliases(props: {
       }),
     {
       name: 'registry-alias-releases',
-      interval: DETAIL_INTERVAL,
+      interval: ALL_RELEASES_INTERVAL,
       active: props.active && props.more
     }
   );

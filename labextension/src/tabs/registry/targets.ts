@@ -1,4 +1,6 @@
 /** Palette commands on one model, release or alias (see `targets.ts`). */
+import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
+
 import { apiPath } from '../../api';
 import type { IMLOpsContext } from '../../context';
 import {
@@ -10,8 +12,8 @@ import {
   transitionQuestion,
   TRANSITIONS
 } from '../../registry';
-import { byId, IChoice, ITargetCommand, listItems } from '../../targets';
-import type { Alias, Model, Release } from '../../types';
+import { byId, IChoice, ITargetCommand, listItems, textArg } from '../../targets';
+import type { Alias, AliasTarget, Model, Release } from '../../types';
 
 /** A release in a picker: `m 1.0 (int4) · candidate · #3`. */
 function releaseChoice(release: Release): IChoice<Release> {
@@ -54,6 +56,12 @@ function transition(action: Transition, id: string, label: string): ITargetComma
   };
 }
 
+/** The model `{name}` names. */
+function modelFromArgs(context: IMLOpsContext, args: ReadonlyPartialJSONObject) {
+  const name = textArg(args, 'name');
+  return name === undefined ? undefined : context.request<Model>(apiPath('models', name));
+}
+
 /** A model in a picker, by name. */
 const modelChoices = async (context: IMLOpsContext): Promise<IChoice<Model>[]> =>
   (await listItems<Model>(context, 'models')).map(model => ({ label: model.name, value: model }));
@@ -66,16 +74,18 @@ export const REGISTRY_TARGETS: readonly ITargetCommand<any>[] = [
     title: 'Open which model?',
     none: 'No models yet: create one first.',
     choices: modelChoices,
-    show: (model: Model) => ({ action: 'registry:open-model', args: model.name })
-  } as ITargetCommand<Model>,
+    fromArgs: modelFromArgs,
+    show: model => ({ action: 'registry:open-model', args: model.name })
+  } satisfies ITargetCommand<Model>,
   {
     id: 'mlops:show-model-history',
     label: "Show an MLOps Model's History",
     title: 'The history of which model?',
     none: 'No models yet: create one first.',
     choices: modelChoices,
-    show: (model: Model) => ({ action: 'registry:show-history', args: model.name })
-  } as ITargetCommand<Model>,
+    fromArgs: modelFromArgs,
+    show: model => ({ action: 'registry:show-history', args: model.name })
+  } satisfies ITargetCommand<Model>,
   transition('promote', 'mlops:promote-release', 'Promote an MLOps Release'),
   transition('demote', 'mlops:demote-release', 'Demote an MLOps Release'),
   transition('deprecate', 'mlops:deprecate-release', 'Deprecate an MLOps Release'),
@@ -106,7 +116,7 @@ export const REGISTRY_TARGETS: readonly ITargetCommand<any>[] = [
       return `${release.model}@${name} → ${releaseLabel(release)}.`;
     },
     show: showModelOf
-  } as ITargetCommand<Release>,
+  } satisfies ITargetCommand<Release>,
   {
     id: 'mlops:delete-alias',
     label: 'Delete an MLOps Alias',
@@ -117,6 +127,20 @@ export const REGISTRY_TARGETS: readonly ITargetCommand<any>[] = [
         label: `${alias.model}@${alias.alias} → #${alias.release_id}`,
         value: alias
       })),
+    // {model, alias}
+    fromArgs: (context, args) => {
+      const model = textArg(args, 'model');
+      const alias = textArg(args, 'alias');
+      if (model === undefined && alias === undefined) {
+        return undefined;
+      }
+      if (model === undefined || alias === undefined) {
+        throw new Error('delete-alias takes both model and alias, or neither');
+      }
+      return context
+        .request<AliasTarget>(apiPath('aliases', model, alias))
+        .then(found => ({ model, alias, release_id: found.release.id }));
+    },
     run: async (context, alias, ask) => {
       const question = aliasDeleteQuestion(alias.model, alias.alias);
       if (!(await ask.confirm(question.title, question.body, question.accept))) {
@@ -126,5 +150,5 @@ export const REGISTRY_TARGETS: readonly ITargetCommand<any>[] = [
       return `Deleted the alias ${alias.model}@${alias.alias}.`;
     },
     show: showModelOf
-  } as ITargetCommand<Alias>
+  } satisfies ITargetCommand<Alias>
 ];
