@@ -276,7 +276,12 @@ def test_panel_has_command_palette_entries(lab: Lab) -> None:
     commands = set(lab.page.evaluate(
         "() => window.jupyterapp.commands.listCommands().filter(id => id.startsWith('mlops:'))"))
     items = palette.locator('.lm-CommandPalette-item[data-command^="mlops:"]')
-    in_palette = {items.nth(i).get_attribute("data-command") for i in range(items.count())}
+    deadline = time.monotonic() + 10  # the palette re-renders as other plugins add commands
+    while True:
+        in_palette = set(items.evaluate_all("els => els.map(e => e.dataset.command)"))
+        if in_palette == commands or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert commands == in_palette, (commands - in_palette, in_palette - commands)
     for command in ("promote-release", "demote-release", "deprecate-release", "set-alias", "delete-alias",
                     "show-model-history", "cancel-download", "delete-local-model", "cancel-build",
