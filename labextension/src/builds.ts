@@ -10,13 +10,6 @@ export type Accelerator = (typeof ACCELERATORS)[number];
 /** Field name -> message, for inline form errors. */
 export type FieldErrors = Record<string, string>;
 
-const ACTIVE_STATES: ReadonlyArray<Build['state']> = ['queued', 'running'];
-
-/** Whether a build or push is queued or running. */
-export function isActive(state: Build['state'] | BuildPush['state']): boolean {
-  return ACTIVE_STATES.includes(state);
-}
-
 /** A failed request as inline errors: the server's message under the field it names when
  * the form has that field, else under the key `''` (the form's own error line); a 503
  * (no Docker daemon answers) says so. Anything not an `APIError` is shown as it is. */

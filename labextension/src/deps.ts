@@ -1,5 +1,5 @@
 /** Pure logic of the Dependencies tab: row order and wording, what a plan says. */
-import type { DepsPlan, DepsRow, Job } from './types';
+import type { DepsPlan, DepsRow } from './types';
 
 type RowState = DepsRow['state'];
 type Change = DepsPlan['changes'][number];
@@ -50,9 +50,4 @@ export function heldBackText(entry: Readonly<Record<string, string>>): string {
   const { name, chosen, newest, why } = entry;
   const head = [name, chosen && `${chosen}`, newest && `(newest ${newest})`].filter(Boolean);
   return why ? `${head.join(' ')}: ${why}` : head.join(' ');
-}
-
-/** Whether a job has ended (any final state). */
-export function finished(job: Pick<Job, 'state'>): boolean {
-  return job.state !== 'queued' && job.state !== 'running';
 }

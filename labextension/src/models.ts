@@ -1,6 +1,7 @@
 /** Pure logic of the Models tab: the download form's body, rows of jobs and cached models. */
 import { apiPath, Query } from './api';
 import { formatBytes } from './format';
+import { isActive } from './jobs';
 import type { HubDeleted, HubModel, HubRevision, Job, PostHubDownloadsBody } from './types';
 
 /** What the download form holds (as typed). */
@@ -69,7 +70,7 @@ export function downloadOf(job: Job): {
 
 /** Ids of the jobs still queued or running. */
 export function activeIds(jobs: readonly Job[]): Set<number> {
-  return new Set(jobs.filter(j => j.state === 'queued' || j.state === 'running').map(j => j.id));
+  return new Set(jobs.filter(j => isActive(j.state)).map(j => j.id));
 }
 
 /** Whether a job that was active before (`before`) has ended in `jobs` (or left the page). */
@@ -89,14 +90,19 @@ export interface IDeleteChoice {
   force: boolean;
 }
 
+/** The API path of a cached model: `hub/models/{org}/{name}`. */
+export function hubModelPath(repoId: string): string {
+  const [org, ...rest] = repoId.split('/');
+  return apiPath('hub', 'models', org, rest.join('/'));
+}
+
 /** The DELETE hub/models/{org}/{name} path and query of a choice. */
 export function deleteRequest(
   model: Pick<HubModel, 'repo_id'>,
   choice: IDeleteChoice
 ): { path: string; query: Query } {
-  const [org, ...rest] = model.repo_id.split('/');
   return {
-    path: apiPath('hub', 'models', org, rest.join('/')),
+    path: hubModelPath(model.repo_id),
     query: {
       revision: choice.revision ?? undefined,
       force: choice.force ? true : undefined

@@ -8,8 +8,6 @@ import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import { REFRESH } from './actions';
 import type { IMLOpsContext } from './context';
-import { formatPercent } from './format';
-import type { Job } from './types';
 import { apiPath, asAPIError, fetchItems, IPage, Query } from './api';
 
 /** One entry of a picker: the label shown and the thing it stands for. */
@@ -152,10 +150,4 @@ export function listItems<T>(
   query: Query = {}
 ): Promise<T[]> {
   return fetchItems<T>((p, init) => context.request<IPage<T>>(p, init), path, query, PICK_MAX);
-}
-
-/** A job's state with its progress when known: `running 40%`. */
-export function jobState(job: Pick<Job, 'state' | 'progress'>): string {
-  const percent = formatPercent(job.progress.fraction);
-  return percent ? `${job.state} ${percent}` : job.state;
 }

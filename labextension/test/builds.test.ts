@@ -5,7 +5,6 @@ import {
   emptyPushForm,
   formErrors,
   IBuildForm,
-  isActive,
   pushBody,
   pushReference,
   pushTarget,
@@ -121,14 +120,10 @@ describe('image references', () => {
 });
 
 describe('row text', () => {
-  it('names releases and states', () => {
+  it('names releases', () => {
     expect(releaseLabel({ model: 'llama', version: '1.0', quantization: 'none' })).toBe(
       'llama:1.0:none'
     );
-    expect(isActive('queued')).toBe(true);
-    expect(isActive('running')).toBe(true);
-    expect(isActive('succeeded')).toBe(false);
-    expect(isActive('unknown')).toBe(false);
   });
 
   it('shortens image ids like docker images', () => {

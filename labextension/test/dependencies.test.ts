@@ -1,4 +1,4 @@
-import { changeText, finished, heldBackText, planVerdict, sortRows, wanted } from '../src/deps';
+import { changeText, heldBackText, planVerdict, sortRows, wanted } from '../src/deps';
 import type { DepsPlan, DepsRow } from '../src/types';
 
 function row(name: string, state: DepsRow['state'], specifier = ''): DepsRow {
@@ -94,13 +94,5 @@ describe('repair plans', () => {
       })
     ).toBe('numpy 1.26.4 (newest 2.1.0): numpy 2.1.0 would need torch 2.5');
     expect(heldBackText({ name: 'numpy' })).toBe('numpy');
-  });
-
-  it('knows when a job has ended', () => {
-    expect(finished({ state: 'queued' })).toBe(false);
-    expect(finished({ state: 'running' })).toBe(false);
-    expect(finished({ state: 'succeeded' })).toBe(true);
-    expect(finished({ state: 'failed' })).toBe(true);
-    expect(finished({ state: 'interrupted' })).toBe(true);
   });
 });

@@ -2,15 +2,7 @@ import { ActionBus, REFRESH } from '../src/actions';
 import { APIError, IRequestInit } from '../src/api';
 import type { IMLOpsContext } from '../src/context';
 import { REGISTRY_TARGETS } from '../src/tabs/registry/targets';
-import {
-  IAsk,
-  idArg,
-  ITargetCommand,
-  jobState,
-  PICK_MAX,
-  runTarget,
-  textArg
-} from '../src/targets';
+import { IAsk, idArg, ITargetCommand, PICK_MAX, runTarget, textArg } from '../src/targets';
 import type { Release } from '../src/types';
 
 /** A context whose requests are answered by `answer` and recorded; emitted actions recorded. */
@@ -247,11 +239,5 @@ describe('target helpers', () => {
       'repo must be a non-empty string, not " "'
     );
     expect(() => textArg({ name: 3 }, 'name')).toThrow('name must be a non-empty string, not 3');
-  });
-
-  it('names a job state with its progress when known', () => {
-    const progress = { done: 2, total: 5, unit: 'B', fraction: 0.4, rate: null, eta_seconds: null };
-    expect(jobState({ state: 'running', progress })).toBe('running 40%');
-    expect(jobState({ state: 'queued', progress: { ...progress, fraction: null } })).toBe('queued');
   });
 });

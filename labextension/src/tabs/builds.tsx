@@ -18,7 +18,6 @@ import {
   formErrors,
   IBuildForm,
   IPushForm,
-  isActive,
   pushBody,
   pushReference,
   pushTarget,
@@ -40,6 +39,7 @@ import {
   useRowRequest,
   useSaved
 } from '../hooks';
+import { isActive } from '../jobs';
 import { byId, IChoice, ITargetCommand, listItems } from '../targets';
 import type { Build, BuildPage, BuildPush, Release, ReleasePage } from '../types';
 

@@ -12,7 +12,8 @@ import { confirm } from '../dialogs';
 import { LogView } from '../components/logview';
 import { ProgressBar } from '../components/progress';
 import { ITabAction, ITabProps } from '../context';
-import { changeText, finished, heldBackText, planVerdict, sortRows, wanted } from '../deps';
+import { changeText, heldBackText, planVerdict, sortRows, wanted } from '../deps';
+import { finished } from '../jobs';
 import { useAction, usePolled, useSaved } from '../hooks';
 import type { DepsCheck, DepsPlan, DepsPlanAnswer, DepsStatus, Job } from '../types';
 

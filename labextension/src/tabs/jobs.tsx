@@ -10,7 +10,8 @@ import { LogView } from '../components/logview';
 import { ITabAction, ITabProps } from '../context';
 import { formatAgo, formatDuration } from '../format';
 import { isBoolean, isIdOrNull, useAction, usePolled, useRowRequest, useSaved } from '../hooks';
-import { byId, IChoice, ITargetCommand, jobState, listItems } from '../targets';
+import { cancellable, isActive, jobState } from '../jobs';
+import { byId, IChoice, ITargetCommand, listItems } from '../targets';
 import type { Job, JobPage } from '../types';
 
 /** Ticks while a job is queued or running, and while none is. */
@@ -19,17 +20,10 @@ export const IDLE_INTERVAL = 10000;
 /** Jobs shown at first; "Show more" adds as many again. */
 export const PAGE = 25;
 
-const ACTIVE: Array<Job['state']> = ['queued', 'running'];
-
 /** Palette actions of this tab (registered by `addCommands`). */
 export const JOBS_ACTIONS: readonly ITabAction[] = [
   { id: 'mlops:show-active-jobs', label: 'Show Active MLOps Jobs', action: 'jobs:active-only' }
 ];
-
-/** Whether a job can still be cancelled. */
-export function cancellable(job: Job): boolean {
-  return ACTIVE.includes(job.state) && !job.cancel_requested;
-}
 
 /** A job in a picker: `#12 hub.download · running 40%`. */
 function jobChoice(job: Job): IChoice<Job> {
@@ -80,7 +74,7 @@ export function JobsTab(props: ITabProps): JSX.Element {
       const page = await context.request<JobPage>('jobs', {
         query: { limit, active: activeOnly || undefined }
       });
-      setBusy(page.items.some(job => ACTIVE.includes(job.state)));
+      setBusy(page.items.some(job => isActive(job.state)));
       return page;
     },
     {
@@ -165,7 +159,7 @@ function OtherJob(
     context,
     async () => {
       const found = await context.request<Job>(apiPath('jobs', id));
-      setBusy(ACTIVE.includes(found.state));
+      setBusy(isActive(found.state));
       return found;
     },
     { name: `job ${id}`, interval: busy ? BUSY_INTERVAL : IDLE_INTERVAL, active }
@@ -198,7 +192,7 @@ interface IJobRowProps extends ITabProps {
 function JobRow(props: IJobRowProps): JSX.Element {
   const { job, open, context, active } = props;
   const { busy: cancelling, error, send } = useRowRequest(context);
-  const running = ACTIVE.includes(job.state);
+  const running = isActive(job.state);
 
   const cancel = (event: React.MouseEvent) => {
     event.stopPropagation();

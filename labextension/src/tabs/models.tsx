@@ -12,12 +12,14 @@ import { ProgressBar } from '../components/progress';
 import { ITabAction, ITabProps } from '../context';
 import { formatAgo, formatBytes } from '../format';
 import { useAction, usePolled, useRowRequest } from '../hooks';
-import { byId, IChoice, ITargetCommand, jobState, listItems, textArg } from '../targets';
+import { cancellable, isActive, jobState } from '../jobs';
+import { byId, IChoice, ITargetCommand, listItems, textArg } from '../targets';
 import {
   activeIds,
   anyEnded,
   deletedText,
   deleteRequest,
+  hubModelPath,
   downloadBody,
   downloadOf,
   EMPTY_FORM,
@@ -61,7 +63,7 @@ export const MODELS_TARGETS: readonly ITargetCommand<any>[] = [
     none: 'No download is queued or running.',
     choices: async context =>
       (await listItems<Job>(context, 'hub/downloads', { active: true }))
-        .filter(job => !job.cancel_requested)
+        .filter(cancellable)
         .map(downloadChoice),
     fromArgs: byId<Job>('jobs'),
     run: async (context, job) => {
@@ -82,9 +84,7 @@ export const MODELS_TARGETS: readonly ITargetCommand<any>[] = [
     // {repo: 'org/name'}
     fromArgs: (context, args) => {
       const repo = textArg(args, 'repo');
-      return repo === undefined
-        ? undefined
-        : context.request<HubModel>(apiPath('hub', 'models', ...repo.split('/')));
+      return repo === undefined ? undefined : context.request<HubModel>(hubModelPath(repo));
     },
     run: async (context, model) => {
       const choice = await askDelete(model);
@@ -279,7 +279,7 @@ interface IDownloadRowProps extends ITabProps {
 function DownloadRow(props: IDownloadRowProps): JSX.Element {
   const { job, context } = props;
   const { busy: cancelling, error, send } = useRowRequest(context);
-  const running = job.state === 'queued' || job.state === 'running';
+  const running = isActive(job.state);
   const { repo, revision, include, exclude } = downloadOf(job);
   const cancel = () => send(apiPath('hub', 'downloads', job.id, 'cancel'), props.onChanged);
 
@@ -299,7 +299,7 @@ function DownloadRow(props: IDownloadRowProps): JSX.Element {
           {job.cancel_requested && running ? 'cancelling' : job.state}
         </span>
         <span className="jp-mlops-grow" />
-        {running && !job.cancel_requested && (
+        {cancellable(job) && (
           <button
             className="jp-mlops-button jp-mlops-danger"
             data-testid="mlops-download-cancel"
