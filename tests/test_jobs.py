@@ -326,6 +326,30 @@ def test_progress_stays_cheap_in_a_tight_loop_past_the_rate_window(
     assert row["progress"]["rate"] > second / 4  # calls a second, roughly
 
 
+def test_rate_starts_again_when_the_unit_changes(queue: JobQueue, store: Store) -> None:
+    """A build sends its context in bytes, then counts steps: the steps' rate must not be
+    measured against the bytes (it went negative: -10519235.48 steps a second)."""
+    from jupyter_mlops.jobs import context
+
+    job = queue.submit(KIND, {"n": 1})
+    ctx = context.JobContext(store, job["id"], {})
+    for i in range(1, 6):  # 5 MB sent over ~0.5 s
+        ctx.progress(i * 1_000_000, 5_000_000, "B", "sending context")
+        time.sleep(0.1)
+    ctx.flush()
+    sending = queue.get(job["id"])["progress"]
+    assert sending["unit"] == "B" and sending["rate"] > 1_000_000
+    rates = []
+    for step in range(1, 5):
+        ctx.progress(step, 4, "steps", f"step {step}/4")
+        ctx.flush()
+        rates.append(queue.get(job["id"])["progress"]["rate"])
+        time.sleep(0.3)
+    assert rates[0] is None  # one sample of the new unit: no rate yet
+    assert all(r is None or 0 < r < 10 for r in rates), rates  # steps a second, never negative
+    assert rates[-1] is not None
+
+
 # -- cancel ----------------------------------------------------------------------------
 
 def test_cancel_running_job_from_another_process(

@@ -36,6 +36,7 @@ class JobContext:
         self._lines: list[tuple[str, str, Any]] = []
         self._progress: dict[str, Any] | None = None
         self._samples: deque[tuple[float, float]] = deque()
+        self._unit = ""
         self._seq = 0
         self._last_heartbeat = 0.0
         self._stop = threading.Event()
@@ -49,6 +50,11 @@ class JobContext:
         """Report progress; cheap to call often (only the latest is written)."""
         now = time.monotonic()
         with self._lock:
+            if unit != self._unit or (self._samples and done < self._samples[-1][1]):
+                # A new unit (bytes sent, then build steps) or a count that went back
+                # starts a new rate: the old samples measure something else.
+                self._samples.clear()
+                self._unit = unit
             # Thinned samples in a deque: a job calling this in a tight loop must not
             # pile up (and then shift) one sample per call.
             if not self._samples or now - self._samples[-1][0] >= RATE_SAMPLE:
