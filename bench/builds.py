@@ -129,7 +129,7 @@ def main() -> None:
     args = parser.parse_args()
     from jupyter_mlops.builds.engine import connect
     from jupyter_mlops.services import Services
-    from jupyter_mlops.workspace import resolve
+    from jupyter_mlops.config import Settings
 
     api = connect()
     ours_s, peer_s = [], []
@@ -138,7 +138,7 @@ def main() -> None:
         base = base_image(api, tmp)
         root = tmp / "ws"
         workspace(root, args.mb, args.files)
-        services = Services(resolve(root, models_dir=root / "models"))
+        services = Services(Settings.of(root, models_dir=root / "models"))
         services.registry.create_model({"name": "bench", "storage_path": f"hf://{REPO}"}, "bench")
         release_id = services.registry.create_release({"model": "bench", "version": "1"}, "bench")["id"]
         # an untimed round warms both paths and gives the context the peer builds

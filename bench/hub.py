@@ -31,9 +31,9 @@ def ours(hub: FakeHub, root: Path) -> tuple[float, float]:
     the server's (a thread, a standby runner), and progress updates a second seen in the store."""
     from jupyter_mlops.jobs.worker import Worker
     from jupyter_mlops.services import Services
-    from jupyter_mlops.workspace import resolve
+    from jupyter_mlops.config import Settings
 
-    services = Services(resolve(root, models_dir=root / "models"))
+    services = Services(Settings.of(root, models_dir=root / "models"))
     services.hub.endpoint = hub.url
     worker = Worker(services.store, standby=True)
     services.jobs.on_submit = worker.wake

@@ -1,4 +1,4 @@
-"""The Jupyter server extension: configuration, routes, and services started in the background."""
+"""The Jupyter server extension: settings, routes, and services started in the background."""
 from __future__ import annotations
 
 import asyncio
@@ -7,8 +7,8 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Dict, Int, List, Unicode, default
 
+from .config import SERVER_SETTINGS_ENV, MLOpsSettings, Settings, server_settings
 from .server.base import ServiceHolder
 from .server.routes import handlers
 
@@ -20,60 +20,30 @@ if TYPE_CHECKING:
 START_DELAY = 1.0
 
 
-class MLOpsApp(ExtensionApp):
-    """Model registry, dependency doctor, model hub and image builds for this workspace."""
+class MLOpsApp(ExtensionApp, MLOpsSettings):
+    """Model registry, dependency doctor, model hub and image builds for this workspace.
+
+    Its settings are the traits of `MLOpsSettings` (`c.MLOpsApp.db_url = ...`)."""
 
     name = "jupyter_mlops"
     load_other_extensions = True
 
-    workspace_dir = Unicode(
-        "", config=True, help="Workspace folder holding .mlops/ (default: the server's root_dir)."
-    )
-    db_url = Unicode(
-        "", config=True,
-        help="SQLAlchemy URL of the store (default: sqlite:///<workspace>/.mlops/mlops.db); "
-             "a PostgreSQL URL lets a team share one registry.",
-    )
-    models_dir = Unicode(
-        "", config=True, help="Model cache folder, Hugging Face layout (default: <workspace>/models)."
-    )
-    protected_packages = List(
-        Unicode(), config=True,
-        help="Distribution names or globs the dependency doctor never replaces, on top of torch, torchvision, "
-             "torchaudio, triton, pytorch-triton-rocm, nvidia-* and rocm-* (and any +rocm/+cu/+xpu build).",
-    )
-    hf_endpoint = Unicode(
-        config=True,
-        help="Hugging Face Hub URL model downloads use (default: $HF_ENDPOINT, else https://huggingface.co).",
-    )
-    download_disk_margin = Int(
-        1 << 30, config=True,
-        help="Bytes that must stay free on the model cache's disk after a download; a download that "
-             "would leave less is refused before it starts.",
-    )
-
-    docker_host = Unicode(
-        "", config=True,
-        help="Docker daemon image builds use, e.g. unix:///run/user/1000/docker.sock (default: $DOCKER_HOST, "
-             "else unix:///var/run/docker.sock).",
-    )
-    build_base_images = Dict(
-        value_trait=Unicode(), config=True,
-        help="Base image of generated Dockerfiles by accelerator target: keys rocm, cuda, cpu (defaults "
-             "rocm/pytorch:latest, pytorch/pytorch:latest, python:3.12-slim).",
-    )
-
-    @default("hf_endpoint")
-    def _default_hf_endpoint(self) -> str:
-        return os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
-
-    max_jobs = Int(2, config=True, help="How many jobs the server's worker runs at once.")
-    run_worker = Bool(True, config=True, help="Run the job worker inside the server.")
-
     def initialize_settings(self) -> None:
-        """Hand the handlers a holder; the services (store, migrations, worker) are built
-        in a thread once the server runs, so SQLAlchemy and Alembic never slow its start."""
+        """Work out the effective settings and hand them to the kernels and terminals this
+        server starts (in `$JUPYTER_MLOPS_SERVER_SETTINGS`); hand the handlers a holder whose
+        services (store, migrations, worker) are built in a thread once the server runs, so
+        SQLAlchemy and Alembic never slow its start."""
         self._worker: Any = None
+        self._handed_before = os.environ.get(SERVER_SETTINGS_ENV)
+        self.effective: Settings | None = None
+        self._settings_error: Exception | None = None
+        try:
+            self.effective = server_settings(self)
+        except Exception as exc:  # said by every request (503) rather than stopping the server
+            self.log.error("jupyter_mlops: the settings are not valid: %s", getattr(exc, "message", exc))
+            self._settings_error = exc
+        else:
+            os.environ[SERVER_SETTINGS_ENV] = self.effective.handed_down()
         self._holder = ServiceHolder(self._build_services)
         self.settings["mlops_services"] = self._holder
 
@@ -88,22 +58,24 @@ class MLOpsApp(ExtensionApp):
 
     def _build_services(self) -> Services:
         from .services import Services
-        from .workspace import resolve
 
-        root = self.workspace_dir or self.serverapp.root_dir
+        if self.effective is None:
+            from .errors import Unavailable
+
+            why = getattr(self._settings_error, "message", None) or str(self._settings_error)
+            raise Unavailable(f"the jupyter_mlops settings are not valid: {why}")
+        settings = self.effective
         try:
-            services = Services(resolve(root, self.db_url or None, self.models_dir or None),
-                                protected_packages=self.protected_packages, hf_endpoint=self.hf_endpoint,
-                                download_disk_margin=self.download_disk_margin, docker_host=self.docker_host,
-                                build_base_images=self.build_base_images)
+            services = Services(settings)
         except Exception as exc:
             self.log.error("jupyter_mlops: the store could not start: %s", exc)
             raise
-        self.log.info("jupyter_mlops: workspace %s, store %s", services.workspace.root, services.store.url)
-        if self.run_worker:
+        self.log.info("jupyter_mlops: workspace %s, store %s", services.workspace.root,
+                      settings.shown("db_url"))
+        if settings.run_worker:
             from .jobs.worker import Worker
 
-            self._worker = Worker(services.store, max_jobs=self.max_jobs, scratch=services.workspace.state_dir,
+            self._worker = Worker(services.store, max_jobs=settings.max_jobs, scratch=services.workspace.state_dir,
                                   standby=True)
             services.jobs.on_submit = self._worker.wake
             self._worker_thread = threading.Thread(target=self._worker.serve, name="mlops-worker", daemon=True)
@@ -111,7 +83,11 @@ class MLOpsApp(ExtensionApp):
         return services
 
     async def stop_extension(self) -> None:
-        """Stop the worker: running jobs end and become interrupted."""
+        """Stop the worker (running jobs end and become interrupted); take the hand-down back."""
+        if self._handed_before is None:
+            os.environ.pop(SERVER_SETTINGS_ENV, None)
+        else:
+            os.environ[SERVER_SETTINGS_ENV] = self._handed_before
         if self._worker is not None:
             self._worker.stop()
             await asyncio.to_thread(self._worker_thread.join, 15)

@@ -39,6 +39,8 @@ class Field:
     max_items: int | None = None
     check: Callable[[Any], str | None] | None = None
     normalize: Callable[[Any], Any] | None = None
+    #: a secret (a token, a password): never quoted back in an error
+    secret: bool = False
     _regex: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -66,7 +68,8 @@ class Field:
         if self.enum is not None and value not in self.enum:
             raise InvalidInput(f"{name}: must be one of {', '.join(self.enum)} (got {value!r})", field=name)
         if self._regex is not None and not self._regex.fullmatch(value):
-            raise InvalidInput(f"{name}: {self.rule or 'must match ' + self.pattern} (got {_short(value)})", field=name)
+            got = "value not shown" if self.secret else f"got {_short(value)}"
+            raise InvalidInput(f"{name}: {self.rule or 'must match ' + self.pattern} ({got})", field=name)
         if self.minimum is not None and value < self.minimum:
             raise InvalidInput(f"{name}: must be at least {self.minimum} (got {value})", field=name)
         if self.maximum is not None and value > self.maximum:

@@ -1,6 +1,6 @@
-"""`%mlops` / `%%mlops`: the command tree of `jupyter_mlops.commands` in a notebook.
+"""`%mlops` / `%%mlops`: the command tree of `jupyter_mlops.cli` in a notebook.
 
-A command's answer is returned as a `commands.Result`, which the notebook shows as an
+A command's answer is returned as a `cli.Result`, which the notebook shows as an
 HTML table (plain text in a terminal) and which code can keep: `r = %mlops releases
 show 3; r["status"]`. Errors print one line and return None; the kernel never exits."""
 from __future__ import annotations
@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from . import commands
+from .cli.hub import download_progress_text
+from .cli.render import Result, job_progress_text
+from .cli.tree import HelpRequested, UsageError, build_parser, parse_body, run
 from .errors import MLOpsError
 
 if TYPE_CHECKING:
@@ -29,7 +31,7 @@ class MLOpsMagics(Magics):
         self.services = services
 
     @line_cell_magic
-    def mlops(self, line: str, cell: str | None = None) -> commands.Result | None:
+    def mlops(self, line: str, cell: str | None = None) -> Result | None:
         """Run an MLOps command, e.g. `%mlops models list --q llama`; `%mlops --help` lists them.
 
         As a cell magic the cell is a JSON object of extra fields, e.g.
@@ -37,21 +39,21 @@ class MLOpsMagics(Magics):
         try:
             argv = shlex.split(line)
             if not argv:
-                raise commands.HelpRequested(commands.build_parser(PROG).format_help())
-            body = commands.parse_body(cell) if cell is not None else None
+                raise HelpRequested(build_parser(PROG).format_help())
+            body = parse_body(cell) if cell is not None else None
             progress = _Progress(self.shell, _label(argv)) if _wants_progress(argv) else None
             try:
                 # `deps fix` without --yes shows the plan for a re-run with --yes (confirm=None);
                 # a repair job's log lines are printed in the cell as they come.
-                return commands.run(argv, services=self.services, body=body, prog=PROG,
+                return run(argv, services=self.services, body=body, prog=PROG,
                                     on_progress=progress.update if progress else None,
                                     on_log=print, confirm=None)
             finally:
                 if progress is not None:
                     progress.close()
-        except commands.HelpRequested as help_:
+        except HelpRequested as help_:
             print(help_.text.rstrip())
-        except commands.UsageError as exc:
+        except UsageError as exc:
             _error(f"{exc.message} (see {exc.prog or PROG} --help)")
         except MLOpsError as exc:
             _error(exc.message)
@@ -105,10 +107,7 @@ class _Progress:
         total = int(p["total"] or 0)
         done = int(p["done"] or 0)
         state = job["state"]
-        if self.kind == "download":  # bytes done/total, rate, ETA
-            text = commands.download_progress_text(job)
-        else:
-            text = f"job {job['id']} {state}: {done}/{total or '?'} {p['unit'] or ''}".rstrip()
+        text = download_progress_text(job) if self.kind == "download" else job_progress_text(job)
         if self.bar is not None:
             self.bar.max = max(total, 1)
             self.bar.value = min(done, self.bar.max)

@@ -7,13 +7,12 @@ import shutil
 import threading
 import time
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any
 
+from .config import Settings, load_settings
 from .jobs import JobQueue
 from .registry import Registry
 from .store import Store, open_store
-from .workspace import Workspace, resolve
 
 STORAGE_TTL = 15.0
 
@@ -21,28 +20,26 @@ STORAGE_TTL = 15.0
 class Services:
     """The registry, jobs, dependency doctor, model hub, builds and dashboard over one store."""
 
-    def __init__(self, workspace: Workspace, store: Store | None = None,
-                 protected_packages: Sequence[str] | None = None, *, hf_endpoint: str | None = None,
-                 download_disk_margin: int | None = None, docker_host: str | None = None,
-                 build_base_images: dict[str, str] | None = None) -> None:
+    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+        """Services as `settings` say (see `jupyter_mlops.config`); `store` replaces the one
+        at `settings.workspace.db_url`."""
         from .builds.service import BuildService
         from .deps.service import DepsService
-        from .hub.download import DEFAULT_DISK_MARGIN
-        from .hub.service import HubService
         from .deps.status import DEFAULT_PROTECTED
+        from .hub.service import HubService
 
-        self.workspace = workspace
+        self.settings = settings
+        self.workspace = workspace = settings.workspace
         workspace.state_dir.mkdir(parents=True, exist_ok=True)
         self.store = store or open_store(workspace.db_url)
         self.registry = Registry(self.store)
         self.jobs = JobQueue(self.store)
-        self.deps = DepsService(self.store, self.jobs, (*DEFAULT_PROTECTED, *(protected_packages or ())))
-        self.hub = HubService(self.store, self.jobs, self.registry, workspace.models_dir, hf_endpoint,
-                              DEFAULT_DISK_MARGIN if download_disk_margin is None else download_disk_margin,
-                              secrets_dir=workspace.state_dir / "secrets")
+        self.deps = DepsService(self.store, self.jobs, workspace.root, (*DEFAULT_PROTECTED, *settings.protected_packages))
+        self.hub = HubService(self.store, self.jobs, self.registry, workspace.models_dir, settings.hf_endpoint,
+                              settings.download_disk_margin, secrets_dir=workspace.state_dir / "secrets")
         self.builds = BuildService(self.store, self.jobs, self.registry, workspace.root, workspace.models_dir,
-                                   secrets_dir=workspace.state_dir / "secrets", docker_host=docker_host,
-                                   base_images=build_base_images)
+                                   secrets_dir=workspace.state_dir / "secrets", docker_host=settings.docker_host,
+                                   base_images=dict(settings.build_base_images))
         self._storage: tuple[float, dict[str, Any]] | None = None
         self._storage_lock = threading.Lock()
 
@@ -102,14 +99,14 @@ def current_user() -> str:
     return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
 
 
-_cache: dict[tuple[str, str, str], Services] = {}
+_cache: dict[str, Services] = {}
 
 
-def services_for(root: str | Path | None = None, db_url: str | None = None,
-                 models_dir: str | Path | None = None) -> Services:
-    """Services for a workspace found from the arguments, the environment or the cwd."""
-    ws = resolve(root, db_url, models_dir)
-    key = (str(ws.root), ws.db_url, str(ws.models_dir))
+def services_for(settings: Settings | None = None, **explicit: Any) -> Services:
+    """The services of a kernel or the CLI: for `settings`, else for the settings loaded
+    with these `explicit` values (e.g. `workspace_dir=`, `db_url=`); one per settings."""
+    settings = settings or load_settings(explicit)
+    key = settings.key()
     if key not in _cache:
-        _cache[key] = Services(ws)
+        _cache[key] = Services(settings)
     return _cache[key]

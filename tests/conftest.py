@@ -3,6 +3,7 @@ Jupyter server (pytest-jupyter) with the extension and authentication required."
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,30 @@ from typing import Any
 import pytest
 from schema_support import check_answer
 
+from jupyter_mlops.config import NAMES, MLOpsSettings, Settings
 from jupyter_mlops.services import Services
 from jupyter_mlops.store import engine as store_engine
-from jupyter_mlops.workspace import resolve
 
 pytest_plugins = ["pytest_jupyter.jupyter_server", "deps_support", "docker_support", "hub_server", "lab_support"]
+
+
+#: Variables that steer the settings (jupyter_mlops.config) which a test must not inherit;
+#: DOCKER_HOST stays: tests/services.sh points it at the test daemon.
+_SETTINGS_ENV = ("JUPYTER_MLOPS_SERVER_SETTINGS", "JUPYTER_CONFIG_PATH", "HF_ENDPOINT",
+                 *(var for name in NAMES for var in MLOpsSettings.class_traits()[name].metadata["env"]
+                   if var != "DOCKER_HOST"))
+
+
+@pytest.fixture(autouse=True)
+def _no_machine_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every face loads its settings from Jupyter's config path and the environment: a test
+    sees neither the machine's config files nor its settings variables."""
+    empty = tmp_path_factory.getbasetemp() / "no-jupyter-config"
+    empty.mkdir(exist_ok=True)
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(empty))
+    for var in _SETTINGS_ENV:
+        if var in os.environ:
+            monkeypatch.delenv(var)
 
 
 @pytest.fixture
@@ -28,7 +48,7 @@ def workspace(tmp_path: Path) -> Path:
 @pytest.fixture
 def services(workspace: Path) -> Iterator[Services]:
     """Services over a fresh SQLite store in the workspace."""
-    svc = Services(resolve(workspace))
+    svc = Services(Settings.of(workspace))
     yield svc
     svc.store.dispose()
     store_engine._stores.pop(svc.store.url, None)
@@ -71,7 +91,7 @@ def api(jp_fetch: Any) -> Any:
 @pytest.fixture
 def hub_services(workspace: Path, hub: Any) -> Iterator[Services]:
     """Services whose model hub talks to the test Hub (`hub`), with no disk margin."""
-    svc = Services(resolve(workspace), hf_endpoint=hub.url, download_disk_margin=0)
+    svc = Services(Settings.of(workspace, hf_endpoint=hub.url, download_disk_margin=0))
     yield svc
     svc.store.dispose()
     store_engine._stores.pop(svc.store.url, None)

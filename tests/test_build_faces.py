@@ -25,7 +25,7 @@ from jupyter_mlops import services as services_mod
 from jupyter_mlops.jobs.worker import Worker
 from jupyter_mlops.services import Services
 from jupyter_mlops.store import engine as store_engine
-from jupyter_mlops.workspace import resolve
+from jupyter_mlops.config import Settings
 
 SECRET = "faces-S3cret-registry-pa55"
 PASSWORD_ENV = "JUPYTER_MLOPS_REGISTRY_PASSWORD"
@@ -72,7 +72,7 @@ def forget_services() -> None:
 def shared(tmp_path_factory: pytest.TempPathFactory, docker_host: str, base_image: str) -> Iterator[Shared]:
     root = tmp_path_factory.mktemp("shared") / "workspace"
     root.mkdir()
-    svc = Services(resolve(root), docker_host=docker_host)
+    svc = Services(Settings.of(root, docker_host=docker_host))
     add_releases(svc, base_image)
     build = svc.builds.start({"release_id": svc.builds.release_id("tiny:1.0"), "base_image": base_image,
                               "tag": "faces/tiny:1.0"}, "setup")
@@ -418,7 +418,7 @@ def test_cli_cancel_a_running_build_from_another_shell(shared: Shared, docker_ap
 @pytest.fixture
 def panel_svc(workspace: Path, docker_host: str, base_image: str) -> Iterator[Services]:
     """A workspace of its own: a panel follows any active build it finds when it opens."""
-    svc = Services(resolve(workspace), docker_host=docker_host)
+    svc = Services(Settings.of(workspace, docker_host=docker_host))
     add_releases(svc, base_image)
     yield svc
     close(svc)

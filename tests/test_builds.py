@@ -24,13 +24,13 @@ from jupyter_mlops.jobs.worker import Worker
 from jupyter_mlops.services import Services
 from jupyter_mlops.store import engine as store_engine
 from jupyter_mlops.store.schema import Build, BuildPush, Job
-from jupyter_mlops.workspace import resolve
+from jupyter_mlops.config import Settings
 
 
 @pytest.fixture
 def svc(workspace: Path, docker_host: str) -> Iterator[Services]:
     """Services over a fresh store, building on the test daemon."""
-    s = Services(resolve(workspace), docker_host=docker_host)
+    s = Services(Settings.of(workspace, docker_host=docker_host))
     yield s
     s.store.dispose()
     store_engine._stores.pop(s.store.url, None)
@@ -291,13 +291,13 @@ def test_push_needs_a_built_image(svc: Services, base_image: str) -> None:
 # -- refusals: clear, and nothing recorded ---------------------------------------------------
 
 def test_no_daemon_says_what_to_check_and_records_nothing(workspace: Path, tmp_path: Path) -> None:
-    svc = Services(resolve(workspace), docker_host=f"unix://{tmp_path}/no-such-docker.sock")
+    svc = Services(Settings.of(workspace, docker_host=f"unix://{tmp_path}/no-such-docker.sock"))
     try:
         rel = release(svc, {})
         jobs_before = rows(svc, Job)
         with pytest.raises(Unavailable) as err:
             svc.builds.start({"release_id": rel["id"]}, "tester")
-        assert "DOCKER_HOST" in err.value.message and "no-such-docker.sock" in err.value.message
+        assert "docker_host" in err.value.message and "no-such-docker.sock" in err.value.message
         assert "docker service" in err.value.message
         assert rows(svc, Build) == 0 and rows(svc, Job) == jobs_before
     finally:

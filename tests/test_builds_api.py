@@ -137,7 +137,9 @@ async def test_bad_push_and_unknown_builds(api: Any, jp_root_dir: Path, base_ima
 
 class TestNoDaemon:
     @pytest.fixture
-    def jp_server_config(self, jp_server_config: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+    def jp_server_config(self, jp_server_config: dict[str, Any], tmp_path: Path,
+                         monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+        monkeypatch.delenv("DOCKER_HOST", raising=False)  # the environment would win over the config
         return {**jp_server_config, "MLOpsApp": {**jp_server_config["MLOpsApp"],
                                                  "docker_host": f"unix://{tmp_path}/absent.sock"}}
 
@@ -146,5 +148,5 @@ class TestNoDaemon:
         before = counts(jp_root_dir)
         code, answer = await api("POST", "builds", {"release_id": rel["id"]})
         assert code == 503
-        assert "DOCKER_HOST" in answer["message"] and "absent.sock" in answer["message"]
+        assert "docker_host" in answer["message"] and "absent.sock" in answer["message"]
         assert counts(jp_root_dir) == before

@@ -19,7 +19,7 @@ from jupyter_mlops.jobs.worker import Worker
 from jupyter_mlops.services import Services
 from jupyter_mlops.store import engine as store_engine
 from jupyter_mlops.store.schema import Job
-from jupyter_mlops.workspace import resolve
+from jupyter_mlops.config import Settings
 
 if "hub" not in globals():  # until conftest registers the plugin
     from hub_server import hub  # noqa: F401
@@ -237,7 +237,7 @@ def test_gated_with_token_and_token_never_stored(hub_services: Services, hub: Fa
 
 def test_disk_space_refusal(workspace: Path, hub: FakeHub) -> None:
     hub.add_repo("org/tiny", FILES)
-    s = Services(resolve(workspace), hf_endpoint=hub.url, download_disk_margin=1 << 60)
+    s = Services(Settings.of(workspace, hf_endpoint=hub.url, download_disk_margin=1 << 60))
     try:
         job = run(s, {"repo_id": "org/tiny"})
         assert job["state"] == "failed"

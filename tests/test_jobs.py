@@ -27,7 +27,7 @@ from jupyter_mlops.jobs.queue import is_runner_of, pid_alive
 from jupyter_mlops.jobs.worker import Worker
 from jupyter_mlops.store import Store
 from jupyter_mlops.store.schema import Job, Worker as WorkerRow
-from jupyter_mlops.workspace import resolve
+from jupyter_mlops.config import Settings
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -537,7 +537,7 @@ def test_dedupe_holds_when_submitters_race(queue: JobQueue, store: Store) -> Non
 async def test_server_worker_runs_and_cancels_jobs(api: Any, jp_root_dir: Path) -> None:
     code, body = await api("GET", "health")
     assert code == 200, body
-    ws = resolve(jp_root_dir)
+    ws = Settings.of(jp_root_dir).workspace
     assert ws.sqlite_path == jp_root_dir / ".mlops" / "mlops.db" and ws.sqlite_path.exists()
     store = Store(ws.db_url)  # this test process's own engine on the server's file
     queue = JobQueue(store)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from jupyter_mlops import commands
+from jupyter_mlops.cli import Result
 from jupyter_mlops import services as services_mod
 from jupyter_mlops.jobs.worker import Worker
 from jupyter_mlops.store import engine as store_engine
@@ -52,7 +52,7 @@ def mlops(sh: InteractiveShell, line: str) -> Any:
 def test_create_list_show_promote_and_audit(shell: InteractiveShell, workspace: Path) -> None:
     made = mlops(shell, "models create llama-ft --storage-path hf://acme/llama-ft --base-model llama-3 "
                         "--parameter-count 8B --tag chat --tag demo --metadata '{\"ctx\": 8192}'")
-    assert isinstance(made, commands.Result)
+    assert isinstance(made, Result)
     assert made["name"] == "llama-ft" and made["parameter_count"] == 8_000_000_000
     assert made["tags"] == ["chat", "demo"] and made["metadata"] == {"ctx": 8192}
 

@@ -15,7 +15,7 @@ from jupyter_mlops.paging import decode_cursor, encode_cursor
 from jupyter_mlops.registry import rules
 from jupyter_mlops.services import Services
 from jupyter_mlops.store import engine as store_engine
-from jupyter_mlops.workspace import resolve
+from jupyter_mlops.config import Settings
 
 
 def _model(services: Services, name: str = "m1") -> dict[str, Any]:
@@ -30,7 +30,7 @@ def _reopen(services: Services, workspace: Path) -> Services:
     """Close the store and open the same file again, as a server restart would."""
     services.store.dispose()
     store_engine._stores.pop(services.store.url, None)
-    return Services(resolve(workspace))
+    return Services(Settings.of(workspace))
 
 
 def test_release_ids_are_not_reused_across_a_restart(services: Services, workspace: Path) -> None:

@@ -10,7 +10,6 @@ from typing import Any
 
 from ..errors import MLOpsError, Unavailable
 
-DEFAULT_HOST = "unix:///var/run/docker.sock"
 PING_TIMEOUT = 10
 STEP = re.compile(r"Step (\d+)/(\d+) :")
 
@@ -21,11 +20,6 @@ class DaemonError(MLOpsError):
     status = 502
 
 
-def docker_host(configured: str | None = None) -> str:
-    """The daemon address: configured, else $DOCKER_HOST, else the default socket."""
-    return configured or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
-
-
 def explain(host: str, exc: BaseException) -> str:
     """What went wrong reaching the daemon, and what to check."""
     text = str(exc)
@@ -34,28 +28,28 @@ def explain(host: str, exc: BaseException) -> str:
         why = f"no Docker daemon socket at {socket}"
     elif "Permission denied" in text or isinstance(exc, PermissionError):
         why = (f"no permission to use the Docker socket {socket or host}; add your user to the 'docker' "
-               f"group (then log in again) or point DOCKER_HOST at a daemon you may use")
+               f"group (then log in again) or point docker_host at a daemon you may use")
     elif "Connection refused" in text or "No such file" in text:
         why = f"nothing answers at {host}; the socket is there but the daemon is not running"
     else:
         why = f"the Docker daemon at {host} failed: {text}"
-    return (f"Docker is not available: {why}. Check DOCKER_HOST (now "
-            f"{os.environ.get('DOCKER_HOST') or 'unset, so ' + DEFAULT_HOST}), that the socket exists and "
-            f"you may use it, and that the docker service is running (systemctl status docker).")
+    return (f"Docker is not available: {why}. Check the docker_host setting (now {host}; "
+            f"`jupyter mlops config` shows where it comes from: $DOCKER_HOST or c.MLOpsApp.docker_host), "
+            f"that the socket exists and you may use it, and that the docker service is running "
+            f"(systemctl status docker).")
 
 
-def connect(host: str | None = None, *, timeout: float | None = PING_TIMEOUT) -> Any:
+def connect(host: str, *, timeout: float | None = PING_TIMEOUT) -> Any:
     """A `docker.APIClient` that has answered a ping; Unavailable (saying what to check) if not."""
     import docker
     from docker.errors import DockerException
     from requests.exceptions import RequestException
 
-    address = docker_host(host)
     try:
-        api = docker.APIClient(base_url=address, version="auto", timeout=timeout)
+        api = docker.APIClient(base_url=host, version="auto", timeout=timeout)
         api.ping()
     except (DockerException, RequestException, OSError) as exc:
-        raise Unavailable(explain(address, exc)) from None
+        raise Unavailable(explain(host, exc)) from None
     return api
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from ..config import DEFAULT_DOCKER_HOST
 from ..errors import InvalidInput, MLOpsError, NotFound
 from ..jobs.context import JobContext
 from ..secretfile import take
@@ -123,7 +124,7 @@ def build(ctx: JobContext, build_id: int, root: str, models_dir: str) -> dict[st
              "context_files": len(context.files)}
     ctx.log(f"context: {len(context.files)} files, {context.needed_bytes / 1e6:.1f} MB of files, "
             f"{size / 1e6:.1f} MB to send; hash {chash}")
-    api = engine.connect(opts.get("docker_host"), timeout=None)
+    api = engine.connect(opts.get("docker_host") or DEFAULT_DOCKER_HOST, timeout=None)
     repo, tag = rules.split_image(row.tag)
     reused = None if opts.get("no_cache") else _existing(api, chash)
     try:
@@ -222,7 +223,7 @@ def _run_check(ctx: JobContext, api: Any, image_id: str, check: dict[str, Any]) 
 
 
 def push(ctx: JobContext, build_id: int, reference: str, auth_file: str | None = None,
-         docker_host: str | None = None) -> dict[str, Any]:
+         docker_host: str = DEFAULT_DOCKER_HOST) -> dict[str, Any]:
     """Tag a build's image as `reference` and push it; record the digest."""
     auth = json.loads(take(auth_file, "password") or "null")
     store = ctx.store
@@ -231,7 +232,7 @@ def push(ctx: JobContext, build_id: int, reference: str, auth_file: str | None =
     if not image_id:
         raise NotFound(f"build {build_id} has no image to push")
     repo, tag = rules.split_image(reference)
-    api = engine.connect(docker_host, timeout=None)
+    api = engine.connect(docker_host or DEFAULT_DOCKER_HOST, timeout=None)
     try:
         api.tag(image_id, repo, tag, force=True)
         ctx.log(f"pushing {image_id} as {reference}")

@@ -132,8 +132,8 @@ PUSH = Shape({
     "tag": Field("string", nullable=True, max_length=128, pattern=TAG_PART,
                  rule="must be letters, digits, _ . - (at most 128, not starting with . or -)"),
     "username": Field("string", nullable=True, max_length=500, description="registry user; never stored"),
-    "password": Field("string", nullable=True, max_length=4000, description="registry password or token; "
-                                                                              "never stored"),
+    "password": Field("string", nullable=True, max_length=4000, secret=True,
+                      description="registry password or token; never stored"),
 }, required=("registry",))
 
 

@@ -83,13 +83,12 @@ class BuildService:
     """Docker image builds of releases, run as jobs."""
 
     def __init__(self, store: Store, jobs: Any, registry: Any, root: Path, models_dir: Path, *,
-                 secrets_dir: Path, docker_host: str | None = None,
-                 base_images: dict[str, str] | None = None) -> None:
+                 secrets_dir: Path, docker_host: str, base_images: dict[str, str] | None = None) -> None:
         self.store = store
         self.jobs = jobs
         self.root = Path(root)
         self.models_dir = Path(models_dir)
-        self.docker_host = docker_host or None
+        self.docker_host = docker_host
         self.base_images = {**rules.DEFAULT_BASE_IMAGES, **(base_images or {})}
         self.secrets = SecretFiles(secrets_dir, jobs)
         registry.on_release_created = self._auto_build

@@ -16,6 +16,7 @@ from ..store.schema import DepsRun
 from .declared import Declaration, find_project, read_declared
 from .plan import Plan, make_plan
 from .probe import Probe, probe
+from .rules import INSTALLERS
 from .status import DEFAULT_PROTECTED, MISSING, OK, OUTDATED, Status, check
 
 REPAIR_KIND = "deps.repair"
@@ -122,10 +123,23 @@ def record_run(store: Store, kind: str, actor: str, target: Target, *, needs_fix
 class DepsService:
     """Check and plan in the caller's process; repair as a durable job."""
 
-    def __init__(self, store: Store, jobs: Any, protected_patterns: Sequence[str] = DEFAULT_PROTECTED) -> None:
+    def __init__(self, store: Store, jobs: Any, workspace_root: Path,
+                 protected_patterns: Sequence[str] = DEFAULT_PROTECTED) -> None:
         self.store = store
         self.jobs = jobs
+        self.workspace_root = Path(workspace_root).resolve()
         self.protected_patterns = tuple(protected_patterns)
+
+    def target(self, python: Any, project: Any = None, *, start: Path | None = None, extras: Any = None,
+               groups: Any = None, requirement_files: Any = None) -> Target:
+        """The target `python` x `project`. Without `project`, the project is found upward
+        from `start` (default: the workspace root), never above the workspace root when
+        `start` is inside the workspace."""
+        root = self.workspace_root
+        begin = (start or root).resolve()
+        stop = root if begin == root or root in begin.parents else None
+        return make_target(python, project, start=begin, stop=stop, extras=extras, groups=groups,
+                           requirement_files=requirement_files)
 
     def check(self, target: Target, actor: str) -> dict[str, Any]:
         """The status of the target's environment against its project."""
@@ -147,7 +161,7 @@ class DepsService:
 
     def repair(self, target: Target, actor: str, installer: str | None = None) -> dict[str, Any]:
         """Queue the repair job (one at a time per interpreter); returns the job."""
-        if installer not in (None, "uv", "pip"):
+        if installer is not None and installer not in INSTALLERS:
             raise InvalidInput(f"installer: must be uv or pip (got {installer!r})", field="installer")
         probe(target.python, timeout=30)  # a missing or broken interpreter fails here, before any job
         declaration_of(target)  # so does an unreadable project

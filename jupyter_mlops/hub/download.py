@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..config import DEFAULT_DISK_MARGIN
 from ..errors import Forbidden, MLOpsError, NotFound, Unavailable
 from ..secretfile import take
 from . import rules
 
-DEFAULT_DISK_MARGIN = 1 << 30  # 1 GiB
 MAX_WORKERS = 8
 #: huggingface_hub reads HTTP bodies in 10 MiB pieces and its progress hook fires once per
 #: piece: progress would move (and cancel act) only every 10 MiB. The job process reads 1 MiB.

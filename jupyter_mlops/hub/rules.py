@@ -67,7 +67,7 @@ FILE_NAMES = Field("array", nullable=True, items=FILE_NAME, max_items=1000,
                    description="repo file paths or globs to delete from the revision(s)")
 TOKEN = Field("string", nullable=True, max_length=500, pattern=r"[\x21-\x7e]+",
               rule="must be a Hugging Face token (printable characters, no spaces)",
-              description="Hugging Face token for private or gated repos; never stored")
+              description="Hugging Face token for private or gated repos; never stored", secret=True)
 NAME = Field("string", nullable=True, max_length=100, pattern=r"[A-Za-z0-9][A-Za-z0-9._-]*",
              rule="must start with a letter or digit and use only letters, digits, '.', '_' and '-' (at most 100)")
 FORCE = Field("boolean", description="delete even if in use")
@@ -79,6 +79,8 @@ DELETE = Shape({"repo_id": REPO_ID, "revision": Field("string", nullable=True, m
                                                        check=_revision_problem),
                 "files": FILE_NAMES, "force": FORCE}, required=("repo_id",))
 CREATE_MODEL = Shape({"repo_id": REPO_ID, "revision": REVISION, "name": NAME}, required=("repo_id",))
+#: The body of a register request: the repo comes from the path.
+REGISTER = Shape({"revision": REVISION, "name": NAME})
 DEFAULT_MODEL = Shape({"name": Field("string", max_length=100, pattern=NAME.pattern, rule=NAME.rule)},
                       required=("name",))
 

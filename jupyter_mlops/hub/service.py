@@ -16,17 +16,12 @@ from ..paging import check_limit, decode_cursor, encode_cursor
 from ..store import Store
 from ..store.schema import Model, Release, Setting, utcnow
 from . import rules
-from .download import DEFAULT_DISK_MARGIN, clean_incomplete
+from ..config import DEFAULT_DISK_MARGIN
+from .download import clean_incomplete
 
 DOWNLOAD_KIND = "hub.download"
 DEFAULT_MODEL_KEY = "default_model"
-DEFAULT_ENDPOINT = "https://huggingface.co"
 MAX_FILES_LISTED = 1000
-
-
-def default_endpoint() -> str:
-    """`$HF_ENDPOINT`, else the public Hub."""
-    return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
 
 
 def _ts(value: float | None) -> str | None:
@@ -73,14 +68,13 @@ def _writable_problem(paths: list[Path]) -> Path | None:
 class HubService:
     """Download, list and delete Hugging Face models in the workspace's cache."""
 
-    def __init__(self, store: Store, jobs: Any, registry: Any, models_dir: str | Path,
-                 endpoint: str | None = None, disk_margin: int = DEFAULT_DISK_MARGIN, *,
-                 secrets_dir: str | Path | None = None) -> None:
+    def __init__(self, store: Store, jobs: Any, registry: Any, models_dir: str | Path, endpoint: str,
+                 disk_margin: int = DEFAULT_DISK_MARGIN, *, secrets_dir: str | Path | None = None) -> None:
         self.store = store
         self.jobs = jobs
         self.registry = registry
         self.models_dir = Path(models_dir)
-        self.endpoint = (endpoint or default_endpoint()).rstrip("/")
+        self.endpoint = endpoint.rstrip("/")
         self.disk_margin = int(disk_margin)
         self.secrets = SecretFiles(secrets_dir or self.models_dir.parent / ".mlops" / "secrets", jobs)
 

@@ -95,7 +95,7 @@ class Worker:
         finally:
             self.shutdown()
 
-    def run_job(self, job_id: int, *, on_tick: Callable[[], None] | None = None) -> dict[str, object]:
+    def run_job(self, job_id: int, *, on_tick: Callable[[], object] | None = None) -> dict[str, object]:
         """Run one queued job inline (no server worker) and wait for its end; returns the job."""
         self.register()
         try:

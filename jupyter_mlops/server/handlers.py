@@ -11,8 +11,8 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from .. import __version__
-from ..errors import InvalidInput, MLOpsError
-from ..fields import Field, Shape
+from ..errors import MLOpsError
+from ..fields import Shape
 from .base import MLOpsHandler, id_arg, int_arg
 
 PAGE = ("limit", "cursor")
@@ -243,37 +243,17 @@ class JobCancelHandler(MLOpsHandler):
 
 
 # -- dependency doctor ------------------------------------------------------------------
-# The input of every deps verb in one place: the POST bodies are checked against it and
-# the OpenAPI document shows it (see routes.py); GET deps/status takes the same names
-# as query parameters (lists comma-separated).
+# The input rules are the doctor's own (jupyter_mlops.deps.rules); GET deps/status takes
+# the same names as query parameters (lists comma-separated).
 
 KERNEL_TIMEOUT = 10.0
-DEPS_FIELDS: dict[str, Field] = {
-    "kernel_id": Field("string", "a running kernel's id: its interpreter is the one checked", nullable=True,
-                       max_length=200),
-    "python": Field("string", "path of the interpreter to check (instead of kernel_id)", nullable=True,
-                    max_length=4096),
-    "project": Field("string", "project folder (default: found upward from the kernel's notebook folder, "
-                               "else from the workspace root)", nullable=True, max_length=4096),
-    "extras": Field("array", "optional extras of the project to include", nullable=True,
-                    items=Field("string", max_length=200), max_items=100),
-    "groups": Field("array", "[dependency-groups] to include", nullable=True,
-                    items=Field("string", max_length=200), max_items=100),
-    "requirement_files": Field("array", "requirements files (relative to the project) to read", nullable=True,
-                               items=Field("string", max_length=4096), max_items=100),
-}
-DEPS_TARGET = Shape(DEPS_FIELDS)
-DEPS_PLAN = Shape({**DEPS_FIELDS, "installer": Field("string", "uv or pip (default: uv when available)",
-                                                     nullable=True, enum=("uv", "pip"))})
-DEPS_QUERY = tuple(DEPS_FIELDS)
-LIST_FIELDS = ("extras", "groups", "requirement_files")
 
 
 class DepsHandlerBase(MLOpsHandler):
     """Shared by the deps verbs: find the target (asking a kernel, on the loop), then
     call one DepsService method in the executor thread."""
 
-    def _fail(self, exc: Any) -> None:
+    def _fail(self, exc: MLOpsError) -> None:
         self.set_status(exc.status)
         self.finish(json.dumps(exc.to_dict()))
 
@@ -297,23 +277,19 @@ class DepsHandlerBase(MLOpsHandler):
         except MLOpsError as exc:
             self._fail(exc)
             return
-        await self.deps_call(body, DEPS_PLAN, call, status=status)
+        await self.deps_call(body, deps_rules().PLAN, call, status=status)
 
     async def deps_call(self, data: Any, shape: Shape, call: Callable[[Any, dict[str, Any]], Any], *,
                         params: tuple[str, ...] = (), status: int = 200) -> None:
         """Validate `data` against `shape`, resolve the interpreter (kernel_id xor python)
         and run `call(target, fields)` in the executor; errors become JSON status codes."""
         from ..deps.kernel import kernel_python
-        from ..deps.service import make_target
 
+        found = None
         try:
             self.query(*params)  # unknown query parameters first, before anything else
             fields = shape.for_create(data)
-            kernel_id = fields.get("kernel_id") or None
-            python = fields.get("python") or None
-            if (kernel_id is None) == (python is None):
-                raise InvalidInput("kernel_id: give exactly one of kernel_id (a running kernel) or python "
-                                   "(an interpreter path)", field="kernel_id")
+            kernel_id, python = deps_rules().one_interpreter(fields)
             start: Path | None = None
             if kernel_id is not None:
                 found = await kernel_python(self.kernel_manager, kernel_id, timeout=KERNEL_TIMEOUT)
@@ -324,24 +300,21 @@ class DepsHandlerBase(MLOpsHandler):
             return
 
         def run(_: Query) -> Any:
-            root = self.services.workspace.root
-            target = make_target(python, fields.get("project") or None, start=start or root,
-                                 stop=root if start is None or _inside(start, root) else None,
-                                 **{k: fields.get(k) for k in LIST_FIELDS})
+            target = self.services.deps.target(python, fields.get("project") or None, start=start,
+                                               **{k: fields.get(k) for k in deps_rules().LIST_FIELDS})
             answer = call(target, fields)
-            if kernel_id is not None and isinstance(answer, dict):
+            if found is not None and isinstance(answer, dict):
                 answer = {**answer, "kernel": found.to_dict()}
             return answer
 
         await self.respond(run, params=params, status=status)
 
 
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-        return True
-    except ValueError:
-        return False
+def deps_rules() -> Any:
+    """The doctor's rules module (light: no SQLAlchemy, no subprocess)."""
+    from ..deps import rules
+
+    return rules
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -355,14 +328,16 @@ class DepsStatusHandler(DepsHandlerBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
+        rules = deps_rules()
+        names = tuple(rules.TARGET_FIELDS)
         try:
-            q = self.query(*DEPS_QUERY)
+            q = self.query(*names)
         except MLOpsError as exc:
             self._fail(exc)
             return
-        data = {k: (_split(v) if k in LIST_FIELDS else (v or None)) for k, v in q.items() if v is not None}
-        await self.deps_call(data, DEPS_TARGET, lambda t, _f: self.services.deps.check(t, self.actor),
-                             params=DEPS_QUERY)
+        data = {k: (_split(v) if k in rules.LIST_FIELDS else (v or None)) for k, v in q.items() if v is not None}
+        await self.deps_call(data, rules.TARGET, lambda t, _f: self.services.deps.check(t, self.actor),
+                             params=names)
 
 
 class DepsPlanHandler(DepsHandlerBase):
@@ -388,31 +363,14 @@ class DepsHistoryHandler(MLOpsHandler):
 
 
 # -- model hub --------------------------------------------------------------------------
-# Bodies are checked by the hub's own Shapes (jupyter_mlops.hub.rules); the routes table
-# publishes the same Shapes. A repo id comes from the path as {model}/{name} = org/name.
+# Bodies are checked by the hub's own rules (jupyter_mlops.hub.rules); the routes table
+# publishes the same Shapes. A repo id comes from the path as {org}/{name}.
 
 def hub_rules() -> Any:
     """The hub's rules module (light: no SQLAlchemy, no huggingface_hub)."""
     from ..hub import rules
 
     return rules
-
-
-def hub_shapes() -> dict[str, Shape]:
-    """The request bodies of the hub verbs, made from the hub's own rules."""
-    rules = hub_rules()
-    create = rules.CREATE_MODEL
-    return {"download": rules.DOWNLOAD, "default": rules.DEFAULT_MODEL,
-            "register": Shape({k: v for k, v in create.fields.items() if k != "repo_id"},
-                              required=tuple(r for r in create.required if r != "repo_id"))}
-
-
-def redact_token(exc: MLOpsError) -> MLOpsError:
-    """A token never goes back in an error message (the rules quote bad values)."""
-    if getattr(exc, "field", None) == "token" and "(got '" in exc.message:
-        exc.message = exc.message.split(" (got '", 1)[0] + " (value not shown)"
-        exc.args = (exc.message,)
-    return exc
 
 
 class HubDownloadsHandler(MLOpsHandler):
@@ -425,13 +383,7 @@ class HubDownloadsHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        def run(_: Query) -> Any:
-            try:
-                return self.services.hub.start_download(self.json_body(), self.actor)
-            except InvalidInput as exc:
-                raise redact_token(exc) from None
-
-        await self.respond(run, status=201)
+        await self.respond(lambda _: self.services.hub.start_download(self.json_body(), self.actor), status=201)
 
 
 class HubDownloadCancelHandler(MLOpsHandler):
@@ -467,7 +419,7 @@ class HubRegisterHandler(MLOpsHandler):
     @authorized
     async def post(self, org: str, name: str) -> None:
         def run(_: Query) -> Any:
-            body = hub_shapes()["register"].for_create(self.json_body())
+            body = hub_rules().REGISTER.for_create(self.json_body())
             return self.services.hub.create_model(f"{org}/{name}", body.get("revision") or "main",
                                                   body.get("name"), self.actor)
 
@@ -484,7 +436,7 @@ class HubDefaultModelHandler(MLOpsHandler):
     @authorized
     async def put(self) -> None:
         def run(_: Query) -> Any:
-            name = hub_shapes()["default"].for_create(self.json_body())["name"]
+            name = hub_rules().DEFAULT_MODEL.for_create(self.json_body())["name"]
             return self.services.hub.set_default_model(name, self.actor)
 
         await self.respond(run)
@@ -497,13 +449,6 @@ class HubDefaultModelHandler(MLOpsHandler):
 
 
 # -- image builds -----------------------------------------------------------------------
-
-def build_rules() -> Any:
-    """The builds' rules module (light: no SQLAlchemy, no docker)."""
-    from ..builds import rules
-
-    return rules
-
 
 class BuildsHandler(MLOpsHandler):
     @web.authenticated

@@ -8,6 +8,9 @@ from typing import Any
 
 from jupyter_server.utils import url_path_join
 
+from ..builds import rules as build_rules
+from ..deps import rules as deps_rules
+from ..hub import rules as hub_rules
 from ..registry import rules
 from . import handlers as h
 
@@ -68,8 +71,6 @@ DEPS_QUERY_DOC = {
     "groups": "comma-separated dependency groups",
     "requirement_files": "comma-separated requirements files",
 }
-_HUB = h.hub_shapes()
-_BUILDS = h.build_rules()
 CASCADE = {"cascade": "true to delete what depends on it too"}
 ROUTES: tuple[Route, ...] = (
     Route("/health", h.HealthHandler, {"get": Op("Health: store revision, worker, workspace", response="Health")}),
@@ -152,11 +153,11 @@ ROUTES: tuple[Route, ...] = (
     }),
     Route("/deps/plan", h.DepsPlanHandler, {
         "post": Op("Check, then the dry-run plan that would fix it (nothing installed)",
-                   body=h.DEPS_PLAN.create_schema(), response="DepsPlanAnswer"),
+                   body=deps_rules.PLAN.create_schema(), response="DepsPlanAnswer"),
     }),
     Route("/deps/repair", h.DepsRepairHandler, {
         "post": Op("Queue the repair job (protected accelerator builds are never touched); returns the job",
-                   body=h.DEPS_PLAN.create_schema(), status=201, response="Job"),
+                   body=deps_rules.PLAN.create_schema(), status=201, response="Job"),
     }),
     Route("/deps/history", h.DepsHistoryHandler, {
         "get": Op("Checks, plans and repairs, newest first", _paged(python="only this interpreter"),
@@ -167,7 +168,7 @@ ROUTES: tuple[Route, ...] = (
         "get": Op("Download jobs, newest first", _paged(active="true for queued and running only"), response="JobPage"),
         "post": Op("Queue a Hugging Face download (201); the same repo@revision already queued or running "
                    "is answered instead (200, deduplicated: true). The token is never stored or echoed",
-                   body=_HUB["download"].create_schema(), status=201, response="Job"),
+                   body=hub_rules.DOWNLOAD.create_schema(), status=201, response="Job"),
     }),
     Route("/hub/downloads/{job_id}/cancel", h.HubDownloadCancelHandler, {
         "post": Op("Cancel a download job", response="Job"),
@@ -186,11 +187,11 @@ ROUTES: tuple[Route, ...] = (
     }),
     Route("/hub/models/{org}/{name}/register", h.HubRegisterHandler, {
         "post": Op("Create a registry model from the downloaded repo (storage_path hf://org/name@commit)",
-                   body=_HUB["register"].create_schema(), status=201, response="Model"),
+                   body=hub_rules.REGISTER.create_schema(), status=201, response="Model"),
     }),
     Route("/hub/default-model", h.HubDefaultModelHandler, {
         "get": Op("The workspace's default model", response="DefaultModel"),
-        "put": Op("Make a registry model the default", body=_HUB["default"].create_schema(), response="DefaultModel"),
+        "put": Op("Make a registry model the default", body=hub_rules.DEFAULT_MODEL.create_schema(), response="DefaultModel"),
         "delete": Op("Clear the default model", response="DefaultModel"),
     }),
     Route("/builds", h.BuildsHandler, {
@@ -199,7 +200,7 @@ ROUTES: tuple[Route, ...] = (
                   response="BuildPage"),
         "post": Op("Queue a Docker image build of a release (201); an active build of the same release and tag "
                    "is answered instead (200, deduplicated: true). 503 when no Docker daemon answers",
-                   body=_BUILDS.BUILD.create_schema(), status=201, response="Build"),
+                   body=build_rules.BUILD.create_schema(), status=201, response="Build"),
     }),
     Route("/builds/{build_id}", h.BuildHandler, {
         "get": Op("One build: options, image, context, run check, pushes", response="Build"),
@@ -214,7 +215,7 @@ ROUTES: tuple[Route, ...] = (
     }),
     Route("/builds/{build_id}/push", h.BuildPushHandler, {
         "post": Op("Queue a push of the build's image to a registry (201); credentials are never stored",
-                   body=_BUILDS.PUSH.create_schema(), status=201, response="BuildPush"),
+                   body=build_rules.PUSH.create_schema(), status=201, response="BuildPush"),
     }),
 )
 

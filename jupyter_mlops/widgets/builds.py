@@ -5,7 +5,7 @@ A thin face over `Services.builds`: a form (model and release, or `MODEL:VERSION
 typed; accelerator, base image, tag, no cache), the log of the job being followed, the
 recent builds as a table, and a push row (build, registry, username, password). A job
 runs in the server's worker when one is alive, else inline in a background thread of
-this kernel (the same `_follow` as the `%mlops` commands). Refusals are shown in the
+this kernel (the same `jobs.follow` as the `%mlops` commands). Refusals are shown in the
 panel as the service words them (each names its field)."""
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from ..builds.rules import ACCELERATORS
-from ..commands import BUILD_COLUMNS, BUILD_TIMEOUT, Context, _follow, build_row, html_table, push_text
+from ..cli.builds import BUILD_COLUMNS, build_row, push_text
+from ..cli.render import html_table
+from ..jobs import ACTIVE_STATES
 from ..errors import InvalidInput, MLOpsError
 from .panel import ActionPanel
 
@@ -26,7 +28,6 @@ if TYPE_CHECKING:
 RECENT = 10
 #: The log box keeps this many last lines (a long build's log stays in the store).
 LOG_LINES = 2000
-ACTIVE = ("queued", "running")
 CHOICES = 500
 
 
@@ -143,7 +144,7 @@ class BuildPanel(ActionPanel):
 
     def cancel(self) -> dict[str, Any] | None:
         """Ask the followed job (a build or a push) to stop; works while the panel is busy."""
-        if self.job is None or self.job["state"] not in ACTIVE:
+        if self.job is None or self.job["state"] not in ACTIVE_STATES:
             return None
         try:
             job = self.services.jobs.cancel(self.job["id"])
@@ -158,7 +159,7 @@ class BuildPanel(ActionPanel):
         """Reload the models, releases and recent builds; follow the newest active build."""
         self._show_models()
         self._show_builds()
-        active = next((b for b in self.builds if b["state"] in ACTIVE), None)
+        active = next((b for b in self.builds if b["state"] in ACTIVE_STATES), None)
         if active is None:
             return False
         self.build = active
@@ -201,9 +202,7 @@ class BuildPanel(ActionPanel):
             self._say(f"job {job_id} ({job['kind']}) {job['state']}: {job.get('message') or ''}")
 
         try:
-            job, _where = _follow(Context(self.services, self.actor), self.services.jobs.get(job_id), BUILD_TIMEOUT,
-                                  on_job, lines.append)
-            self._finished(job)
+            self._finished(self.follow_job(job_id, on_job=on_job, on_line=lines.append).job)
         except Exception as exc:
             self.show_error(f"{type(exc).__name__}: {getattr(exc, 'message', exc)}")
         finally:

@@ -9,20 +9,17 @@ from __future__ import annotations
 import html
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from ..commands import DEPS_COLUMNS, _plan_result, _status_record, _status_rows, cell_text, html_table
+from ..cli.deps import DEPS_COLUMNS, plan_result, status_record, status_rows
+from ..cli.render import cell_text, html_record, html_table
 from .panel import ActionPanel
 
 if TYPE_CHECKING:
     from ..services import Services
-
-POLL = 0.3
-
 
 
 class DependencyPanel(ActionPanel):
@@ -70,12 +67,7 @@ class DependencyPanel(ActionPanel):
         self._act(self.check)
 
     def _target(self) -> Any:
-        from ..deps.service import make_target
-
-        cwd = Path.cwd().resolve()
-        root = self.services.workspace.root.resolve()
-        stop = root if cwd == root or root in cwd.parents else None
-        return make_target(self.python, self.project, start=cwd, stop=stop)
+        return self.services.deps.target(self.python, self.project, start=Path.cwd())
 
     # -- actions -----------------------------------------------------------------------
     def check(self) -> None:
@@ -85,11 +77,8 @@ class DependencyPanel(ActionPanel):
 
     def _show_status(self, answer: dict[str, Any]) -> None:
         self.last_status = answer
-        record = _status_record(answer)
-        self.summary.value = "<table>" + "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(cell_text(v, 400))}</td></tr>"
-            for k, v in record.items()) + "</table>"
-        self.table.value = html_table(DEPS_COLUMNS, _status_rows(answer["status"]))
+        self.summary.value = html_record(status_record(answer))
+        self.table.value = html_table(DEPS_COLUMNS, status_rows(answer["status"]))
         self.fix_button.layout.display = None if answer["status"]["needs_fix"] else "none"
 
     def show_plan(self) -> None:
@@ -97,7 +86,7 @@ class DependencyPanel(ActionPanel):
         answer = self.services.deps.plan(self._target(), self.actor, installer=self.installer)
         self.last_plan = answer
         self._show_status(answer)
-        result = _plan_result(answer)
+        result = plan_result(answer)
         self.plan_html.value = result.html()
         ok = answer["status"]["needs_fix"] and answer["plan"]["ok"]
         self.confirm_box.layout.display = None if ok else "none"
@@ -126,33 +115,18 @@ class DependencyPanel(ActionPanel):
         return self.job
 
     def _follow(self, job_id: int) -> None:
-        jobs = self.services.jobs
-        seen = 0
-
-        def tick() -> None:
-            nonlocal seen
-            page = jobs.log(job_id, after=seen, limit=500)
-            if page["lines"]:
-                self.log_area.value += "".join(line["line"] + "\n" for line in page["lines"])
-                seen = page["next_after"]
-            self.job = job = jobs.get(job_id)
+        def on_job(job: dict[str, Any]) -> None:
+            self.job = job
             p = job["progress"]
             self.progress.max = max(int(p["total"] or 0), 1)
             self.progress.value = min(int(p["done"] or 0), self.progress.max)
             self.status.value = html.escape(f"job {job_id} {job['state']}: {job.get('message') or ''}")
 
-        try:
-            if not jobs.has_live_worker():
-                from ..jobs.worker import Worker
+        def on_line(line: str) -> None:
+            self.log_area.value += line + "\n"
 
-                Worker(self.services.store, max_jobs=1, scratch=self.services.workspace.state_dir).run_job(
-                    job_id, on_tick=tick)
-            else:
-                while jobs.get(job_id)["state"] in ("queued", "running"):
-                    tick()
-                    time.sleep(POLL)
-            tick()
-            job = self.job or {}
+        try:
+            job = self.follow_job(job_id, on_job=on_job, on_line=on_line).job
             if job.get("state") == "succeeded":
                 self.progress.bar_style, self.progress.value = "success", self.progress.max
                 out = job.get("result") or {}

@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from ..commands import _human_bytes, download_progress_text
+from ..cli.hub import download_progress_text
+from ..cli.render import human_bytes
+from ..jobs import ACTIVE_STATES
 from ..errors import MLOpsError
 from .panel import ActionPanel
 
 if TYPE_CHECKING:
     from ..services import Services
 
-POLL = 0.3
 RECENT = 10
-ACTIVE = ("queued", "running")
 
 
 def _globs(text: str) -> list[str] | None:
@@ -64,7 +64,7 @@ class _JobRow:
                 self.text.value = f"download {job['id']} {state}: {job['error']}"
         else:
             self.bar.bar_style = "info"
-        self.cancel_button.disabled = state not in ACTIVE or bool(job.get("cancel_requested"))
+        self.cancel_button.disabled = state not in ACTIVE_STATES or bool(job.get("cancel_requested"))
 
 
 class DownloadPanel(ActionPanel):
@@ -154,25 +154,12 @@ class DownloadPanel(ActionPanel):
         t.start()
 
     def _run_follow(self, job_id: int) -> None:
-        jobs = self.services.jobs
         try:
-            job = jobs.get(job_id)
-            if job["state"] == "queued" and not jobs.has_live_worker():
-                from ..jobs.worker import Worker
-
-                Worker(self.services.store, max_jobs=1, scratch=self.services.workspace.state_dir).run_job(
-                    job_id, on_tick=lambda: self._show_job(jobs.get(job_id)))
-            else:
-                while job["state"] in ACTIVE:
-                    self._show_job(job)
-                    time.sleep(POLL)
-                    job = jobs.get(job_id)
-            job = jobs.get(job_id)
-            self._show_job(job)
+            job = self.follow_job(job_id, on_job=self._show_job).job
             if job["state"] == "succeeded":
                 out = job.get("result") or {}
                 self._say(f"downloaded {out.get('repo_id')}@{out.get('revision')}: "
-                          f"{_human_bytes(out.get('bytes_total'))} in {out.get('files_total')} files")
+                          f"{human_bytes(out.get('bytes_total'))} in {out.get('files_total')} files")
             else:
                 self.show_error(f"download job {job_id} {job['state']}: {job.get('error') or job.get('message')}")
             self._show_local()
@@ -197,7 +184,7 @@ class DownloadPanel(ActionPanel):
         """Reload recent downloads (following active ones) and the local models."""
         for job in reversed(self.services.hub.downloads(limit=RECENT)["items"]):
             self._show_job(job)
-            if job["state"] in ACTIVE:
+            if job["state"] in ACTIVE_STATES:
                 self._follow(job["id"])
         self._show_local()
 
@@ -208,7 +195,7 @@ class DownloadPanel(ActionPanel):
             rid = repo["repo_id"]
             revs = ", ".join((",".join(r["refs"]) + " " if r["refs"] else "") + r["commit"][:8]
                              for r in repo["revisions"])
-            label = w.HTML(f"<code>{html.escape(rid)}</code> &nbsp; {_human_bytes(repo['size_on_disk'])}, "
+            label = w.HTML(f"<code>{html.escape(rid)}</code> &nbsp; {human_bytes(repo['size_on_disk'])}, "
                            f"{repo['file_count']} files, {html.escape(revs)}"
                            + (" <i>(downloading)</i>" if repo.get("downloading") else ""),
                            layout=w.Layout(width="560px"))
@@ -228,7 +215,7 @@ class DownloadPanel(ActionPanel):
     def ask_delete(self, repo_id: str) -> None:
         """The confirmation step before deleting `repo_id` from the cache."""
         repo = self.local.get(repo_id)
-        size = _human_bytes(repo["size_on_disk"]) if repo else "?"
+        size = human_bytes(repo["size_on_disk"]) if repo else "?"
         self.pending_delete = repo_id
         self.force.value = False
         self.confirm_text.value = (f"Delete <code>{html.escape(repo_id)}</code> ({size}) from the model cache? "
@@ -251,7 +238,7 @@ class DownloadPanel(ActionPanel):
             raise  # kept pending: tick force and confirm again, or keep it
         self.last_delete = answer
         self._keep()
-        self._say(f"deleted {repo_id}: freed {_human_bytes(answer['freed_bytes'])}"
+        self._say(f"deleted {repo_id}: freed {human_bytes(answer['freed_bytes'])}"
                   + (f" (forced past: {'; '.join(answer['overridden'])})" if answer["forced"] else ""))
         self._show_local()
         return answer

@@ -12,6 +12,7 @@ import ipywidgets as w
 from ..errors import MLOpsError
 
 if TYPE_CHECKING:
+    from ..jobs.follow import Followed
     from ..services import Services
 
 
@@ -63,6 +64,14 @@ class ActionPanel(w.VBox):
         finally:
             if not keep_busy:
                 self._set_busy(False)
+
+    def follow_job(self, job_id: int, *, on_job: Callable[[dict[str, Any]], None] | None = None,
+                   on_line: Callable[[str], None] | None = None) -> Followed:
+        """See a job to its end, inline when no server worker is alive (call it in a thread)."""
+        from ..jobs.follow import follow
+
+        return follow(self.services.jobs, job_id, scratch=self.services.workspace.state_dir, on_job=on_job,
+                      on_line=on_line)
 
     def show_error(self, message: str) -> None:
         """Show `message` in the panel's error area."""

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from ..commands import RELEASE_COLUMNS, cell_text, html_table
+from ..cli.registry import RELEASE_COLUMNS
+from ..cli.render import cell_text, html_table
 from ..errors import InvalidInput, MLOpsError
 from ..registry.rules import QUANTIZATIONS
 from .panel import ActionPanel
@@ -28,14 +29,14 @@ MODEL_FIELDS = ("storage_path", "base_model", "company", "parameter_count", "tag
 class RegistryPanel(ActionPanel):
     """A VBox over the model registry of one workspace.
 
-    `services` defaults to `services_for(workspace)` (workspace: the argument, else
-    $JUPYTER_MLOPS_WORKSPACE, else the nearest folder with `.mlops/`)."""
+    `services` defaults to the services of the settings every face loads (see
+    `jupyter_mlops.config`), with `workspace` as the workspace when given."""
 
     def __init__(self, services: Services | None = None, workspace: str | Path | None = None, *,
                  page_size: int = 20, actor: str | None = None, **kwargs: Any) -> None:
         from .. import services as services_mod
 
-        super().__init__(services or services_mod.services_for(workspace), actor=actor, **kwargs)
+        super().__init__(services or services_mod.services_for(workspace_dir=workspace), actor=actor, **kwargs)
         self.page_size = page_size
         self._cursors: list[str | None] = [None]  # cursor of each page seen; the last is shown
         self._next_cursor: str | None = None
