@@ -1,6 +1,7 @@
 """jupyter_mlops: a Jupyter workspace as an MLOps workbench.
 
 Only extension entry points live here; nothing heavy is imported."""
+
 from __future__ import annotations
 
 from typing import Any

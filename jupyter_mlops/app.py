@@ -1,4 +1,5 @@
 """The Jupyter server extension: settings, routes, and services started in the background."""
+
 from __future__ import annotations
 
 import asyncio
@@ -70,13 +71,13 @@ class MLOpsApp(ExtensionApp, MLOpsSettings):
         except Exception as exc:
             self.log.error("jupyter_mlops: the store could not start: %s", exc)
             raise
-        self.log.info("jupyter_mlops: workspace %s, store %s", services.workspace.root,
-                      settings.shown("db_url"))
+        self.log.info("jupyter_mlops: workspace %s, store %s", services.workspace.root, settings.shown("db_url"))
         if settings.run_worker:
             from .jobs.worker import Worker
 
-            self._worker = Worker(services.store, max_jobs=settings.max_jobs, scratch=services.workspace.state_dir,
-                                  standby=True)
+            self._worker = Worker(
+                services.store, max_jobs=settings.max_jobs, scratch=services.workspace.state_dir, standby=True
+            )
             services.jobs.on_submit = self._worker.wake
             self._worker_thread = threading.Thread(target=self._worker.serve, name="mlops-worker", daemon=True)
             self._worker_thread.start()

@@ -14,12 +14,13 @@ each came from. Precedence, highest first:
    `jupyter_jupyter_mlops_config` (`.py` and `.json`), as the server reads them;
 4. the default.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,48 +52,58 @@ class MLOpsSettings(Configurable):
     """Every jupyter_mlops setting, with its help; `MLOpsApp` (the server extension) inherits them."""
 
     workspace_dir = Unicode(
-        "", help="Workspace folder holding .mlops/ (default: the server's root_dir; in a kernel or the CLI, the "
-                 "nearest folder upward holding .mlops/, else the current folder).",
+        "",
+        help="Workspace folder holding .mlops/ (default: the server's root_dir; in a kernel or the CLI, the "
+        "nearest folder upward holding .mlops/, else the current folder).",
     ).tag(config=True, env=("JUPYTER_MLOPS_WORKSPACE",))
     db_url = Unicode(
-        "", help="SQLAlchemy URL of the store (default: sqlite:///<workspace>/.mlops/mlops.db); a PostgreSQL URL "
-                 "lets a team share one registry. Its password is never shown.",
+        "",
+        help="SQLAlchemy URL of the store (default: sqlite:///<workspace>/.mlops/mlops.db); a PostgreSQL URL "
+        "lets a team share one registry. Its password is never shown.",
     ).tag(config=True, env=("JUPYTER_MLOPS_DB_URL",), secret=True)
     models_dir = Unicode(
-        "", help="Model cache folder, Hugging Face layout (default: <workspace>/models; relative to the workspace).",
+        "",
+        help="Model cache folder, Hugging Face layout (default: <workspace>/models; relative to the workspace).",
     ).tag(config=True, env=("JUPYTER_MLOPS_MODELS_DIR",))
     protected_packages = List(
         Unicode(),
         help="Distribution names or globs the dependency doctor never replaces, on top of torch, torchvision, "
-             "torchaudio, triton, pytorch-triton-rocm, nvidia-* and rocm-* (and any +rocm/+cu/+xpu build).",
+        "torchaudio, triton, pytorch-triton-rocm, nvidia-* and rocm-* (and any +rocm/+cu/+xpu build).",
     ).tag(config=True, env=("JUPYTER_MLOPS_PROTECTED_PACKAGES",))
     hf_endpoint = Unicode(
-        DEFAULT_HF_ENDPOINT, help="Hugging Face Hub URL model downloads use.",
+        DEFAULT_HF_ENDPOINT,
+        help="Hugging Face Hub URL model downloads use.",
     ).tag(config=True, env=("JUPYTER_MLOPS_HF_ENDPOINT", "HF_ENDPOINT"))
     download_disk_margin = Int(
-        DEFAULT_DISK_MARGIN, min=0, help="Bytes that must stay free on the model cache's disk after a download; a download that "
-                      "would leave less is refused before it starts.",
+        DEFAULT_DISK_MARGIN,
+        min=0,
+        help="Bytes that must stay free on the model cache's disk after a download; a download that "
+        "would leave less is refused before it starts.",
     ).tag(config=True, env=("JUPYTER_MLOPS_DOWNLOAD_DISK_MARGIN",))
     docker_host = Unicode(
-        DEFAULT_DOCKER_HOST, help="Docker daemon image builds and pushes use, e.g. "
-                                  "unix:///run/user/1000/docker.sock.",
+        DEFAULT_DOCKER_HOST,
+        help="Docker daemon image builds and pushes use, e.g. unix:///run/user/1000/docker.sock.",
     ).tag(config=True, env=("JUPYTER_MLOPS_DOCKER_HOST", "DOCKER_HOST"))
     build_base_images = Dict(
         value_trait=Unicode(),
         help="Base image of generated Dockerfiles by accelerator: keys rocm, cuda, cpu (defaults "
-             "rocm/pytorch:latest, pytorch/pytorch:latest, python:3.12-slim).",
+        "rocm/pytorch:latest, pytorch/pytorch:latest, python:3.12-slim).",
     ).tag(config=True, env=("JUPYTER_MLOPS_BUILD_BASE_IMAGES",))
     max_jobs = Int(2, min=1, max=64, help="How many jobs the server's worker runs at once.").tag(
-        config=True, env=("JUPYTER_MLOPS_MAX_JOBS",))
+        config=True, env=("JUPYTER_MLOPS_MAX_JOBS",)
+    )
     run_worker = Bool(True, help="Run the job worker inside the server.").tag(
-        config=True, env=("JUPYTER_MLOPS_RUN_WORKER",))
+        config=True, env=("JUPYTER_MLOPS_RUN_WORKER",)
+    )
 
     @validate("db_url")
     def _check_db_url(self, proposal: Any) -> str:
         url = proposal["value"]
         if url and "://" not in url:
-            raise TraitError(f"must be a SQLAlchemy URL such as sqlite:////path/mlops.db or "
-                             f"postgresql+psycopg://user@host/db (got {redact_url(url)!r})")
+            raise TraitError(
+                f"must be a SQLAlchemy URL such as sqlite:////path/mlops.db or "
+                f"postgresql+psycopg://user@host/db (got {redact_url(url)!r})"
+            )
         return str(url)
 
     @validate("hf_endpoint")
@@ -131,8 +142,9 @@ class MLOpsSettings(Configurable):
 
 
 #: Names of the settings, in the order they are defined (and shown).
-NAMES: tuple[str, ...] = tuple(k for k, v in vars(MLOpsSettings).items()
-                               if isinstance(v, TraitType) and v.metadata.get("config"))
+NAMES: tuple[str, ...] = tuple(
+    k for k, v in vars(MLOpsSettings).items() if isinstance(v, TraitType) and v.metadata.get("config")
+)
 
 
 @dataclass(frozen=True)
@@ -176,17 +188,30 @@ class Settings:
     def describe(self) -> list[dict[str, Any]]:
         """One row per setting: name, shown value, source, environment variables, help."""
         traits = MLOpsSettings.class_traits()
-        return [{"name": name, "value": self.shown(name), "source": self.origins.get(name, "default"),
-                 "env": list(traits[name].metadata.get("env", ())), "help": traits[name].help} for name in NAMES]
+        return [
+            {
+                "name": name,
+                "value": self.shown(name),
+                "source": self.origins.get(name, "default"),
+                "env": list(traits[name].metadata.get("env", ())),
+                "help": traits[name].help,
+            }
+            for name in NAMES
+        ]
 
     def handed_down(self, environ: Mapping[str, str] | None = None) -> str:
         """JSON for `SERVER_SETTINGS_ENV`: every value with its origin, and the environment
         variables as this process saw them (a kernel knows which ones changed since)."""
         environ = os.environ if environ is None else environ
         names = [var for name in NAMES for var in MLOpsSettings.class_traits()[name].metadata.get("env", ())]
-        return json.dumps({"settings": {name: {"value": self.value(name), "source": self.origins.get(name, "default")}
-                                        for name in NAMES},
-                           "environ": {var: environ.get(var) for var in names}})
+        return json.dumps(
+            {
+                "settings": {
+                    name: {"value": self.value(name), "source": self.origins.get(name, "default")} for name in NAMES
+                },
+                "environ": {var: environ.get(var) for var in names},
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -221,9 +246,9 @@ def _sections(config: Any) -> dict[str, Any]:
     """The settings in a traitlets Config (`MLOpsApp` over `MLOpsSettings`)."""
     found: dict[str, Any] = {}
     for section in SECTIONS:
-        if isinstance(config, Config) and config._has_section(section):
-            found.update(config[section])
-        elif isinstance(config, Mapping) and isinstance(config.get(section), Mapping):
+        if (isinstance(config, Config) and config._has_section(section)) or (
+            isinstance(config, Mapping) and isinstance(config.get(section), Mapping)
+        ):
             found.update(config[section])
     return {k: v for k, v in found.items() if k in NAMES}
 
@@ -246,8 +271,9 @@ def file_layers(paths: Sequence[str] | None = None) -> list[Layer]:
                 try:
                     config = loader(path.name, path=str(directory)).load_config()
                 except Exception as exc:
-                    raise InvalidInput(f"config: cannot read {path}: {type(exc).__name__}: {exc}",
-                                       field="config") from None
+                    raise InvalidInput(
+                        f"config: cannot read {path}: {type(exc).__name__}: {exc}", field="config"
+                    ) from None
                 values = _sections(config)
                 if values:
                     layers.append(Layer(f"file {path}", values))
@@ -324,15 +350,21 @@ def server_layer(text: str) -> tuple[Layer, Mapping[str, str | None]]:
         sources = {k: f"server ({v['source']})" for k, v in settings.items()}
         seen = dict(data.get("environ") or {})
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InvalidInput(f"config: ${SERVER_SETTINGS_ENV} is not what a server writes ({exc})",
-                           field="config") from None
+        raise InvalidInput(
+            f"config: ${SERVER_SETTINGS_ENV} is not what a server writes ({exc})", field="config"
+        ) from None
     return Layer("server", values, sources), seen
 
 
 # -- resolving -------------------------------------------------------------------------------
-def resolve(config: Sequence[Layer] = (), overrides: Sequence[Layer] = (), *,
-            default_root: Callable[[], Path] | None = None, root_source: str = ROOT_SOURCE,
-            read_workspace: bool = False) -> Settings:
+def resolve(
+    config: Sequence[Layer] = (),
+    overrides: Sequence[Layer] = (),
+    *,
+    default_root: Callable[[], Path] | None = None,
+    root_source: str = ROOT_SOURCE,
+    read_workspace: bool = False,
+) -> Settings:
     """Apply the `config` layers (files), then the workspace's own config file (with
     `read_workspace`), then the `overrides` (environment, server, arguments), each lowest
     priority first, over the defaults. Every value is checked by its trait: a bad one is
@@ -372,10 +404,15 @@ def resolve(config: Sequence[Layer] = (), overrides: Sequence[Layer] = (), *,
     models = (models if models.is_absolute() else root / models).resolve()
     return Settings(
         workspace=Workspace(root=root, db_url=db_url, models_dir=models),
-        protected_packages=tuple(holder.protected_packages), hf_endpoint=holder.hf_endpoint.rstrip("/"),
-        download_disk_margin=holder.download_disk_margin, docker_host=holder.docker_host,
-        build_base_images=dict(holder.build_base_images), max_jobs=holder.max_jobs, run_worker=holder.run_worker,
-        origins=origins)
+        protected_packages=tuple(holder.protected_packages),
+        hf_endpoint=holder.hf_endpoint.rstrip("/"),
+        download_disk_margin=holder.download_disk_margin,
+        docker_host=holder.docker_host,
+        build_base_images=dict(holder.build_base_images),
+        max_jobs=holder.max_jobs,
+        run_worker=holder.run_worker,
+        origins=origins,
+    )
 
 
 #: traitlets' wording of a bad value, and ours (naming the rule and the value).
@@ -401,8 +438,13 @@ def _why(exc: Exception) -> str:
     return re.sub(r"^The (value of the )?'\w+' trait of an? MLOpsSettings instance ", "", text)
 
 
-def load_settings(explicit: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None,
-                  config_paths: Sequence[str] | None = None, cwd: Path | None = None) -> Settings:
+def load_settings(
+    explicit: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    config_paths: Sequence[str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
     """The effective settings of a kernel or the CLI: `explicit` values (None ones skipped)
     over the environment (in a kernel the server started: over the server's hand-down)
     over the config files over the defaults."""
@@ -434,12 +476,20 @@ def server_settings(app: Any) -> Settings:
     from_files: dict[str, Any] = {}
     for layer in files:
         from_files.update(layer.values)
-    extra = {k: v for k, v in _sections(app.config).items()
-             if k not in cli and (k not in from_files or not _same(from_files[k], v))}
+    extra = {
+        k: v
+        for k, v in _sections(app.config).items()
+        if k not in cli and (k not in from_files or not _same(from_files[k], v))
+    }
     config = [*files, *([Layer("server configuration", extra)] if extra else [])]
     overrides = [*env_layers(os.environ), *([Layer("command line", cli)] if cli else [])]
-    return resolve(config, overrides, default_root=lambda: Path(serverapp.root_dir).resolve(),
-                   root_source="default (the server's root_dir)", read_workspace=True)
+    return resolve(
+        config,
+        overrides,
+        default_root=lambda: Path(serverapp.root_dir).resolve(),
+        root_source="default (the server's root_dir)",
+        read_workspace=True,
+    )
 
 
 def _same(a: Any, b: Any) -> bool:

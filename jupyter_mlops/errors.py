@@ -1,4 +1,5 @@
 """Domain errors shared by every service; each face maps them to its own output."""
+
 from __future__ import annotations
 
 

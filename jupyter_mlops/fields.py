@@ -1,5 +1,6 @@
 """Input rules in one place: each Field validates a value and describes itself as
 JSON Schema, so the REST checks, the notebook faces and the OpenAPI document agree."""
+
 from __future__ import annotations
 
 import re
@@ -62,14 +63,12 @@ class Field:
         if self.normalize is not None:
             value = self.normalize(value)
         if self.max_length is not None and isinstance(value, str) and len(value) > self.max_length:
-            raise InvalidInput(
-                f"{name}: must be at most {self.max_length} characters (got {len(value)})", field=name
-            )
+            raise InvalidInput(f"{name}: must be at most {self.max_length} characters (got {len(value)})", field=name)
         if self.enum is not None and value not in self.enum:
             raise InvalidInput(f"{name}: must be one of {', '.join(self.enum)} (got {value!r})", field=name)
         if self._regex is not None and not self._regex.fullmatch(value):
             got = "value not shown" if self.secret else f"got {_short(value)}"
-            raise InvalidInput(f"{name}: {self.rule or 'must match ' + self.pattern} ({got})", field=name)
+            raise InvalidInput(f"{name}: {self.rule or f'must match {self.pattern}'} ({got})", field=name)
         if self.minimum is not None and value < self.minimum:
             raise InvalidInput(f"{name}: must be at least {self.minimum} (got {value})", field=name)
         if self.maximum is not None and value > self.maximum:

@@ -3,6 +3,7 @@
 A command's answer is returned as a `cli.Result`, which the notebook shows as an
 HTML table (plain text in a terminal) and which code can keep: `r = %mlops releases
 show 3; r["status"]`. Errors print one line and return None; the kernel never exits."""
+
 from __future__ import annotations
 
 import shlex
@@ -45,9 +46,15 @@ class MLOpsMagics(Magics):
             try:
                 # `deps fix` without --yes shows the plan for a re-run with --yes (confirm=None);
                 # a repair job's log lines are printed in the cell as they come.
-                return run(argv, services=self.services, body=body, prog=PROG,
-                                    on_progress=progress.update if progress else None,
-                                    on_log=print, confirm=None)
+                return run(
+                    argv,
+                    services=self.services,
+                    body=body,
+                    prog=PROG,
+                    on_progress=progress.update if progress else None,
+                    on_log=print,
+                    confirm=None,
+                )
             finally:
                 if progress is not None:
                     progress.close()

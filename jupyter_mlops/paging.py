@@ -1,4 +1,5 @@
 """Keyset (cursor) pagination shared by every list."""
+
 from __future__ import annotations
 
 import base64
@@ -7,8 +8,7 @@ import json
 from typing import Any
 
 from sqlalchemy import Select
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from .errors import InvalidInput
 from .fields import INT64_MAX
@@ -24,7 +24,9 @@ def check_limit(limit: Any) -> int:
     try:
         value = int(limit)
     except (TypeError, ValueError):
-        raise InvalidInput(f"limit: must be a whole number from 1 to {MAX_LIMIT} (got {limit!r})", field="limit") from None
+        raise InvalidInput(
+            f"limit: must be a whole number from 1 to {MAX_LIMIT} (got {limit!r})", field="limit"
+        ) from None
     if not 1 <= value <= MAX_LIMIT:
         raise InvalidInput(f"limit: must be a whole number from 1 to {MAX_LIMIT} (got {value})", field="limit")
     return value
@@ -43,8 +45,12 @@ def decode_cursor(cursor: str, kind: type = object) -> Any:
         (value,) = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError, binascii.Error):
         raise InvalidInput("cursor: is not a cursor this server issued", field="cursor") from None
-    if (not isinstance(value, (int, str)) or isinstance(value, bool) or not isinstance(value, kind)
-            or (isinstance(value, int) and abs(value) > INT64_MAX)):
+    if (
+        not isinstance(value, (int, str))
+        or isinstance(value, bool)
+        or not isinstance(value, kind)
+        or (isinstance(value, int) and abs(value) > INT64_MAX)
+    ):
         raise InvalidInput("cursor: is not a cursor this server issued", field="cursor")
     return value
 
@@ -52,7 +58,7 @@ def decode_cursor(cursor: str, kind: type = object) -> Any:
 def page(
     session: Session,
     stmt: Select[Any],
-    key: ColumnElement[Any],
+    key: InstrumentedAttribute[Any],
     *,
     descending: bool,
     limit: Any = None,

@@ -1,6 +1,7 @@
 """One-shot secret files: a token or registry credentials handed from a request to its
 job without entering the store, the job's params or its log. Each file is 0600 in a
 0700 folder, read and deleted by the job as it starts, and swept when no job claims it."""
+
 from __future__ import annotations
 
 import os
@@ -41,8 +42,9 @@ class SecretFiles:
         while True:
             page = self.jobs.list(active=True, limit=500, cursor=cursor)
             for job in page["items"]:
-                found.update(v for v in job["params"].values()
-                             if isinstance(v, str) and v.startswith(str(self.folder) + os.sep))
+                found.update(
+                    v for v in job["params"].values() if isinstance(v, str) and v.startswith(str(self.folder) + os.sep)
+                )
             cursor = page["next_cursor"]
             if not cursor:
                 return found
@@ -77,7 +79,8 @@ def take(path: str | None, field: str) -> str | None:
     try:
         return file.read_text().strip() or None
     except FileNotFoundError:
-        raise InvalidInput(f"{field}: the secret for this job is gone (the job was already run); "
-                           f"start it again", field=field) from None
+        raise InvalidInput(
+            f"{field}: the secret for this job is gone (the job was already run); start it again", field=field
+        ) from None
     finally:
         file.unlink(missing_ok=True)

@@ -1,7 +1,7 @@
 """One object holding every service for a workspace; what each face talks to."""
+
 from __future__ import annotations
 
-import getpass
 import os
 import shutil
 import threading
@@ -34,12 +34,28 @@ class Services:
         self.store = store or open_store(workspace.db_url)
         self.registry = Registry(self.store)
         self.jobs = JobQueue(self.store)
-        self.deps = DepsService(self.store, self.jobs, workspace.root, (*DEFAULT_PROTECTED, *settings.protected_packages))
-        self.hub = HubService(self.store, self.jobs, self.registry, workspace.models_dir, settings.hf_endpoint,
-                              settings.download_disk_margin, secrets_dir=workspace.state_dir / "secrets")
-        self.builds = BuildService(self.store, self.jobs, self.registry, workspace.root, workspace.models_dir,
-                                   secrets_dir=workspace.state_dir / "secrets", docker_host=settings.docker_host,
-                                   base_images=dict(settings.build_base_images))
+        self.deps = DepsService(
+            self.store, self.jobs, workspace.root, (*DEFAULT_PROTECTED, *settings.protected_packages)
+        )
+        self.hub = HubService(
+            self.store,
+            self.jobs,
+            self.registry,
+            workspace.models_dir,
+            settings.hf_endpoint,
+            settings.download_disk_margin,
+            secrets_dir=workspace.state_dir / "secrets",
+        )
+        self.builds = BuildService(
+            self.store,
+            self.jobs,
+            self.registry,
+            workspace.root,
+            workspace.models_dir,
+            secrets_dir=workspace.state_dir / "secrets",
+            docker_host=settings.docker_host,
+            base_images=dict(settings.build_base_images),
+        )
         self._storage: tuple[float, dict[str, Any]] | None = None
         self._storage_lock = threading.Lock()
 
@@ -67,8 +83,13 @@ def _place(path: Path, measured: Path) -> dict[str, Any]:
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     disk = shutil.disk_usage(probe)
-    return {"path": str(path), "used_bytes": tree_size(measured), "disk_total_bytes": disk.total,
-            "disk_used_bytes": disk.used, "disk_free_bytes": disk.free}
+    return {
+        "path": str(path),
+        "used_bytes": tree_size(measured),
+        "disk_total_bytes": disk.total,
+        "disk_used_bytes": disk.used,
+        "disk_free_bytes": disk.free,
+    }
 
 
 def tree_size(path: Path) -> int:
@@ -92,11 +113,6 @@ def tree_size(path: Path) -> int:
                 except OSError:
                     continue
     return total
-
-
-def current_user() -> str:
-    """Who is acting outside the server (a kernel, the CLI)."""
-    return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
 
 
 _cache: dict[str, Services] = {}

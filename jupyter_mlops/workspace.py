@@ -1,4 +1,5 @@
 """Where the workspace, the store and the model cache are (the settings decide; see config.py)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ class Workspace:
         """The database file when the store is SQLite, else None."""
         prefix = "sqlite:///"
         if self.db_url.startswith(prefix):
-            return Path(self.db_url[len(prefix):])
+            return Path(self.db_url[len(prefix) :])
         return None
 
 

@@ -240,3 +240,36 @@ def test_broken_pipe_on_help_exits_quietly(tmp_path: Path) -> None:
                           env={**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage:") and done.stderr == ""
+
+
+def test_config_command_names_sources_and_hides_secrets(tmp_path: Path) -> None:
+    """`jupyter mlops config`: every setting with its source, as text and JSON; a password in
+    db_url (from a file or the environment) never printed."""
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    config_file = config_dir / "jupyter_server_config.py"
+    config_file.write_text("c.MLOpsApp.db_url = 'postgresql+psycopg://ada:file-s3cret@db.internal/registry'\n"
+                           "c.MLOpsApp.protected_packages = ['flash-attn']\n")
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config_dir), "HF_ENDPOINT": "http://hub.internal"}
+
+    def config(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "jupyter_mlops.cli", "config", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    text = config()
+    assert text.returncode == 0, text.stderr
+    lines = {line.split()[0]: line for line in text.stdout.splitlines()[3:]}
+    assert f"file {config_file}" in lines["db_url"] and "ada:***@db.internal/registry" in lines["db_url"]
+    assert f"file {config_file}" in lines["protected_packages"] and "flash-attn" in lines["protected_packages"]
+    assert "environment HF_ENDPOINT" in lines["hf_endpoint"]
+    assert lines["max_jobs"].split()[-1] == "default"
+    env["JUPYTER_MLOPS_DB_URL"] = "postgresql://ada@db.internal/registry?password=env-s3cret"
+    as_json = config("--json")
+    assert as_json.returncode == 0, as_json.stderr
+    rows = json.loads(as_json.stdout)
+    assert rows["db_url"]["source"] == "environment JUPYTER_MLOPS_DB_URL"
+    assert rows["db_url"]["value"] == "postgresql://ada@db.internal/registry?password=***"
+    one = config("db_url")
+    for out in (text, as_json, one):
+        assert "s3cret" not in out.stdout + out.stderr
+    assert config("nope").returncode == 1

@@ -1,6 +1,7 @@
 """A build context as a list of entries streamed straight into a tar for the daemon:
 no copy of the weights is made, symlinks (the model cache's) are sent as the real
 files, `.dockerignore` is honoured, and the exact size is known before sending."""
+
 from __future__ import annotations
 
 import hashlib
@@ -84,7 +85,8 @@ class Ignore:
         self.matcher = PatternMatcher([*patterns, *(f"!{name}" for name in keep)]) if patterns else None
 
     def excluded(self, rel: str) -> bool:
-        return bool(self.matcher and self.matcher.matches(rel))
+        # docker's own walk() passes a str; its stub asks for a PathLike, which match() cannot take
+        return bool(self.matcher and self.matcher.matches(rel))  # type: ignore[arg-type]
 
     def may_hold_kept(self, rel: str) -> bool:
         """Whether an excluded folder may still hold a re-included (`!`) path."""
@@ -99,8 +101,9 @@ def _file_entry(name: str, path: str) -> Entry:
     try:
         st = os.stat(real)
     except FileNotFoundError:
-        raise ContextError(f"{path}: broken symbolic link to {os.readlink(path)}" if os.path.islink(path)
-                           else f"{path}: no such file") from None
+        raise ContextError(
+            f"{path}: broken symbolic link to {os.readlink(path)}" if os.path.islink(path) else f"{path}: no such file"
+        ) from None
     except OSError as exc:
         raise ContextError(f"{path}: cannot be read ({exc.strerror})") from None
     if not stat.S_ISREG(st.st_mode):
@@ -109,10 +112,18 @@ def _file_entry(name: str, path: str) -> Entry:
         with open(real, "rb"):
             pass
     except OSError as exc:
-        raise ContextError(f"{path}: cannot be read ({exc.strerror}); fix its permissions or list it in "
-                           f".dockerignore") from None
-    return Entry(name=name, source=real, size=st.st_size, mode=0o755 if st.st_mode & 0o111 else 0o644,
-                 mtime=int(st.st_mtime), inode=st.st_ino, mtime_ns=st.st_mtime_ns)
+        raise ContextError(
+            f"{path}: cannot be read ({exc.strerror}); fix its permissions or list it in .dockerignore"
+        ) from None
+    return Entry(
+        name=name,
+        source=real,
+        size=st.st_size,
+        mode=0o755 if st.st_mode & 0o111 else 0o644,
+        mtime=int(st.st_mtime),
+        inode=st.st_ino,
+        mtime_ns=st.st_mtime_ns,
+    )
 
 
 def collect(root: Path, prefix: str = "", ignore: Ignore | None = None, *, rel_base: str = "") -> list[Entry]:
@@ -222,8 +233,9 @@ class Context:
         except OSError as exc:
             raise ContextError(f"{entry.source}: cannot be read ({exc.strerror})") from None
         if left or grew:
-            raise ContextError(f"{entry.source}: changed size while it was being sent; build again when "
-                               f"nothing writes to it")
+            raise ContextError(
+                f"{entry.source}: changed size while it was being sent; build again when nothing writes to it"
+            )
 
     def digest(self, file_digest: Callable[[Entry], str], extra: dict[str, Any]) -> str:
         """A content hash of the context (names, modes, file contents) and `extra`
@@ -297,7 +309,8 @@ def generated_dockerfile(layout: Layout, env: dict[str, str]) -> str:
             "RUN (python -m pip freeze 2>/dev/null | grep -E '^[A-Za-z0-9_.-]+==[^ ]*\\+(rocm|cu|xpu|cpu)' "
             "> /tmp/mlops-constraints.txt || true) \\\n"
             f" && python -m pip install --no-cache-dir --disable-pip-version-check -c /tmp/mlops-constraints.txt {reqs}"
-            " \\\n && rm -f /tmp/mlops-constraints.txt")
+            " \\\n && rm -f /tmp/mlops-constraints.txt"
+        )
     for inc in layout.includes:
         lines.append(f"COPY {inc} ./{inc}")
     lines.append("ENV " + " ".join(f"{k}={_quote(v)}" for k, v in env.items()))
@@ -314,15 +327,18 @@ def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def generated_context(model_path: Path, project: Path, includes: list[str], base_image: str,
-                      env: dict[str, str]) -> tuple[Context, str]:
+def generated_context(
+    model_path: Path, project: Path, includes: list[str], base_image: str, env: dict[str, str]
+) -> tuple[Context, str]:
     """The context of a generated build: the Dockerfile, the project parts that exist
     (each under the project's .dockerignore) and the weights under `model/` (under the
     model folder's .dockerignore). Returns (context, Dockerfile text)."""
     for inc in includes:
         if inc.split("/")[0] in RESERVED:
-            raise InvalidInput(f"include: {inc!r} clashes with a name the generated layout uses "
-                               f"({', '.join(RESERVED)})", field="include")
+            raise InvalidInput(
+                f"include: {inc!r} clashes with a name the generated layout uses ({', '.join(RESERVED)})",
+                field="include",
+            )
     project_ignore = Ignore(load_dockerignore(project)) if project.is_dir() else Ignore([])
     entries: list[Entry] = []
     present: dict[str, bool] = {}
@@ -330,8 +346,9 @@ def generated_context(model_path: Path, project: Path, includes: list[str], base
         path = project / part
         if not os.path.lexists(path) or project_ignore.excluded(part):
             if part in includes:
-                raise InvalidInput(f"include: {part!r} does not exist in {project} (or .dockerignore "
-                                   f"excludes it)", field="include")
+                raise InvalidInput(
+                    f"include: {part!r} does not exist in {project} (or .dockerignore excludes it)", field="include"
+                )
             present[part] = False
             continue
         present[part] = True
@@ -339,18 +356,24 @@ def generated_context(model_path: Path, project: Path, includes: list[str], base
             entries.extend(collect(path, part, project_ignore, rel_base=part))
         else:
             entries.append(_file_entry(part, str(path)))
-    req_dir = sorted(e.name.split("/", 1)[1] for e in entries
-                     if e.name.startswith("requirements/") and e.name.count("/") == 1
-                     and e.name.endswith(".txt") and not e.is_dir)
+    req_dir = sorted(
+        e.name.split("/", 1)[1]
+        for e in entries
+        if e.name.startswith("requirements/") and e.name.count("/") == 1 and e.name.endswith(".txt") and not e.is_dir
+    )
     model_root = model_path if model_path.is_dir() else model_path.parent
     model_ignore = Ignore(load_dockerignore(model_root)) if model_path.is_dir() else Ignore([])
     # the model folder's .dockerignore steers the copy; it is not part of the model
     weights = [e for e in collect(model_path, "model", model_ignore) if e.name != "model/.dockerignore"]
     if model_path.is_file():
         weights.insert(0, Entry(name="model", is_dir=True, mode=0o755))
-    layout = Layout(base_image=base_image, requirements_txt=present["requirements.txt"],
-                    requirements_dir=req_dir if present["requirements"] else [],
-                    third_party=present["third_party"], includes=list(includes))
+    layout = Layout(
+        base_image=base_image,
+        requirements_txt=present["requirements.txt"],
+        requirements_dir=req_dir if present["requirements"] else [],
+        third_party=present["third_party"],
+        includes=list(includes),
+    )
     text = generated_dockerfile(layout, env)
     data = text.encode()
     dockerfile = Entry(name="Dockerfile", data=data, size=len(data), mode=0o644)
@@ -364,8 +387,9 @@ def custom_context(folder: Path) -> tuple[Context, str]:
     try:
         text = dockerfile.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InvalidInput(f"dockerfile: {folder} has no Dockerfile; use dockerfile=generated",
-                           field="dockerfile") from None
+        raise InvalidInput(
+            f"dockerfile: {folder} has no Dockerfile; use dockerfile=generated", field="dockerfile"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ContextError(f"{dockerfile}: cannot be read ({exc})") from None
     ignore = Ignore(load_dockerignore(folder), keep=("Dockerfile",))

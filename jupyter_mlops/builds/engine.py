@@ -1,6 +1,7 @@
 """The Docker Engine through docker-py's low-level client: connect with a clear message
 when the daemon is missing, and read build and push streams, whose failures arrive as
 `error` chunks (the HTTP status says nothing)."""
+
 from __future__ import annotations
 
 import os
@@ -11,6 +12,8 @@ from typing import Any
 from ..errors import MLOpsError, Unavailable
 
 PING_TIMEOUT = 10
+#: Seconds a job's client waits for the daemon's next chunk: a build step may be silent a long time.
+JOB_TIMEOUT = 86_400
 STEP = re.compile(r"Step (\d+)/(\d+) :")
 
 
@@ -23,23 +26,27 @@ class DaemonError(MLOpsError):
 def explain(host: str, exc: BaseException) -> str:
     """What went wrong reaching the daemon, and what to check."""
     text = str(exc)
-    socket = host[len("unix://"):] if host.startswith("unix://") else None
+    socket = host[len("unix://") :] if host.startswith("unix://") else None
     if socket and not os.path.exists(socket):
         why = f"no Docker daemon socket at {socket}"
     elif "Permission denied" in text or isinstance(exc, PermissionError):
-        why = (f"no permission to use the Docker socket {socket or host}; add your user to the 'docker' "
-               f"group (then log in again) or point docker_host at a daemon you may use")
+        why = (
+            f"no permission to use the Docker socket {socket or host}; add your user to the 'docker' "
+            f"group (then log in again) or point docker_host at a daemon you may use"
+        )
     elif "Connection refused" in text or "No such file" in text:
         why = f"nothing answers at {host}; the socket is there but the daemon is not running"
     else:
         why = f"the Docker daemon at {host} failed: {text}"
-    return (f"Docker is not available: {why}. Check the docker_host setting (now {host}; "
-            f"`jupyter mlops config` shows where it comes from: $DOCKER_HOST or c.MLOpsApp.docker_host), "
-            f"that the socket exists and you may use it, and that the docker service is running "
-            f"(systemctl status docker).")
+    return (
+        f"Docker is not available: {why}. Check the docker_host setting (now {host}; "
+        f"`jupyter mlops config` shows where it comes from: $DOCKER_HOST or c.MLOpsApp.docker_host), "
+        f"that the socket exists and you may use it, and that the docker service is running "
+        f"(systemctl status docker)."
+    )
 
 
-def connect(host: str, *, timeout: float | None = PING_TIMEOUT) -> Any:
+def connect(host: str, *, timeout: int = PING_TIMEOUT) -> Any:
     """A `docker.APIClient` that has answered a ping; Unavailable (saying what to check) if not."""
     import docker
     from docker.errors import DockerException
@@ -61,8 +68,7 @@ def failure(chunk: dict[str, Any]) -> str | None:
     return None
 
 
-def follow_build(chunks: Iterable[dict[str, Any]], log: Callable[[str], None],
-                 step: Callable[[int, int], None]) -> str:
+def follow_build(chunks: Iterable[dict[str, Any]], log: Callable[[str], None], step: Callable[[int, int], None]) -> str:
     """Read a build stream to its end: log its lines, report steps; returns the image id,
     or raises DaemonError with the daemon's message."""
     image_id: str | None = None
@@ -88,8 +94,9 @@ def follow_build(chunks: Iterable[dict[str, Any]], log: Callable[[str], None],
     return image_id
 
 
-def follow_push(chunks: Iterable[dict[str, Any]], log: Callable[[str], None],
-                sent: Callable[[int, int], None]) -> dict[str, Any]:
+def follow_push(
+    chunks: Iterable[dict[str, Any]], log: Callable[[str], None], sent: Callable[[int, int], None]
+) -> dict[str, Any]:
     """Read a push stream: log layer states, report bytes; returns {digest, size},
     or raises DaemonError (docker-py does not raise on a failed push)."""
     layers: dict[str, tuple[int, int]] = {}
@@ -115,5 +122,3 @@ def follow_push(chunks: Iterable[dict[str, Any]], log: Callable[[str], None],
 
 def _status_line(chunk: dict[str, Any]) -> str:
     return " ".join(str(chunk[k]) for k in ("id", "status", "progress") if chunk.get(k))
-
-

@@ -1,6 +1,7 @@
 """The `build.image` and `build.push` jobs: assemble the context, reuse an image with
 the same content hash or build one with the daemon's log streaming live, record what
 was made, optionally run a check; push an image and record its digest."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ from ..config import DEFAULT_DOCKER_HOST
 from ..errors import InvalidInput, MLOpsError, NotFound
 from ..jobs.context import JobContext
 from ..secretfile import take
-from ..store import Store
+from ..store import Store, fetch
 from ..store.schema import Build, BuildPush, FileDigest, Model, Release, utcnow
 from . import context as bc
 from . import engine, rules
@@ -37,7 +38,7 @@ class Digests:
         known: dict[str, str] = {}
         with self.store.read() as s:
             for i in range(0, len(paths), 500):
-                for row in s.scalars(select(FileDigest).where(FileDigest.path.in_(paths[i:i + 500]))):
+                for row in s.scalars(select(FileDigest).where(FileDigest.path.in_(paths[i : i + 500]))):
                     known[row.path] = f"{row.size}:{row.mtime_ns}:{row.inode}:{row.sha256}"
         return known
 
@@ -55,8 +56,12 @@ def context_hash(ctx: JobContext, context: bc.Context, extra: dict[str, Any], st
     blob names) are read once, with progress."""
     digests = Digests(store)
     known = digests.load(context.files)
-    todo = [e for e in context.files if bc.known_digest(e) is None
-            and known.get(e.source or "", "").rsplit(":", 1)[0] != f"{e.size}:{e.mtime_ns}:{e.inode}"]
+    todo = [
+        e
+        for e in context.files
+        if bc.known_digest(e) is None
+        and known.get(e.source or "", "").rsplit(":", 1)[0] != f"{e.size}:{e.mtime_ns}:{e.inode}"
+    ]
     total = sum(e.size for e in todo)
     if todo:
         ctx.log(f"hashing {len(todo)} files ({total / 1e6:.1f} MB) not seen before")
@@ -65,8 +70,9 @@ def context_hash(ctx: JobContext, context: bc.Context, extra: dict[str, Any], st
         assert e.source is not None
         sha = bc.sha256_file(e.source)
         known[e.source] = f"{e.size}:{e.mtime_ns}:{e.inode}:{sha}"
-        digests.fresh.append({"path": e.source, "size": e.size, "mtime_ns": e.mtime_ns, "inode": e.inode,
-                              "sha256": sha})
+        digests.fresh.append(
+            {"path": e.source, "size": e.size, "mtime_ns": e.mtime_ns, "inode": e.inode, "sha256": sha}
+        )
         done += e.size
         ctx.progress(done, total, "B", "hashing the context")
     digests.save()
@@ -84,28 +90,35 @@ def _load(store: Store, build_id: int) -> tuple[Build, Release, Model]:
             raise NotFound(f"build {build_id} does not exist")
         release = s.get(Release, build.release_id) if build.release_id else None
         if release is None:
-            raise NotFound(f"the release of build {build_id} ({build.model}:{build.version}:{build.quantization}) "
-                           f"was deleted")
-        model = s.get(Model, release.model_id)
+            raise NotFound(
+                f"the release of build {build_id} ({build.model}:{build.version}:{build.quantization}) was deleted"
+            )
+        model = fetch(s, Model, release.model_id, "model")
         s.expunge_all()
         return build, release, model
 
 
-def assemble(opts: dict[str, Any], release: Release, model: Model, root: Path,
-             models_dir: Path) -> tuple[bc.Context, str]:
+def assemble(
+    opts: dict[str, Any], release: Release, model: Model, root: Path, models_dir: Path
+) -> tuple[bc.Context, str]:
     """The context and Dockerfile text of a build, by its options."""
     from .service import model_files
 
     path = model_files(model.storage_path, root, models_dir)
     if opts["dockerfile"] == "custom":
         if not path.is_dir():
-            raise InvalidInput(f"dockerfile: custom needs a model folder with a Dockerfile ({path} is a file)",
-                               field="dockerfile")
+            raise InvalidInput(
+                f"dockerfile: custom needs a model folder with a Dockerfile ({path} is a file)", field="dockerfile"
+            )
         return bc.custom_context(path)
-    env = {"MODEL_DIR": bc.MODEL_DIR, "MLOPS_MODEL": model.name, "MLOPS_VERSION": release.version,
-           "MLOPS_QUANTIZATION": release.quantization, "MLOPS_RELEASE_ID": str(release.id)}
-    return bc.generated_context(path, root / opts["project"], list(opts.get("include") or []),
-                                opts["base_image"], env)
+    env = {
+        "MODEL_DIR": bc.MODEL_DIR,
+        "MLOPS_MODEL": model.name,
+        "MLOPS_VERSION": release.version,
+        "MLOPS_QUANTIZATION": release.quantization,
+        "MLOPS_RELEASE_ID": str(release.id),
+    }
+    return bc.generated_context(path, root / opts["project"], list(opts.get("include") or []), opts["base_image"], env)
 
 
 def build(ctx: JobContext, build_id: int, root: str, models_dir: str) -> dict[str, Any]:
@@ -114,17 +127,26 @@ def build(ctx: JobContext, build_id: int, root: str, models_dir: str) -> dict[st
     store = ctx.store
     row, release, model = _load(store, build_id)
     opts = row.options
-    ctx.log(f"build {build_id}: {model.name}:{release.version}:{release.quantization} -> {row.tag} "
-            f"({opts['dockerfile']} Dockerfile, base {opts['base_image'] if opts['dockerfile'] == 'generated' else 'from the Dockerfile'})")
+    base = opts["base_image"] if opts["dockerfile"] == "generated" else "from the Dockerfile"
+    ctx.log(
+        f"build {build_id}: {model.name}:{release.version}:{release.quantization} -> {row.tag} "
+        f"({opts['dockerfile']} Dockerfile, base {base})"
+    )
     context, dockerfile = assemble(opts, release, model, Path(root), Path(models_dir))
     extra = {"build_args": opts.get("build_args") or {}, "platform": opts.get("platform")}
     chash = context_hash(ctx, context, extra, store)
     size = context.tar_size()
-    stats = {"context_hash": chash, "context_bytes": size, "needed_bytes": context.needed_bytes,
-             "context_files": len(context.files)}
-    ctx.log(f"context: {len(context.files)} files, {context.needed_bytes / 1e6:.1f} MB of files, "
-            f"{size / 1e6:.1f} MB to send; hash {chash}")
-    api = engine.connect(opts.get("docker_host") or DEFAULT_DOCKER_HOST, timeout=None)
+    stats = {
+        "context_hash": chash,
+        "context_bytes": size,
+        "needed_bytes": context.needed_bytes,
+        "context_files": len(context.files),
+    }
+    ctx.log(
+        f"context: {len(context.files)} files, {context.needed_bytes / 1e6:.1f} MB of files, "
+        f"{size / 1e6:.1f} MB to send; hash {chash}"
+    )
+    api = engine.connect(opts.get("docker_host") or DEFAULT_DOCKER_HOST, timeout=engine.JOB_TIMEOUT)
     repo, tag = rules.split_image(row.tag)
     reused = None if opts.get("no_cache") else _existing(api, chash)
     try:
@@ -133,9 +155,13 @@ def build(ctx: JobContext, build_id: int, root: str, models_dir: str) -> dict[st
             api.tag(reused, repo, tag, force=True)
             image_id = reused
         else:
-            labels = {f"{LABEL}.model": model.name, f"{LABEL}.version": release.version,
-                      f"{LABEL}.quantization": release.quantization, f"{LABEL}.release-id": str(release.id),
-                      HASH_LABEL: chash}
+            labels = {
+                f"{LABEL}.model": model.name,
+                f"{LABEL}.version": release.version,
+                f"{LABEL}.quantization": release.quantization,
+                f"{LABEL}.release-id": str(release.id),
+                HASH_LABEL: chash,
+            }
             if opts["dockerfile"] == "generated":
                 ctx.log("Dockerfile (generated):")
                 for line in dockerfile.splitlines():
@@ -143,26 +169,46 @@ def build(ctx: JobContext, build_id: int, root: str, models_dir: str) -> dict[st
             final = dockerfile if dockerfile.endswith("\n") else dockerfile + "\n"
             context = context.with_dockerfile(final + bc.label_line(labels))
             size = context.tar_size()
-            chunks = api.build(fileobj=context.stream(lambda sent: ctx.progress(sent, size, "B", "sending context")),
-                               custom_context=True, tag=row.tag,
-                               buildargs=opts.get("build_args") or None, platform=opts.get("platform"),
-                               nocache=bool(opts.get("no_cache")), pull=bool(opts.get("pull")), rm=True,
-                               forcerm=True, decode=True, dockerfile=context.dockerfile)
-            image_id = engine.follow_build(chunks, ctx.log, lambda n, of: ctx.progress(n, of, "steps", f"step {n}/{of}"))
+            chunks = api.build(
+                fileobj=context.stream(lambda sent: ctx.progress(sent, size, "B", "sending context")),
+                custom_context=True,
+                tag=row.tag,
+                buildargs=opts.get("build_args") or None,
+                platform=opts.get("platform"),
+                nocache=bool(opts.get("no_cache")),
+                pull=bool(opts.get("pull")),
+                rm=True,
+                forcerm=True,
+                decode=True,
+                dockerfile=context.dockerfile,
+            )
+            image_id = engine.follow_build(
+                chunks, ctx.log, lambda n, of: ctx.progress(n, of, "steps", f"step {n}/{of}")
+            )
         image = api.inspect_image(image_id)
         duration = round(time.monotonic() - started, 3)
-        values = {**stats, "image_id": image["Id"], "image_size": image.get("Size"), "reused": bool(reused),
-                  "duration_s": duration, "finished_at": utcnow()}
+        values = {
+            **stats,
+            "image_id": image["Id"],
+            "image_size": image.get("Size"),
+            "reused": bool(reused),
+            "duration_s": duration,
+            "finished_at": utcnow(),
+        }
         _record(store, build_id, values)
-        ctx.log(f"{'reused' if reused else 'built'} {image['Id']} as {row.tag} "
-                f"({(image.get('Size') or 0) / 1e6:.1f} MB) in {duration:.1f} s")
+        ctx.log(
+            f"{'reused' if reused else 'built'} {image['Id']} as {row.tag} "
+            f"({(image.get('Size') or 0) / 1e6:.1f} MB) in {duration:.1f} s"
+        )
         if opts.get("run_check"):
             values["run_check"] = check = _run_check(ctx, api, image_id, opts["run_check"])
             _record(store, build_id, {"run_check": check})
             if check["exit_code"] != 0:
-                raise RunCheckFailed(f"run check: {json.dumps(check['command'])} "
-                                     f"{check.get('error') or 'exited ' + str(check['exit_code'])} (the image "
-                                     f"{row.tag} is built and recorded)")
+                raise RunCheckFailed(
+                    f"run check: {json.dumps(check['command'])} "
+                    f"{check.get('error') or 'exited ' + str(check['exit_code'])} (the image "
+                    f"{row.tag} is built and recorded)"
+                )
     finally:
         api.close()
     return {"build_id": build_id, "tag": row.tag, **{k: v for k, v in values.items() if k != "finished_at"}}
@@ -201,8 +247,9 @@ def _run_check(ctx: JobContext, api: Any, image_id: str, check: dict[str, Any]) 
     cid: str | None = None
     try:
         try:
-            cid = api.create_container(image_id, command=check["command"],
-                                       host_config=api.create_host_config(**host))["Id"]
+            cid = api.create_container(image_id, command=check["command"], host_config=api.create_host_config(**host))[
+                "Id"
+            ]
             api.start(cid)
         except APIError as exc:
             return {**result, "exit_code": None, "error": f"could not start: {exc.explanation or exc}"}
@@ -222,8 +269,9 @@ def _run_check(ctx: JobContext, api: Any, image_id: str, check: dict[str, Any]) 
     return {**result, "exit_code": code, "output": output[-OUTPUT_TAIL:]}
 
 
-def push(ctx: JobContext, build_id: int, reference: str, auth_file: str | None = None,
-         docker_host: str = DEFAULT_DOCKER_HOST) -> dict[str, Any]:
+def push(
+    ctx: JobContext, build_id: int, reference: str, auth_file: str | None = None, docker_host: str = DEFAULT_DOCKER_HOST
+) -> dict[str, Any]:
     """Tag a build's image as `reference` and push it; record the digest."""
     auth = json.loads(take(auth_file, "password") or "null")
     store = ctx.store
@@ -232,16 +280,20 @@ def push(ctx: JobContext, build_id: int, reference: str, auth_file: str | None =
     if not image_id:
         raise NotFound(f"build {build_id} has no image to push")
     repo, tag = rules.split_image(reference)
-    api = engine.connect(docker_host or DEFAULT_DOCKER_HOST, timeout=None)
+    api = engine.connect(docker_host or DEFAULT_DOCKER_HOST, timeout=engine.JOB_TIMEOUT)
     try:
         api.tag(image_id, repo, tag, force=True)
         ctx.log(f"pushing {image_id} as {reference}")
-        result = engine.follow_push(api.push(repo, tag=tag, stream=True, decode=True, auth_config=auth),
-                                    ctx.log, lambda done, total: ctx.progress(done, total, "B", "pushing"))
+        result = engine.follow_push(
+            api.push(repo, tag=tag, stream=True, decode=True, auth_config=auth),
+            ctx.log,
+            lambda done, total: ctx.progress(done, total, "B", "pushing"),
+        )
     finally:
         api.close()
     with store.write() as s:
-        s.execute(update(BuildPush).where(BuildPush.job_id == ctx.job_id)
-                  .values(digest=result["digest"], pushed_at=utcnow()))
+        s.execute(
+            update(BuildPush).where(BuildPush.job_id == ctx.job_id).values(digest=result["digest"], pushed_at=utcnow())
+        )
     ctx.log(f"pushed {reference}@{result['digest']}")
     return {"build_id": build_id, "reference": reference, **result}

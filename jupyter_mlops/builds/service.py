@@ -1,5 +1,6 @@
 """Image builds as a service: start a build of a release (a job), list and read builds,
 follow their logs, cancel them, push an image, and queue auto-builds of new releases."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, InvalidInput, NotFound
+from ..jobs.queue import JobQueue
 from ..paging import page
+from ..registry.service import Registry
 from ..secretfile import SecretFiles, forget
 from ..store import Store
 from ..store.engine import fetch
@@ -27,25 +30,57 @@ def _iso(value: Any) -> str | None:
 
 def push_view(p: BuildPush, job: Job | None = None) -> dict[str, Any]:
     """A push as JSON, with its job's state."""
-    return {"id": p.id, "build_id": p.build_id, "job_id": p.job_id, "reference": p.reference,
-            "digest": p.digest, "state": job.state if job else ("succeeded" if p.digest else "unknown"),
-            "error": job.error if job else None, "created_by": p.created_by,
-            "created_at": _iso(p.created_at), "pushed_at": _iso(p.pushed_at)}
+    return {
+        "id": p.id,
+        "build_id": p.build_id,
+        "job_id": p.job_id,
+        "reference": p.reference,
+        "digest": p.digest,
+        "state": job.state if job else ("succeeded" if p.digest else "unknown"),
+        "error": job.error if job else None,
+        "created_by": p.created_by,
+        "created_at": _iso(p.created_at),
+        "pushed_at": _iso(p.pushed_at),
+    }
 
 
 def build_view(b: Build, job: Job | None, pushes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A build as JSON: its record, its job's state and progress, and its pushes."""
-    view = {"id": b.id, "release_id": b.release_id, "model": b.model, "version": b.version,
-            "quantization": b.quantization, "job_id": b.job_id, "tag": b.tag, "options": b.options,
-            "context_hash": b.context_hash, "context_bytes": b.context_bytes, "needed_bytes": b.needed_bytes,
-            "context_files": b.context_files, "image_id": b.image_id, "image_size": b.image_size,
-            "reused": b.reused, "duration_s": b.duration_s, "run_check": b.run_check,
-            "created_by": b.created_by, "created_at": _iso(b.created_at),
-            "finished_at": _iso(b.finished_at or (job.finished_at if job else None)),
-            "state": job.state if job else "unknown", "message": job.message if job else "",
-            "error": job.error if job else None,
-            "progress": ({"done": job.progress_done, "total": job.progress_total, "unit": job.progress_unit,
-                          "rate": job.progress_rate} if job else None)}
+    view: dict[str, Any] = {
+        "id": b.id,
+        "release_id": b.release_id,
+        "model": b.model,
+        "version": b.version,
+        "quantization": b.quantization,
+        "job_id": b.job_id,
+        "tag": b.tag,
+        "options": b.options,
+        "context_hash": b.context_hash,
+        "context_bytes": b.context_bytes,
+        "needed_bytes": b.needed_bytes,
+        "context_files": b.context_files,
+        "image_id": b.image_id,
+        "image_size": b.image_size,
+        "reused": b.reused,
+        "duration_s": b.duration_s,
+        "run_check": b.run_check,
+        "created_by": b.created_by,
+        "created_at": _iso(b.created_at),
+        "finished_at": _iso(b.finished_at or (job.finished_at if job else None)),
+        "state": job.state if job else "unknown",
+        "message": job.message if job else "",
+        "error": job.error if job else None,
+        "progress": (
+            {
+                "done": job.progress_done,
+                "total": job.progress_total,
+                "unit": job.progress_unit,
+                "rate": job.progress_rate,
+            }
+            if job
+            else None
+        ),
+    }
     if pushes is not None:
         view["pushes"] = pushes
     return view
@@ -66,12 +101,17 @@ def model_files(storage_path: str, root: Path, models_dir: Path) -> Path:
             commit = ref.read_text().strip()
         snapshot = repo / "snapshots" / commit
         if not snapshot.is_dir():
-            raise InvalidInput(f"storage_path: {storage_path} is not in the workspace model cache "
-                               f"({models_dir}); download it first", field="storage_path")
+            raise InvalidInput(
+                f"storage_path: {storage_path} is not in the workspace model cache ({models_dir}); download it first",
+                field="storage_path",
+            )
         return snapshot
     if "://" in storage_path:
-        raise InvalidInput(f"storage_path: {storage_path} is not on this machine; copy or download the model "
-                           f"into the workspace and point storage_path at it", field="storage_path")
+        raise InvalidInput(
+            f"storage_path: {storage_path} is not on this machine; copy or download the model "
+            f"into the workspace and point storage_path at it",
+            field="storage_path",
+        )
     path = Path(storage_path).expanduser()
     path = path if path.is_absolute() else root / path
     if not path.exists():
@@ -82,8 +122,18 @@ def model_files(storage_path: str, root: Path, models_dir: Path) -> Path:
 class BuildService:
     """Docker image builds of releases, run as jobs."""
 
-    def __init__(self, store: Store, jobs: Any, registry: Any, root: Path, models_dir: Path, *,
-                 secrets_dir: Path, docker_host: str, base_images: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        jobs: JobQueue,
+        registry: Registry,
+        root: Path,
+        models_dir: Path,
+        *,
+        secrets_dir: Path,
+        docker_host: str,
+        base_images: dict[str, str] | None = None,
+    ) -> None:
         self.store = store
         self.jobs = jobs
         self.root = Path(root)
@@ -122,8 +172,12 @@ class BuildService:
 
     def _options(self, clean: dict[str, Any], release: Release, model: Model) -> dict[str, Any]:
         """The build's options, with every default resolved (so the record says what was used)."""
-        accel = (clean.get("accelerator") or (release.meta or {}).get("accelerator")
-                 or (model.meta or {}).get("accelerator") or "rocm")
+        accel = (
+            clean.get("accelerator")
+            or (release.meta or {}).get("accelerator")
+            or (model.meta or {}).get("accelerator")
+            or "rocm"
+        )
         if accel not in rules.ACCELERATORS:
             accel = "rocm"
         mode = clean.get("dockerfile", "auto")
@@ -133,28 +187,50 @@ class BuildService:
                 mode = "custom" if (path / "Dockerfile").is_file() else "generated"
             except InvalidInput:
                 mode = "generated"
-        return {"accelerator": accel, "base_image": clean.get("base_image") or self.base_images[accel],
-                "dockerfile": mode, "project": clean.get("project") or ".",
-                "include": clean.get("include") or [], "build_args": clean.get("build_args") or {},
-                "platform": clean.get("platform"), "no_cache": bool(clean.get("no_cache")),
-                "pull": bool(clean.get("pull")), "run_check": clean.get("run_check"),
-                "docker_host": self.docker_host}
+        return {
+            "accelerator": accel,
+            "base_image": clean.get("base_image") or self.base_images[accel],
+            "dockerfile": mode,
+            "project": clean.get("project") or ".",
+            "include": clean.get("include") or [],
+            "build_args": clean.get("build_args") or {},
+            "platform": clean.get("platform"),
+            "no_cache": bool(clean.get("no_cache")),
+            "pull": bool(clean.get("pull")),
+            "run_check": clean.get("run_check"),
+            "docker_host": self.docker_host,
+        }
 
-    def _queue(self, s: Session, release: Release, model: Model, options: dict[str, Any], tag: str | None,
-               actor: str) -> tuple[dict[str, Any], bool]:
+    def _queue(
+        self, s: Session, release: Release, model: Model, options: dict[str, Any], tag: str | None, actor: str
+    ) -> tuple[dict[str, Any], bool]:
         """The build row and its job, in the caller's transaction."""
         tag = tag or rules.default_tag(model.name, release.version, release.quantization)
         if ":" not in tag.rsplit("/", 1)[-1]:
             tag += ":latest"
-        job, twin = self.jobs.enqueue(s, BUILD_KIND, {"root": str(self.root), "models_dir": str(self.models_dir)},
-                                      owner=actor, dedupe_key=f"build:{release.id}:{tag}")
+        job, twin = self.jobs.enqueue(
+            s,
+            BUILD_KIND,
+            {"root": str(self.root), "models_dir": str(self.models_dir)},
+            owner=actor,
+            dedupe_key=f"build:{release.id}:{tag}",
+        )
         if twin:
             build = s.scalar(select(Build).where(Build.job_id == job.id))
             if build is not None:
                 return {**build_view(build, job), "deduplicated": True}, True
-        build = Build(release_id=release.id, model=model.name, version=release.version,
-                      quantization=release.quantization, job_id=job.id, tag=tag, options=options, reused=False,
-                      created_by=actor, created_at=utcnow())
+        build = Build(
+            release_id=release.id,
+            model=model.name,
+            version=release.version,
+            quantization=release.quantization,
+            job_id=job.id,
+            tag=tag,
+            options=options,
+            reused=False,
+            created_by=actor,
+            created_at=utcnow(),
+        )
         s.add(build)
         s.flush()
         job.params = {**job.params, "build_id": build.id}
@@ -173,13 +249,17 @@ class BuildService:
         """The release a `MODEL:VERSION[:QUANT]` reference names (QUANT defaults to none)."""
         parts = ref.split(":")
         if len(parts) not in (2, 3) or not all(parts):
-            raise InvalidInput(f"release: must be MODEL:VERSION or MODEL:VERSION:QUANTIZATION (got {ref!r})",
-                               field="release")
+            raise InvalidInput(
+                f"release: must be MODEL:VERSION or MODEL:VERSION:QUANTIZATION (got {ref!r})", field="release"
+            )
         model, version = parts[0], parts[1]
         quant = parts[2].lower() if len(parts) == 3 else "none"
         with self.store.read() as s:
-            found = s.scalar(select(Release.id).join(Model, Release.model_id == Model.id).where(
-                Model.name == model, Release.version == version, Release.quantization == quant))
+            found = s.scalar(
+                select(Release.id)
+                .join(Model, Release.model_id == Model.id)
+                .where(Model.name == model, Release.version == version, Release.quantization == quant)
+            )
         if found is None:
             raise NotFound(f"release {model}:{version}:{quant} does not exist")
         return int(found)
@@ -187,20 +267,32 @@ class BuildService:
     @staticmethod
     def _release(s: Session, release_id: int) -> tuple[Release, Model]:
         release = fetch(s, Release, release_id, "release")
-        return release, s.get(Model, release.model_id)
+        return release, fetch(s, Model, release.model_id, "model")
 
     # -- read ------------------------------------------------------------------------
     def get(self, build_id: int) -> dict[str, Any]:
         """One build with its job state and pushes."""
         with self.store.read() as s:
             build = fetch(s, Build, build_id, "build")
-            rows = s.execute(select(BuildPush, Job).outerjoin(Job, BuildPush.job_id == Job.id)
-                             .where(BuildPush.build_id == build_id).order_by(BuildPush.id)).all()
-            return build_view(build, s.get(Job, build.job_id) if build.job_id else None,
-                              [push_view(p, j) for p, j in rows])
+            rows = s.execute(
+                select(BuildPush, Job)
+                .outerjoin(Job, BuildPush.job_id == Job.id)
+                .where(BuildPush.build_id == build_id)
+                .order_by(BuildPush.id)
+            ).all()
+            return build_view(
+                build, s.get(Job, build.job_id) if build.job_id else None, [push_view(p, j) for p, j in rows]
+            )
 
-    def list(self, *, model: str | None = None, release_id: int | None = None, active: bool = False,
-             limit: Any = None, cursor: str | None = None) -> dict[str, Any]:
+    def list(
+        self,
+        *,
+        model: str | None = None,
+        release_id: int | None = None,
+        active: bool = False,
+        limit: Any = None,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
         """Builds newest first, by model or release; one page."""
         from ..jobs.queue import ACTIVE_STATES
 
@@ -249,10 +341,10 @@ class BuildService:
         self.secrets.clean()
         auth = None
         if clean.get("username"):
-            auth = self.secrets.write("registry-auth", json.dumps({"username": clean["username"],
-                                                                   "password": clean["password"]}))
-        params = {"build_id": build_id, "reference": reference, "auth_file": auth,
-                  "docker_host": self.docker_host}
+            auth = self.secrets.write(
+                "registry-auth", json.dumps({"username": clean["username"], "password": clean["password"]})
+            )
+        params = {"build_id": build_id, "reference": reference, "auth_file": auth, "docker_host": self.docker_host}
         try:
             with self.store.write() as s:
                 job, twin = self.jobs.enqueue(s, PUSH_KIND, params, owner=actor, dedupe_key=f"push:{reference}")
@@ -261,8 +353,9 @@ class BuildService:
                     row = s.scalar(select(BuildPush).where(BuildPush.job_id == job.id))
                     if row is not None:
                         return {**push_view(row, job), "deduplicated": True}
-                row = BuildPush(build_id=build_id, job_id=job.id, reference=reference, created_by=actor,
-                                created_at=utcnow())
+                row = BuildPush(
+                    build_id=build_id, job_id=job.id, reference=reference, created_by=actor, created_at=utcnow()
+                )
                 s.add(row)
                 s.flush()
                 view = push_view(row, job)

@@ -3,6 +3,7 @@
 One module per capability (registry, jobs, deps, hub, builds, config) registers its
 commands in the tree (`tree.py`); `render.py` shows answers as text, HTML or JSON.
 Exit codes: 0 success, 1 a domain error (message on stderr), 2 bad usage, 130 interrupted."""
+
 from __future__ import annotations
 
 import os

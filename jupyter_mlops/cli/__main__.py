@@ -1,4 +1,5 @@
 """`python -m jupyter_mlops.cli ...`: the same as `jupyter mlops ...`."""
+
 import sys
 
 from . import main

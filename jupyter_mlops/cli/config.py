@@ -1,5 +1,6 @@
 """`config`: the effective settings and where each came from (as `git config --show-origin`
 or `pip config list` show theirs); secrets are never shown."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,17 +20,19 @@ def _config(ctx: Context, a: argparse.Namespace) -> Result:
     rows = ctx.settings.describe()
     if a.name:
         if a.name not in NAMES:
-            raise InvalidInput(f"name: {a.name!r} is not a setting; the settings are {', '.join(NAMES)}",
-                               field="name")
+            raise InvalidInput(f"name: {a.name!r} is not a setting; the settings are {', '.join(NAMES)}", field="name")
         row = next(r for r in rows if r["name"] == a.name)
         return Result(f"{a.name}: {row['help']}", row, record={k: row[k] for k in ("value", "source", "env")})
-    title = (f"settings of workspace {ctx.settings.workspace.root} (highest first: argument, environment, "
-             "config files, default)")
+    title = (
+        f"settings of workspace {ctx.settings.workspace.root} (highest first: argument, environment, "
+        "config files, default)"
+    )
     return Result(title, {r["name"]: r for r in rows}, CONFIG_COLUMNS, rows=rows, cell_limit=SOURCE_LIMIT)
 
 
 def register(tree: Tree) -> None:
     """Add `config` to `tree`."""
-    p = tree.command(tree.commands, "config", "the effective settings and where each came from (secrets hidden)",
-                     _config)
+    p = tree.command(
+        tree.commands, "config", "the effective settings and where each came from (secrets hidden)", _config
+    )
     p.add_argument("name", metavar="NAME", nargs="?", help="only this setting (with its help)")

@@ -1,4 +1,5 @@
 """Job commands: list, show, log, cancel and the end-to-end selftest."""
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,13 @@ def _jobs_log(ctx: Context, a: argparse.Namespace) -> Result:
     jobs = ctx.services.jobs
     if not a.follow:
         return log_result(f"job {a.id}", jobs.log(a.id, after=a.after, limit=a.limit), a.after)
-    followed = ctx.follow(jobs.get(a.id), timeout=a.timeout, on_job=ctx.on_progress,
-                          on_line=ctx.on_log or (lambda _line: None), after=a.after)
+    followed = ctx.follow(
+        jobs.get(a.id),
+        timeout=a.timeout,
+        on_job=ctx.on_progress,
+        on_line=ctx.on_log or (lambda _line: None),
+        after=a.after,
+    )
     done = followed.require_success(f"job {a.id}")
     return Result(f"job {a.id} ({done['kind']}) succeeded (run {followed.where})", done, record=job_record(done))
 
@@ -59,16 +65,37 @@ def register(tree: Tree) -> None:
     paging(p)
     p = tree.command(jobs, "show", "show one job with its progress", _jobs_show)
     p.add_argument("id", metavar="ID", type=id_type)
-    log_options(tree.command(jobs, "log", "a job's log lines (--follow: live until it ends, running it here when "
-                                          "no server worker is alive)", _jobs_log), "job")
+    log_options(
+        tree.command(
+            jobs,
+            "log",
+            "a job's log lines (--follow: live until it ends, running it here when no server worker is alive)",
+            _jobs_log,
+        ),
+        "job",
+    )
     p = tree.command(jobs, "cancel", "cancel a queued or running job", _jobs_cancel)
     p.add_argument("id", metavar="ID", type=id_type)
-    p = tree.command(jobs, "selftest", "run the diagnostic.count job end to end (inline when no server worker "
-                                       "is alive)", _jobs_selftest)
+    p = tree.command(
+        jobs,
+        "selftest",
+        "run the diagnostic.count job end to end (inline when no server worker is alive)",
+        _jobs_selftest,
+    )
     p.add_argument("--n", metavar="N", type=bounded(1, 100_000), default=10, help="steps to count (default 10)")
-    p.add_argument("--delay", metavar="S", type=bounded(0, 60, float), default=0.1,
-                   help="seconds per step (default 0.1)")
-    p.add_argument("--timeout", metavar="S", type=bounded(1, 86_400, float), default=SELFTEST_TIMEOUT,
-                   help="when a server worker runs it: give up waiting after S seconds")
-    p.add_argument("--fail-at", metavar="N", type=bounded(1, 100_000),
-                   help="make the job fail at step N (to see a failure end to end)")
+    p.add_argument(
+        "--delay", metavar="S", type=bounded(0, 60, float), default=0.1, help="seconds per step (default 0.1)"
+    )
+    p.add_argument(
+        "--timeout",
+        metavar="S",
+        type=bounded(1, 86_400, float),
+        default=SELFTEST_TIMEOUT,
+        help="when a server worker runs it: give up waiting after S seconds",
+    )
+    p.add_argument(
+        "--fail-at",
+        metavar="N",
+        type=bounded(1, 100_000),
+        help="make the job fail at step N (to see a failure end to end)",
+    )

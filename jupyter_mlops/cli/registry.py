@@ -1,4 +1,5 @@
 """Registry commands: models, releases, lifecycle, aliases, audit and the dashboard."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,9 @@ ALIAS_COLUMNS = ("model", "alias", "release_id")
 
 
 def _models_list(ctx: Context, a: argparse.Namespace) -> Result:
-    answer = ctx.services.registry.list_models(q=a.q, tag=a.tag, base_model=a.base_model, company=a.company,
-                                               status=a.status, limit=a.limit, cursor=a.cursor)
+    answer = ctx.services.registry.list_models(
+        q=a.q, tag=a.tag, base_model=a.base_model, company=a.company, status=a.status, limit=a.limit, cursor=a.cursor
+    )
     return page_result("models", answer, MODEL_COLUMNS)
 
 
@@ -26,10 +28,20 @@ def _models_show(ctx: Context, a: argparse.Namespace) -> Result:
 
 
 def _models_create(ctx: Context, a: argparse.Namespace) -> Result:
-    data = {**(ctx.body or {}), **given(
-        name=a.name, storage_path=a.storage_path, base_model=a.base_model, company=a.company,
-        repository=a.repository, parameter_count=a.parameter_count, description=a.description,
-        tags=a.tag, metadata=json_option("metadata", a.metadata))}
+    data = {
+        **(ctx.body or {}),
+        **given(
+            name=a.name,
+            storage_path=a.storage_path,
+            base_model=a.base_model,
+            company=a.company,
+            repository=a.repository,
+            parameter_count=a.parameter_count,
+            description=a.description,
+            tags=a.tag,
+            metadata=json_option("metadata", a.metadata),
+        ),
+    }
     model = ctx.services.registry.create_model(data, ctx.actor)
     return Result(f"created model {model['name']}", model, record=model)
 
@@ -40,8 +52,9 @@ def _models_delete(ctx: Context, a: argparse.Namespace) -> Result:
 
 
 def _releases_list(ctx: Context, a: argparse.Namespace) -> Result:
-    answer = ctx.services.registry.list_releases(model=a.model, status=a.status, quantization=a.quantization,
-                                                 version=a.version, limit=a.limit, cursor=a.cursor)
+    answer = ctx.services.registry.list_releases(
+        model=a.model, status=a.status, quantization=a.quantization, version=a.version, limit=a.limit, cursor=a.cursor
+    )
     return page_result("releases", answer, RELEASE_COLUMNS)
 
 
@@ -51,12 +64,23 @@ def _releases_show(ctx: Context, a: argparse.Namespace) -> Result:
 
 
 def _releases_create(ctx: Context, a: argparse.Namespace) -> Result:
-    data = {**(ctx.body or {}), **given(
-        model=a.model, version=a.version, quantization=a.quantization, release_notes=a.notes,
-        metadata=json_option("metadata", a.metadata), auto_build=True if a.auto_build else None)}
+    data = {
+        **(ctx.body or {}),
+        **given(
+            model=a.model,
+            version=a.version,
+            quantization=a.quantization,
+            release_notes=a.notes,
+            metadata=json_option("metadata", a.metadata),
+            auto_build=True if a.auto_build else None,
+        ),
+    }
     release = ctx.services.registry.create_release(data, ctx.actor)
-    return Result(f"created release {release['id']} ({release['model']} {release['version']} "
-                  f"{release['quantization']})", release, record=release)
+    return Result(
+        f"created release {release['id']} ({release['model']} {release['version']} {release['quantization']})",
+        release,
+        record=release,
+    )
 
 
 def _releases_delete(ctx: Context, a: argparse.Namespace) -> Result:
@@ -88,8 +112,9 @@ def _alias_delete(ctx: Context, a: argparse.Namespace) -> Result:
 
 
 def _audit(ctx: Context, a: argparse.Namespace) -> Result:
-    answer = ctx.services.registry.audit(model=a.model, entity_type=a.entity_type, action=a.action,
-                                         limit=a.limit, cursor=a.cursor)
+    answer = ctx.services.registry.audit(
+        model=a.model, entity_type=a.entity_type, action=a.action, limit=a.limit, cursor=a.cursor
+    )
     return page_result("audit events", answer, AUDIT_COLUMNS)
 
 
@@ -107,12 +132,14 @@ def _dashboard(ctx: Context, a: argparse.Namespace) -> Result:
     for place, figures in board["storage"].items():
         record[f"{place} used"] = f"{human_bytes(figures['used_bytes'])} in {figures['path']}"
         record[f"{place} disk free"] = human_bytes(figures["disk_free_bytes"])
-    return Result("dashboard (recent releases below)", board, RELEASE_COLUMNS, rows=board["recent_releases"],
-                  record=record)
+    return Result(
+        "dashboard (recent releases below)", board, RELEASE_COLUMNS, rows=board["recent_releases"], record=record
+    )
 
 
 def _local_models(list_local: Callable[[Context, argparse.Namespace], Result]) -> Any:
     """`models --local` lists the model cache (= `hub list`): settled after parsing."""
+
     def finish(args: argparse.Namespace, usage_error: Callable[[str], Exception]) -> None:
         if args.local:
             if args.func is not None:
@@ -121,8 +148,7 @@ def _local_models(list_local: Callable[[Context, argparse.Namespace], Result]) -
             return
         for name in ("local_q", "local_limit", "local_cursor"):
             if getattr(args, name, None) is not None:
-                raise usage_error(f"models: --{name[6:]} before the command needs --local "
-                                  "(or put it after `list`)")
+                raise usage_error(f"models: --{name[6:]} before the command needs --local (or put it after `list`)")
 
     return finish
 
@@ -133,16 +159,23 @@ def register(tree: Tree) -> None:
     from .hub import hub_list
 
     # models (the registry); `models --local` is the model cache (same as `hub list`)
-    models_p, models = tree.group("models", "list, show, create and delete registry models; "
-                                            "`models --local` lists downloaded models instead (= `hub list`)")
-    models_p.add_argument("--local", action="store_true",
-                          help="list the local model cache (Hugging Face downloads) instead of running a command; "
-                               "takes --q/--limit/--cursor like `hub list`")
+    models_p, models = tree.group(
+        "models",
+        "list, show, create and delete registry models; "
+        "`models --local` lists downloaded models instead (= `hub list`)",
+    )
+    models_p.add_argument(
+        "--local",
+        action="store_true",
+        help="list the local model cache (Hugging Face downloads) instead of running a command; "
+        "takes --q/--limit/--cursor like `hub list`",
+    )
     models_p.add_argument("--q", metavar="TEXT", dest="local_q", help="with --local: text in the repo id")
     models_p.add_argument("--limit", metavar="N", dest="local_limit", help="with --local: page size (1-500)")
     models_p.add_argument("--cursor", metavar="CURSOR", dest="local_cursor", help="with --local: next page")
-    models_p.set_defaults(local=False, local_q=None, local_limit=None, local_cursor=None,
-                          _finish=_local_models(hub_list))
+    models_p.set_defaults(
+        local=False, local_q=None, local_limit=None, local_cursor=None, _finish=_local_models(hub_list)
+    )
     p = tree.command(models, "list", "list models by name, filtered, one page at a time", _models_list)
     p.add_argument("--q", metavar="TEXT", help="text in the name or description")
     p.add_argument("--tag", help="only models with this tag")
@@ -154,8 +187,9 @@ def register(tree: Tree) -> None:
     p.add_argument("name", metavar="NAME")
     p = tree.command(models, "create", "register a model", _models_create, takes_body=True)
     p.add_argument("name", metavar="NAME", help=f"model name: {rules.NAME_RULE}")
-    p.add_argument("--storage-path", metavar="P", required=not tree.body,
-                   help=f"where the weights are: {rules.STORAGE_PATH.rule}")
+    p.add_argument(
+        "--storage-path", metavar="P", required=not tree.body, help=f"where the weights are: {rules.STORAGE_PATH.rule}"
+    )
     p.add_argument("--base-model", metavar="NAME")
     p.add_argument("--company")
     p.add_argument("--repository", metavar="URL")
@@ -163,8 +197,9 @@ def register(tree: Tree) -> None:
     p.add_argument("--description", metavar="TEXT")
     p.add_argument("--tag", metavar="T", action="append", help="a tag (repeat for more)")
     p.add_argument("--metadata", metavar="JSON", help="a JSON object")
-    p = tree.command(models, "delete", "delete a model (refused while it has releases unless --cascade)",
-                     _models_delete)
+    p = tree.command(
+        models, "delete", "delete a model (refused while it has releases unless --cascade)", _models_delete
+    )
     p.add_argument("name", metavar="NAME")
     p.add_argument("--cascade", action="store_true", help="also delete its releases, artifacts and deployments")
 
@@ -185,15 +220,15 @@ def register(tree: Tree) -> None:
     p.add_argument("--notes", metavar="TEXT", help="release notes")
     p.add_argument("--metadata", metavar="JSON", help="a JSON object")
     p.add_argument("--auto-build", action="store_true", help="build an image for this release automatically")
-    p = tree.command(releases, "delete", "delete a release (refused while it is in use unless --cascade)",
-                     _releases_delete)
+    p = tree.command(
+        releases, "delete", "delete a release (refused while it is in use unless --cascade)", _releases_delete
+    )
     p.add_argument("id", metavar="ID", type=id_type)
     p.add_argument("--cascade", action="store_true", help="also delete its artifacts and deployments")
 
     # lifecycle
     for action, (sources, target) in rules.TRANSITIONS.items():
-        p = tree.command(tree.commands, action, f"move a release from {' or '.join(sources)} to {target}",
-                         _transition)
+        p = tree.command(tree.commands, action, f"move a release from {' or '.join(sources)} to {target}", _transition)
         p.add_argument("id", metavar="ID", type=id_type)
         p.set_defaults(action=action)
 
@@ -203,8 +238,7 @@ def register(tree: Tree) -> None:
     p.add_argument("model", metavar="MODEL")
     p.add_argument("alias", metavar="ALIAS")
     p.add_argument("release_id", metavar="RELEASE_ID", type=id_type)
-    p = tree.command(alias, "show", "list aliases (of MODEL), or show the release MODEL@ALIAS points at",
-                     _alias_show)
+    p = tree.command(alias, "show", "list aliases (of MODEL), or show the release MODEL@ALIAS points at", _alias_show)
     p.add_argument("model", metavar="MODEL", nargs="?")
     p.add_argument("alias", metavar="ALIAS", nargs="?")
     paging(p)

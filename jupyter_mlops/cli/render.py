@@ -1,6 +1,7 @@
 """What every command answers, and how the faces show it: a `Result` rendered as text
 (the CLI, a terminal), HTML (a notebook) or JSON (`--json`), plus the shared formatting
 of cells, tables, sizes, durations and jobs."""
+
 from __future__ import annotations
 
 import html
@@ -93,7 +94,7 @@ def text_table(columns: Sequence[str], rows: Sequence[dict[str, Any]], limit: in
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
 
     def line(values: Sequence[str]) -> str:
-        return "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()
+        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
 
     return "\n".join([line(columns), line(["-" * w for w in widths]), *(line(r) for r in cells)])
 
@@ -101,21 +102,31 @@ def text_table(columns: Sequence[str], rows: Sequence[dict[str, Any]], limit: in
 def html_table(columns: Sequence[str], rows: Sequence[dict[str, Any]], limit: int = MAX_CELL) -> str:
     """An HTML table with escaped cells, cut at `limit` characters."""
     head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{html.escape(cell_text(r.get(c), limit))}</td>"
-                                    for c in columns) + "</tr>" for r in rows)
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td style='text-align:left'>{html.escape(cell_text(r.get(c), limit))}</td>" for c in columns)
+        + "</tr>"
+        for r in rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def html_record(record: dict[str, Any]) -> str:
     """An HTML table of one object's key/value lines, escaped."""
-    body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-                   f"<td style='text-align:left'>{html.escape(cell_text(v, 400))}</td></tr>"
-                   for k, v in record.items())
+    body = "".join(
+        f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+        f"<td style='text-align:left'>{html.escape(cell_text(v, 400))}</td></tr>"
+        for k, v in record.items()
+    )
     return f"<table>{body}</table>"
 
 
-def page_result(title: str, answer: dict[str, Any], columns: tuple[str, ...],
-                shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Result:
+def page_result(
+    title: str,
+    answer: dict[str, Any],
+    columns: tuple[str, ...],
+    shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> Result:
     """One page of a list answer (`items`, `next_cursor`) as a table titled `title (n)`."""
     items = answer["items"]
     rows = [shape(i) for i in items] if shape else items
@@ -138,7 +149,7 @@ def seconds_text(seconds: float | None) -> str:
     """A duration as 42s, 3m07s or 2h05m (None: empty)."""
     if seconds is None:
         return ""
-    whole = int(round(seconds))
+    whole = round(seconds)
     if whole < 60:
         return f"{whole}s"
     if whole < 3600:
@@ -164,8 +175,23 @@ def job_row(job: dict[str, Any]) -> dict[str, Any]:
 def job_record(job: dict[str, Any]) -> dict[str, Any]:
     """A job's key/value lines."""
     row = job_row(job)
-    keys = ("id", "kind", "state", "progress", "message", "error", "result", "params", "owner",
-            "cancel_requested", "log_count", "created_at", "started_at", "finished_at", "elapsed_seconds")
+    keys = (
+        "id",
+        "kind",
+        "state",
+        "progress",
+        "message",
+        "error",
+        "result",
+        "params",
+        "owner",
+        "cancel_requested",
+        "log_count",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "elapsed_seconds",
+    )
     return {k: row.get(k) for k in keys}
 
 

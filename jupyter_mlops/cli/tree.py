@@ -6,6 +6,7 @@ only render it, so the two faces cannot drift. Parsing never exits the process: 
 usage raises `UsageError`, `--help` raises `HelpRequested`; domain failures are the
 services' own `MLOpsError`s. Each capability module (registry, jobs, deps, hub, builds,
 config) registers its own commands with `register(tree)`."""
+
 from __future__ import annotations
 
 import argparse
@@ -54,13 +55,14 @@ class HelpRequested(Exception):
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser that raises instead of printing and exiting."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         raise UsageError(f"{self.prog}: {message}", usage=self.format_usage().strip(), prog=self.prog)
 
-    def exit(self, status: int = 0, message: str | None = None) -> Any:  # type: ignore[override]
+    def exit(self, status: int = 0, message: str | None = None) -> Any:
         if status:
-            raise UsageError((message or f"{self.prog}: error").strip(), usage=self.format_usage().strip(),
-                             prog=self.prog)
+            raise UsageError(
+                (message or f"{self.prog}: error").strip(), usage=self.format_usage().strip(), prog=self.prog
+            )
         raise HelpRequested(message or "")
 
     def print_help(self, file: Any = None) -> None:
@@ -95,14 +97,28 @@ class Context:
                 raise Unavailable(f"database: cannot open the store: {exc}") from None
         return self.given_services
 
-    def follow(self, job: dict[str, Any], *, timeout: float, on_job: ProgressFn | None = None,
-               on_line: LogFn | None = None, after: int = 0) -> Followed:
+    def follow(
+        self,
+        job: dict[str, Any],
+        *,
+        timeout: float,
+        on_job: ProgressFn | None = None,
+        on_line: LogFn | None = None,
+        after: int = 0,
+    ) -> Followed:
         """See `job` to its end (inline when no server worker is alive); see `jobs.follow`."""
         from ..jobs.follow import follow
 
         svc = self.services
-        return follow(svc.jobs, job["id"], scratch=svc.workspace.state_dir, timeout=timeout, on_job=on_job,
-                      on_line=on_line, after=after)
+        return follow(
+            svc.jobs,
+            job["id"],
+            scratch=svc.workspace.state_dir,
+            timeout=timeout,
+            on_job=on_job,
+            on_line=on_line,
+            after=after,
+        )
 
 
 # -- argument types and options shared by the capabilities ---------------------------------
@@ -124,11 +140,12 @@ def count_type(value: str) -> Any:
     if not m:
         return value
     scale = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}[m.group(2).lower()]
-    return int(round(float(m.group(1)) * scale))
+    return round(float(m.group(1)) * scale)
 
 
 def bounded(low: float, high: float, kind: type = int) -> Callable[[str], Any]:
     """An argument type: a number of `kind` from `low` to `high`."""
+
     def parse(value: str) -> Any:
         try:
             number = kind(value)
@@ -168,19 +185,33 @@ def log_options(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--follow", "-f", action="store_true", help=f"print new lines as they come until the {what} ends")
     p.add_argument("--after", metavar="N", type=bounded(0, 2**62), default=0, help="only lines after seq N")
     p.add_argument("--limit", metavar="N", default=500, help="at most N lines (1-500; not with --follow)")
-    p.add_argument("--timeout", metavar="S", type=bounded(1, 864_000, float), default=FOLLOW_TIMEOUT,
-                   help="with --follow, when a server worker runs it: give up after S seconds")
+    p.add_argument(
+        "--timeout",
+        metavar="S",
+        type=bounded(1, 864_000, float),
+        default=FOLLOW_TIMEOUT,
+        help="with --follow, when a server worker runs it: give up after S seconds",
+    )
 
 
-def _common() -> argparse.ArgumentParser:
+def _common() -> _Parser:
     """Options every command accepts (given before or after the command words)."""
     p = _Parser(add_help=False)
-    p.add_argument("--workspace", metavar="DIR", default=argparse.SUPPRESS,
-                   help="workspace folder (default: the workspace_dir setting, else the nearest folder with .mlops/)")
-    p.add_argument("--db-url", metavar="URL", default=argparse.SUPPRESS,
-                   help="database URL (default: the db_url setting, else SQLite in the workspace)")
-    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                   help="show the raw JSON answer instead of a table")
+    p.add_argument(
+        "--workspace",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="workspace folder (default: the workspace_dir setting, else the nearest folder with .mlops/)",
+    )
+    p.add_argument(
+        "--db-url",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="database URL (default: the db_url setting, else SQLite in the workspace)",
+    )
+    p.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="show the raw JSON answer instead of a table"
+    )
     return p
 
 
@@ -195,10 +226,12 @@ class Tree:
         self.body = body
         # Each parser gets its own copy of the common options: parents share action objects,
         # and the top's defaults must not leak into the subcommands' SUPPRESS defaults.
-        self.top = _Parser(prog=prog, parents=[_common()],
-                           description="MLOps workbench: model registry, jobs, dependencies, Hugging Face models "
-                                       "and image builds.",
-                           epilog=f"Run '{prog} COMMAND --help' for a command's options.")
+        self.top = _Parser(
+            prog=prog,
+            parents=[_common()],
+            description="MLOps workbench: model registry, jobs, dependencies, Hugging Face models and image builds.",
+            epilog=f"Run '{prog} COMMAND --help' for a command's options.",
+        )
         self.top.set_defaults(workspace=None, db_url=None, json=False, func=None, _group=self.top, _finish=None)
         self.commands = self.top.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -208,10 +241,11 @@ class Tree:
         p.set_defaults(func=None, _group=p)
         return p, p.add_subparsers(title="commands", metavar="COMMAND")
 
-    def command(self, parent: Any, name: str, help_text: str, func: Handler, *,
-                takes_body: bool = False) -> argparse.ArgumentParser:
+    def command(
+        self, parent: Any, name: str, help_text: str, func: Handler, *, takes_body: bool = False
+    ) -> argparse.ArgumentParser:
         """A command under `parent` (a group's subcommands, or `self.commands`) run by `func`."""
-        p = parent.add_parser(name, help=help_text, description=help_text, parents=[_common()])
+        p: argparse.ArgumentParser = parent.add_parser(name, help=help_text, description=help_text, parents=[_common()])
         p.set_defaults(func=func, takes_body=takes_body)
         return p
 
@@ -246,8 +280,9 @@ def tty_confirm(planned: Result) -> bool:
     """The CLI's confirmation: show the plan and ask y/N on a terminal; refuse otherwise."""
     print(planned.text())
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise InvalidInput("yes: not confirmed (no terminal to ask on); re-run with --yes to apply this plan",
-                           field="yes")
+        raise InvalidInput(
+            "yes: not confirmed (no terminal to ask on); re-run with --yes to apply this plan", field="yes"
+        )
     answer = input("apply this plan? [y/N] ").strip().lower()
     if answer not in ("y", "yes"):
         raise InvalidInput("yes: not confirmed; nothing was installed", field="yes")
@@ -261,9 +296,17 @@ def _stderr_line(line: str) -> None:
 _DEFAULT: Any = object()
 
 
-def run(argv: Sequence[str], *, services: Services | None = None, body: Any = None,
-        on_progress: ProgressFn | None = None, prog: str = "mlops", actor: str | None = None,
-        on_log: LogFn | None = _DEFAULT, confirm: ConfirmFn | None = _DEFAULT) -> Result:
+def run(
+    argv: Sequence[str],
+    *,
+    services: Services | None = None,
+    body: Any = None,
+    on_progress: ProgressFn | None = None,
+    prog: str = "mlops",
+    actor: str | None = None,
+    on_log: LogFn | None = _DEFAULT,
+    confirm: ConfirmFn | None = _DEFAULT,
+) -> Result:
     """Parse and run one command; returns its Result.
 
     `services` is used unless --workspace/--db-url name another store (without it, the
@@ -274,7 +317,7 @@ def run(argv: Sequence[str], *, services: Services | None = None, body: Any = No
     otherwise; None: the plan is returned for a re-run with --yes).
     Raises HelpRequested, UsageError or the services' MLOpsError."""
     from ..config import load_settings
-    from ..services import current_user
+    from ..identity import current_user
 
     args = parse(argv, prog, body=body is not None)
     if body is not None:
@@ -286,9 +329,15 @@ def run(argv: Sequence[str], *, services: Services | None = None, body: Any = No
         settings, svc = services.settings, services
     else:
         settings, svc = load_settings({"workspace_dir": args.workspace, "db_url": args.db_url}), None
-    ctx = Context(settings, actor or current_user(), body=body, on_progress=on_progress,
-                  on_log=_stderr_line if on_log is _DEFAULT else on_log,
-                  confirm=tty_confirm if confirm is _DEFAULT else confirm, given_services=svc)
+    ctx = Context(
+        settings,
+        actor or current_user(),
+        body=body,
+        on_progress=on_progress,
+        on_log=_stderr_line if on_log is _DEFAULT else on_log,
+        confirm=tty_confirm if confirm is _DEFAULT else confirm,
+        given_services=svc,
+    )
     result: Result = args.func(ctx, args)
     result.as_json = bool(args.json)
     return result

@@ -7,16 +7,17 @@ It must not import anything outside the standard library: the environment it
 runs in does not have jupyter_mlops. `jupyter_mlops.deps.probe` runs it with
 `python -c`; the file also runs as a plain script (`python _probe_script.py`).
 """
-import sys
 
 import os  # already loaded by site: importing it reads nothing from sys.path
+import sys
 
 # `-c` puts "" (the working directory) first on sys.path and a script run by path
 # puts its own folder there: neither belongs to the environment, and either could
 # shadow a stdlib module or add distributions. Drop it before importing anything else.
-if sys.path and (sys.path[0] == "" or (
-        "__file__" in globals()
-        and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)))):
+if sys.path and (
+    sys.path[0] == ""
+    or ("__file__" in globals() and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)))
+):
     del sys.path[0]
 
 import hashlib
@@ -26,18 +27,27 @@ import re
 import sysconfig
 
 # importlib.metadata (with email, zipfile, csv ...) and ast cost more than the whole scan:
-# they are imported only for what the plain folder scan below cannot read.
+# they are imported only for what the plain folder scan below cannot read. Types are
+# comments, read by the type checker only: nothing here imports typing.
+MYPY = False
+if MYPY:  # pragma: no cover
+    from types import ModuleType  # noqa: F401 - used in type comments
+    from typing import Any, Dict, Iterator, List, Optional, Tuple  # noqa: F401 - used in type comments
+
+    Info = Dict[str, Any]
 
 _CANON = re.compile(r"[-_.]+")
 _LABELS = (("rocm", "rocm"), ("cu", "cuda"), ("xpu", "xpu"), ("cpu", "cpu"))
 
 
 def canonical(name):
+    # type: (str) -> str
     """PEP 503 normalised name."""
     return _CANON.sub("-", name).lower()
 
 
 def _full_version(info):
+    # type: (Any) -> str
     version = f"{info.major}.{info.minor}.{info.micro}"
     if info.releaselevel != "final":
         version += info.releaselevel[0] + str(info.serial)
@@ -45,6 +55,7 @@ def _full_version(info):
 
 
 def marker_environment():
+    # type: () -> Dict[str, str]
     """The PEP 508 marker environment, exactly as packaging.markers.default_environment."""
     return {
         "implementation_name": sys.implementation.name,
@@ -62,6 +73,7 @@ def marker_environment():
 
 
 def _metadata():
+    # type: () -> ModuleType
     from importlib import metadata
 
     return metadata
@@ -72,9 +84,11 @@ class _FolderDist:
     PathDistribution for the few files the probe needs."""
 
     def __init__(self, path):
+        # type: (str) -> None
         self._path = path
 
     def read_text(self, name):
+        # type: (str) -> Optional[str]
         if os.path.isfile(self._path):  # an egg-info file is PKG-INFO itself
             target = self._path if name in ("", "PKG-INFO") else None
         else:
@@ -89,16 +103,19 @@ class _FolderDist:
 
     @property
     def requires(self):
+        # type: () -> List[str]
         # Only egg-info needs this (requires.txt sections to markers): importlib.metadata does it.
         import pathlib
 
         return _metadata().PathDistribution(pathlib.Path(self._path)).requires or []
 
     def locate_file(self, path):
+        # type: (Any) -> str
         return os.path.join(os.path.dirname(self._path), str(path))
 
 
 def _all_distributions():
+    # type: () -> Iterator[Any]
     """Every distribution on sys.path, in importlib.metadata's order: folders are scanned
     directly; anything else (zip files, eggs) goes through importlib.metadata."""
     for entry in sys.path:
@@ -116,13 +133,16 @@ def _all_distributions():
 
 
 def _read_text(dist, name):
+    # type: (Any, str) -> Optional[str]
     try:
-        return dist.read_text(name)
+        text = dist.read_text(name)  # type: Optional[str]
     except Exception:
         return None
+    return text
 
 
 def _record_sha256(dist):
+    # type: (Any) -> Optional[str]
     """sha256 of the RECORD file's bytes (None when there is no RECORD)."""
     path = getattr(dist, "_path", None)
     if path is not None:
@@ -136,13 +156,14 @@ def _record_sha256(dist):
 
 
 def _headers(text):
+    # type: (str) -> Dict[str, List[str]]
     """Core metadata headers (name -> list of values), reading only the header block.
 
     Same result as the email parser importlib.metadata uses for these fields, without
     walking the long description that follows the first blank line.
     """
-    headers = {}
-    last = None
+    headers = {}  # type: Dict[str, List[str]]
+    last = None  # type: Optional[str]
     for line in text.splitlines():
         if not line:
             break
@@ -159,6 +180,7 @@ def _headers(text):
 
 
 def _describe(dist):
+    # type: (Any) -> Optional[Info]
     """One distribution as a dict, or None when its metadata has no name."""
     text = _read_text(dist, "METADATA") or _read_text(dist, "PKG-INFO") or _read_text(dist, "") or ""
     headers = _headers(text)
@@ -167,14 +189,15 @@ def _describe(dist):
         return None
     requires = headers.get("requires-dist")
     if requires is None:
-        requires = _read_text(dist, "requires.txt") is not None and dist.requires or []  # egg-info
+        requires = (_read_text(dist, "requires.txt") is not None and dist.requires) or []  # egg-info
     installer = _read_text(dist, "INSTALLER")
-    direct_url = _read_text(dist, "direct_url.json")
-    if direct_url is not None:
+    direct_text = _read_text(dist, "direct_url.json")
+    direct_url = None
+    if direct_text is not None:
         try:
-            direct_url = json.loads(direct_url)
+            direct_url = json.loads(direct_text)
         except ValueError:
-            direct_url = None
+            pass
     path = getattr(dist, "_path", None)
     location = os.path.dirname(str(path)) if path is not None else str(dist.locate_file(""))
     return {
@@ -191,8 +214,10 @@ def _describe(dist):
 
 
 def distributions():
+    # type: () -> Tuple[Dict[str, Info], List[Info]]
     """(winners, shadowed): the first distribution of each name on sys.path wins."""
-    found, shadowed = {}, []
+    found = {}  # type: Dict[str, Info]
+    shadowed = []  # type: List[Info]
     for dist in _all_distributions():
         try:
             info = _describe(dist)
@@ -208,13 +233,17 @@ def distributions():
 
 
 def _torch_version_file(torch_info):
+    # type: (Info) -> Optional[str]
     """Path of torch/version.py of the winning torch distribution, or None."""
     direct = os.path.join(torch_info["location"], "torch", "version.py")
     if os.path.isfile(direct):
         return direct
     try:
-        dist = next(d for d in _metadata().distributions(path=[torch_info["location"]])
-                    if canonical(d.metadata["Name"] or "") == "torch")
+        dist = next(
+            d
+            for d in _metadata().distributions(path=[torch_info["location"]])
+            if canonical(d.metadata["Name"] or "") == "torch"
+        )
         for f in dist.files or ():
             if str(f).replace("\\", "/").endswith("torch/version.py"):
                 candidate = str(dist.locate_file(f))
@@ -226,16 +255,18 @@ def _torch_version_file(torch_info):
 
 
 def _literal_assignments(source):
+    # type: (str) -> Dict[str, Any]
     """Top-level `name = literal` (and annotated) assignments of a module's source."""
     import ast
 
-    values = {}
+    values = {}  # type: Dict[str, Any]
     for node in ast.parse(source).body:
-        targets, value = [], None
         if isinstance(node, ast.Assign):
             targets, value = node.targets, node.value
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
             targets, value = [node.target], node.value
+        else:
+            continue
         for target in targets:
             if isinstance(target, ast.Name):
                 try:
@@ -246,6 +277,7 @@ def _literal_assignments(source):
 
 
 def _host_signs():
+    # type: () -> Dict[str, bool]
     return {
         "rocm": os.path.exists("/opt/rocm"),
         "kfd": os.path.exists("/dev/kfd"),
@@ -254,6 +286,7 @@ def _host_signs():
 
 
 def _label_platform(version):
+    # type: (str) -> Optional[str]
     local = version.partition("+")[2].lower()
     for prefix, name in _LABELS:
         if local.startswith(prefix):
@@ -262,14 +295,22 @@ def _label_platform(version):
 
 
 def accelerator(found):
+    # type: (Dict[str, Info]) -> Dict[str, Any]
     """Which accelerator build torch is, from its version file (never imported)."""
-    result = {"platform": "none", "torch_version": None, "hip": None, "cuda": None,
-              "xpu": None, "source": "no torch distribution", "host": _host_signs()}
+    result = {  # type: Dict[str, Any]
+        "platform": "none",
+        "torch_version": None,
+        "hip": None,
+        "cuda": None,
+        "xpu": None,
+        "source": "no torch distribution",
+        "host": _host_signs(),
+    }
     torch = found.get("torch")
     if torch is None:
         return result
     result["torch_version"] = torch["version"]
-    values = {}
+    values = {}  # type: Dict[str, Any]
     path = _torch_version_file(torch)
     if path is not None:
         try:
@@ -300,6 +341,7 @@ def accelerator(found):
 
 
 def _writable(path):
+    # type: (str) -> bool
     while path and not os.path.exists(path):
         parent = os.path.dirname(path)
         if parent == path:
@@ -309,6 +351,7 @@ def _writable(path):
 
 
 def main():
+    # type: () -> None
     paths = sysconfig.get_paths()
     found, shadowed = distributions()
     in_venv = sys.prefix != getattr(sys, "base_prefix", sys.prefix)

@@ -9,6 +9,7 @@ requirements` from pyproject, else `requirements.txt` next to pyproject when pre
 A `requirements/` folder is never read on its own: such folders usually split dev,
 docs and test sets, and guessing would check the kernel against the wrong one.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,14 +49,29 @@ _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 
 # Options of a requirements file: which take a value, and what each one becomes.
 _LONG = {
-    "--requirement": "r", "--constraint": "c", "--editable": "e",
-    "--index-url": "index", "--extra-index-url": "index", "--find-links": "index",
-    "--trusted-host": "index", "--only-binary": "index", "--no-binary": "index",
-    "--hash": "line", "--config-settings": "line", "--global-option": "line",
-    "--install-option": "line", "--use-feature": "ignore",
+    "--requirement": "r",
+    "--constraint": "c",
+    "--editable": "e",
+    "--index-url": "index",
+    "--extra-index-url": "index",
+    "--find-links": "index",
+    "--trusted-host": "index",
+    "--only-binary": "index",
+    "--no-binary": "index",
+    "--hash": "line",
+    "--config-settings": "line",
+    "--global-option": "line",
+    "--install-option": "line",
+    "--use-feature": "ignore",
 }
-_SHORT = {"-r": "--requirement", "-c": "--constraint", "-e": "--editable",
-          "-i": "--index-url", "-f": "--find-links", "-C": "--config-settings"}
+_SHORT = {
+    "-r": "--requirement",
+    "-c": "--constraint",
+    "-e": "--editable",
+    "-i": "--index-url",
+    "-f": "--find-links",
+    "-C": "--config-settings",
+}
 _FLAGS = {"--no-index": "index", "--pre": "index", "--prefer-binary": "index", "--require-hashes": "ignore"}
 
 
@@ -215,7 +231,9 @@ class _Reader:
         chosen_groups = list(groups) if groups is not None else list(settings.get("groups", []))
         extras_origin = "extras" if extras is not None else f"{SETTINGS_TABLE} extras"
         groups_origin = "groups" if groups is not None else f"{SETTINGS_TABLE} groups"
-        _Pyproject(self, data, text, present=pyproject.is_file()).read(chosen_extras, extras_origin, chosen_groups, groups_origin)
+        _Pyproject(self, data, text, present=pyproject.is_file()).read(
+            chosen_extras, extras_origin, chosen_groups, groups_origin
+        )
 
         for name in files:
             path = Path(name).expanduser()
@@ -285,7 +303,7 @@ class _Reader:
             raise InvalidInput(f"{where}: requirements file {value!r} not found ({target})", field=where)
         target = target.resolve()
         if target in stack:
-            chain = " -> ".join(self.display(p) for p in (*stack[stack.index(target):], target))
+            chain = " -> ".join(self.display(p) for p in (*stack[stack.index(target) :], target))
             raise InvalidInput(f"{where}: {option} {value} makes an include cycle ({chain})", field=where)
         self.read_requirements(target, constraint=constraint, stack=stack)
 
@@ -298,7 +316,7 @@ class _Reader:
                     value = str(local.resolve())
             args.append(value)
         opts = self.out.index_options
-        if not any(opts[i:i + len(args)] == args for i in range(len(opts))):
+        if not any(opts[i : i + len(args)] == args for i in range(len(opts))):
             opts.extend(args)
 
     def _requirement_line(self, line: str, where: str, constraint: bool) -> None:
@@ -319,7 +337,9 @@ class _Reader:
         req = _parse(spec, where)
         if req.url:
             self.out.unsupported.append(
-                Unsupported(spec, where, "direct URL reference: its version is not checked", canonicalize_name(req.name))
+                Unsupported(
+                    spec, where, "direct URL reference: its version is not checked", canonicalize_name(req.name)
+                )
             )
             return
         if constraint and req.extras:
@@ -370,27 +390,36 @@ class _Pyproject:
 
     def read(self, extras: list[str], extras_origin: str, groups: list[str], groups_origin: str) -> None:
         out = self.reader.out
-        extra_keys = [self._known(e, self.extras, extras_origin, "extra", "[project.optional-dependencies]")
-                      for e in extras]
-        group_keys = [self._known(g, self.groups, groups_origin, "dependency group", "[dependency-groups]")
-                      for g in groups]
+        extra_keys = [
+            self._known(e, self.extras, extras_origin, "extra", "[project.optional-dependencies]") for e in extras
+        ]
+        group_keys = [
+            self._known(g, self.groups, groups_origin, "dependency group", "[dependency-groups]") for g in groups
+        ]
         out.extras = list(dict.fromkeys(extra_keys))
         out.groups = list(dict.fromkeys(group_keys))
         if not self.present:
             return
         if "dependencies" in self.dynamic:
-            out.unsupported.append(Unsupported(
-                "dynamic = [\"dependencies\"]", "pyproject.toml [project]",
-                "dependencies are computed by the build backend: not read"))
+            out.unsupported.append(
+                Unsupported(
+                    'dynamic = ["dependencies"]',
+                    "pyproject.toml [project]",
+                    "dependencies are computed by the build backend: not read",
+                )
+            )
         if self.poetry and not self.dependencies and not self.extras:
-            out.unsupported.append(Unsupported(
-                "[tool.poetry.dependencies]", "pyproject.toml [tool.poetry]",
-                "Poetry's own dependency tables are not read; declare [project].dependencies"))
+            out.unsupported.append(
+                Unsupported(
+                    "[tool.poetry.dependencies]",
+                    "pyproject.toml [tool.poetry]",
+                    "Poetry's own dependency tables are not read; declare [project].dependencies",
+                )
+            )
 
         # Sections to read: (kind, key, marker inherited from a self-reference).
         queue: deque[tuple[str, str | None, Marker | None]] = deque(
-            [("deps", None, None), *(("extra", e, None) for e in out.extras),
-             *(("group", g, None) for g in out.groups)]
+            [("deps", None, None), *(("extra", e, None) for e in out.extras), *(("group", g, None) for g in out.groups)]
         )
         seen: set[tuple[str, str | None]] = set()
         while queue:
@@ -401,8 +430,14 @@ class _Pyproject:
             for text, source, extra in self._items(kind, key, seen):
                 req = _parse(text, self._where(source, text))
                 if req.url:
-                    out.unsupported.append(Unsupported(
-                        text, source, "direct URL reference: its version is not checked", canonicalize_name(req.name)))
+                    out.unsupported.append(
+                        Unsupported(
+                            text,
+                            source,
+                            "direct URL reference: its version is not checked",
+                            canonicalize_name(req.name),
+                        )
+                    )
                     continue
                 marker = _and(outer, req.marker)
                 if self.name and canonicalize_name(req.name) == self.name:
@@ -422,7 +457,9 @@ class _Pyproject:
                     req.marker = marker
                 out.requirements.append(Declared(req, text, source, extra))
 
-    def _items(self, kind: str, key: str | None, seen: set[tuple[str, str | None]]) -> Iterator[tuple[str, str, str | None]]:
+    def _items(
+        self, kind: str, key: str | None, seen: set[tuple[str, str | None]]
+    ) -> Iterator[tuple[str, str, str | None]]:
         """(text, source, extra) of one section; groups with their includes expanded."""
         if kind == "deps":
             for text in self.dependencies:
@@ -436,7 +473,9 @@ class _Pyproject:
             assert key is not None
             yield from self._group(key, (), seen)
 
-    def _group(self, key: str, stack: tuple[str, ...], seen: set[tuple[str, str | None]]) -> Iterator[tuple[str, str, str | None]]:
+    def _group(
+        self, key: str, stack: tuple[str, ...], seen: set[tuple[str, str | None]]
+    ) -> Iterator[tuple[str, str, str | None]]:
         name, items = self.groups[key]
         label = f"pyproject.toml [dependency-groups] {name}"
         stack = (*stack, key)
@@ -452,7 +491,7 @@ class _Pyproject:
                         field="pyproject.toml",
                     )
                 if target in stack:
-                    chain = " -> ".join(self.groups[k][0] for k in (*stack[stack.index(target):], target))
+                    chain = " -> ".join(self.groups[k][0] for k in (*stack[stack.index(target) :], target))
                     raise InvalidInput(f"{label}: include-group cycle ({chain})", field="pyproject.toml")
                 if ("group", target) in seen and target not in stack:
                     continue  # already read in full (its cycles were checked then)
@@ -460,7 +499,7 @@ class _Pyproject:
                 yield from self._group(target, stack, seen)
             else:
                 raise InvalidInput(
-                    f"{label} item {n}: must be a requirement string or {{include-group = \"name\"}}",
+                    f'{label} item {n}: must be a requirement string or {{include-group = "name"}}',
                     field="pyproject.toml",
                 )
 
@@ -493,8 +532,9 @@ def _load_toml(path: Path) -> tuple[str, dict[str, Any]]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidInput(f"pyproject.toml: not UTF-8 text ({exc.reason} at byte {exc.start})",
-                           field="pyproject.toml") from None
+        raise InvalidInput(
+            f"pyproject.toml: not UTF-8 text ({exc.reason} at byte {exc.start})", field="pyproject.toml"
+        ) from None
     try:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -623,7 +663,7 @@ def _options(text: str, where: str) -> list[tuple[str, str | None]]:
 def _path_or_url(spec: str) -> str | None:
     """Why `spec` (a requirement line) is a path or URL rather than a name, or None."""
     head = spec.split(";", 1)[0].strip()
-    if " @ " in head or "@" in head.split("://", 1)[0] and "://" in head:
+    if " @ " in head or ("@" in head.split("://", 1)[0] and "://" in head):
         return None  # `name @ url`: a named direct reference, parsed as a Requirement
     if "://" in head:
         return "URL requirement: its version is not checked"

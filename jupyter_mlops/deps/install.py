@@ -1,5 +1,6 @@
 """Run a checked plan: one batch install; if it fails, bisect to isolate the failing
 requirements and install the rest. Output goes to the caller's log line by line."""
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,16 @@ def run_logged(cmd: Sequence[str], timeout: float, log: Log) -> tuple[int, str]:
     """Run `cmd`, sending each output line to `log`; kill its process group after `timeout`.
     Returns the exit code (-9 on timeout) and the output's tail."""
     tail: deque[str] = deque(maxlen=TAIL)
-    proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            text=True, errors="replace", env=installer_env(), start_new_session=True)
+    proc = subprocess.Popen(
+        list(cmd),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+        env=installer_env(),
+        start_new_session=True,
+    )
 
     def pump() -> None:
         assert proc.stdout is not None
@@ -56,8 +65,16 @@ def run_logged(cmd: Sequence[str], timeout: float, log: Log) -> tuple[int, str]:
     return code, "\n".join(tail)
 
 
-def install(probe: ProbeLike, installer: str, requirements: Sequence[str], pins: Sequence[str],
-            index_options: Sequence[str], log: Log, *, per_package_timeout: float = 300.0) -> Outcome:
+def install(
+    probe: ProbeLike,
+    installer: str,
+    requirements: Sequence[str],
+    pins: Sequence[str],
+    index_options: Sequence[str],
+    log: Log,
+    *,
+    per_package_timeout: float = 300.0,
+) -> Outcome:
     """Install `requirements` in one batch with `pins` as constraints; on failure bisect."""
     outcome = Outcome()
     with tempfile.TemporaryDirectory(prefix="mlops-install-") as tmp:
@@ -65,8 +82,14 @@ def install(probe: ProbeLike, installer: str, requirements: Sequence[str], pins:
         constraints.write_text("".join(f"{pin}\n" for pin in pins))
 
         def attempt(batch: Sequence[str]) -> tuple[bool, str]:
-            cmd = installer_command(probe, installer, dry_run=False, constraints_file=constraints,
-                                    requirements=batch, index_options=index_options)
+            cmd = installer_command(
+                probe,
+                installer,
+                dry_run=False,
+                constraints_file=constraints,
+                requirements=batch,
+                index_options=index_options,
+            )
             log(f"$ {' '.join(cmd)}")
             code, tail = run_logged(cmd, per_package_timeout * len(batch), log)
             return code == 0, tail

@@ -4,6 +4,7 @@
 (Async)MappingKernelManager (`serverapp.kernel_manager`) and with jupyter_client's
 multi-kernel managers, from a tornado handler or any asyncio code.
 """
+
 from __future__ import annotations
 
 import ast
@@ -33,10 +34,10 @@ class KernelPython:
     """The interpreter of a kernel; source says how it was found ("kernel" | "kernelspec")."""
 
     python: str
-    prefix: str | None   # None when only the kernelspec was read (the probe tells it)
+    prefix: str | None  # None when only the kernelspec was read (the probe tells it)
     source: str
     kernel_name: str
-    detail: str = ""     # why the kernelspec was used, when it was
+    detail: str = ""  # why the kernelspec was used, when it was
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -63,8 +64,14 @@ async def _ask(km: Any, timeout: float) -> tuple[str, str]:
         started = client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
         if inspect.isawaitable(started):
             await started
-        msg_id = client.execute("", silent=True, store_history=False, user_expressions=dict(_EXPRESSIONS),
-                                allow_stdin=False, stop_on_error=False)
+        msg_id = client.execute(
+            "",
+            silent=True,
+            store_history=False,
+            user_expressions=dict(_EXPRESSIONS),
+            allow_stdin=False,
+            stop_on_error=False,
+        )
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -104,8 +111,9 @@ def kernelspec_python(spec: Any, kernel_name: str) -> str:
     argv = list(getattr(spec, "argv", None) or [])
     argv0 = str(argv[0]) if argv else ""
     if not argv0 or "{" in argv0:
-        raise Unavailable(f"kernel_id: the kernelspec {kernel_name!r} names no interpreter "
-                          f"(argv[0] is {argv0!r})", field="kernel_id")
+        raise Unavailable(
+            f"kernel_id: the kernelspec {kernel_name!r} names no interpreter (argv[0] is {argv0!r})", field="kernel_id"
+        )
     if argv0 in {"python", f"python{sys.version_info[0]}", "python{}.{}".format(*sys.version_info[:2])}:
         return sys.executable
     if os.path.dirname(argv0):
@@ -114,8 +122,10 @@ def kernelspec_python(spec: Any, kernel_name: str) -> str:
         env_path = (getattr(spec, "env", None) or {}).get("PATH") or os.environ.get("PATH")
         path = shutil.which(argv0, path=env_path) or ""
     if not path or not os.path.isfile(path) or not os.access(path, os.X_OK):
-        raise Unavailable(f"kernel_id: the kernelspec {kernel_name!r} starts {argv0!r}, "
-                          "which is not an executable file here", field="kernel_id")
+        raise Unavailable(
+            f"kernel_id: the kernelspec {kernel_name!r} starts {argv0!r}, which is not an executable file here",
+            field="kernel_id",
+        )
     return path
 
 
@@ -145,8 +155,10 @@ async def kernel_python(kernel_manager: Any, kernel_id: str, timeout: float = 10
         spec = None
     language = str(getattr(spec, "language", "") or "python").lower()
     if language != "python":
-        raise InvalidInput(f"kernel_id: kernel {kernel_id!r} runs {language}, not Python; "
-                           "the dependency doctor needs a Python kernel", field="kernel_id")
+        raise InvalidInput(
+            f"kernel_id: kernel {kernel_id!r} runs {language}, not Python; the dependency doctor needs a Python kernel",
+            field="kernel_id",
+        )
     if timeout > 0:
         try:
             python, prefix = await asyncio.wait_for(_ask(km, timeout), timeout + 1)
@@ -160,7 +172,6 @@ async def kernel_python(kernel_manager: Any, kernel_id: str, timeout: float = 10
     else:
         detail = "not asked (timeout 0)"
     if spec is None:
-        raise Unavailable(f"kernel_id: {detail}, and its kernelspec {kernel_name!r} is gone",
-                          field="kernel_id")
+        raise Unavailable(f"kernel_id: {detail}, and its kernelspec {kernel_name!r} is gone", field="kernel_id")
     python = kernelspec_python(spec, kernel_name)
     return KernelPython(python=python, prefix=None, source="kernelspec", kernel_name=kernel_name, detail=detail)

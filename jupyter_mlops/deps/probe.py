@@ -4,6 +4,7 @@
 distributions keyed by canonical name, pip/uv availability, writability, PEP 668
 and the accelerator build of torch. Nothing here imports the environment's packages.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,18 @@ _CANON = re.compile(r"[-_.]+")
 
 # Variables that change what an interpreter imports or where it looks. The server's
 # values say nothing about the kernel's environment, so they never leak into a probe.
-_LEAKY_VARS = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONSAFEPATH", "PYTHONEXECUTABLE",
-               "PYTHONINSPECT", "PYTHONDEVMODE", "PYTHONWARNINGS", "PYTHONPLATLIBDIR", "__PYVENV_LAUNCHER__")
+_LEAKY_VARS = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONSAFEPATH",
+    "PYTHONEXECUTABLE",
+    "PYTHONINSPECT",
+    "PYTHONDEVMODE",
+    "PYTHONWARNINGS",
+    "PYTHONPLATLIBDIR",
+    "__PYVENV_LAUNCHER__",
+)
 
 
 def canonical_name(name: str) -> str:
@@ -76,8 +87,8 @@ class Distribution:
 class HostSigns:
     """Signs of an accelerator on the host, whatever torch build is installed."""
 
-    rocm: bool = False   # /opt/rocm exists
-    kfd: bool = False    # /dev/kfd exists (AMD GPU kernel driver)
+    rocm: bool = False  # /opt/rocm exists
+    kfd: bool = False  # /dev/kfd exists (AMD GPU kernel driver)
     nvidia: bool = False  # /proc/driver/nvidia/version or /dev/nvidiactl exists
 
 
@@ -97,10 +108,15 @@ class Accelerator:
     def from_dict(cls, data: dict[str, Any]) -> Accelerator:
         """Read the probe script's `accelerator` object."""
         host = data.get("host") or {}
-        return cls(platform=str(data.get("platform") or "none"), torch_version=data.get("torch_version"),
-                   hip=data.get("hip"), cuda=data.get("cuda"), xpu=data.get("xpu"),
-                   source=str(data.get("source") or ""),
-                   host=HostSigns(**{k: bool(host.get(k)) for k in ("rocm", "kfd", "nvidia")}))
+        return cls(
+            platform=str(data.get("platform") or "none"),
+            torch_version=data.get("torch_version"),
+            hip=data.get("hip"),
+            cuda=data.get("cuda"),
+            xpu=data.get("xpu"),
+            source=str(data.get("source") or ""),
+            host=HostSigns(**{k: bool(host.get(k)) for k in ("rocm", "kfd", "nvidia")}),
+        )
 
 
 @dataclass(frozen=True)
@@ -113,15 +129,15 @@ class Probe:
     python_version: str
     marker_env: dict[str, str] = field(hash=False)
     distributions: dict[str, Distribution] = field(hash=False)
-    shadowed: tuple[Distribution, ...] = ()   # same name later on sys.path: never imported
+    shadowed: tuple[Distribution, ...] = ()  # same name later on sys.path: never imported
     pip_version: str | None = None
-    uv: str | None = None                     # a uv binary usable for this environment
-    writable: bool = False                    # purelib can be written by us
-    externally_managed: bool = False          # PEP 668 marker and not a virtual environment
+    uv: str | None = None  # a uv binary usable for this environment
+    writable: bool = False  # purelib can be written by us
+    externally_managed: bool = False  # PEP 668 marker and not a virtual environment
     accelerator: Accelerator = field(default_factory=Accelerator)
     purelib: str | None = None
     scripts: str | None = None
-    duration: float = 0.0                     # seconds the probe took
+    duration: float = 0.0  # seconds the probe took
 
     @property
     def in_venv(self) -> bool:
@@ -135,14 +151,21 @@ class Probe:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; `from_dict(to_dict())` gives an equal Probe."""
         return {
-            "python": self.python, "prefix": self.prefix, "base_prefix": self.base_prefix,
-            "python_version": self.python_version, "marker_env": dict(self.marker_env),
+            "python": self.python,
+            "prefix": self.prefix,
+            "base_prefix": self.base_prefix,
+            "python_version": self.python_version,
+            "marker_env": dict(self.marker_env),
             "distributions": [d.to_dict() for d in self.distributions.values()],
             "shadowed": [d.to_dict() for d in self.shadowed],
-            "pip_version": self.pip_version, "uv": self.uv, "writable": self.writable,
+            "pip_version": self.pip_version,
+            "uv": self.uv,
+            "writable": self.writable,
             "externally_managed": self.externally_managed,
             "accelerator": asdict(self.accelerator),
-            "purelib": self.purelib, "scripts": self.scripts, "duration": self.duration,
+            "purelib": self.purelib,
+            "scripts": self.scripts,
+            "duration": self.duration,
         }
 
     @classmethod
@@ -153,16 +176,20 @@ class Probe:
             dists = list(dists.values())
         parsed = [Distribution.from_dict(d) for d in dists]
         return cls(
-            python=str(data["python"]), prefix=str(data["prefix"]),
+            python=str(data["python"]),
+            prefix=str(data["prefix"]),
             base_prefix=str(data.get("base_prefix") or data["prefix"]),
             python_version=str(data.get("python_version") or ""),
             marker_env={str(k): str(v) for k, v in (data.get("marker_env") or {}).items()},
             distributions={d.key: d for d in sorted(parsed, key=lambda d: d.key)},
             shadowed=tuple(Distribution.from_dict(d) for d in data.get("shadowed") or ()),
-            pip_version=data.get("pip_version"), uv=data.get("uv"),
-            writable=bool(data.get("writable")), externally_managed=bool(data.get("externally_managed")),
+            pip_version=data.get("pip_version"),
+            uv=data.get("uv"),
+            writable=bool(data.get("writable")),
+            externally_managed=bool(data.get("externally_managed")),
             accelerator=Accelerator.from_dict(data.get("accelerator") or {}),
-            purelib=data.get("purelib"), scripts=data.get("scripts"),
+            purelib=data.get("purelib"),
+            scripts=data.get("scripts"),
             duration=float(data.get("duration") or 0.0),
         )
 
@@ -240,18 +267,25 @@ def probe(python: str | os.PathLike[str], timeout: float = 60, env: dict[str, st
     cmd = [exe, "-c", _script()]
     started = time.monotonic()
     try:
-        done = subprocess.run(cmd, capture_output=True, timeout=timeout, env=clean_env(env),
-                              stdin=subprocess.DEVNULL, check=False)
+        done = subprocess.run(
+            cmd, capture_output=True, timeout=timeout, env=clean_env(env), stdin=subprocess.DEVNULL, check=False
+        )
     except subprocess.TimeoutExpired as exc:
-        raise Unavailable(f"python: {exe} did not finish the environment probe within {timeout:g} s"
-                          + (f"; stderr: {_tail(exc.stderr)}" if exc.stderr else ""), field="python") from None
+        raise Unavailable(
+            f"python: {exe} did not finish the environment probe within {timeout:g} s"
+            + (f"; stderr: {_tail(exc.stderr)}" if exc.stderr else ""),
+            field="python",
+        ) from None
     except OSError as exc:
         raise InvalidInput(f"python: cannot run {exe}: {exc.strerror or exc}", field="python") from None
     duration = time.monotonic() - started
     stderr = _tail(done.stderr)
     if done.returncode != 0:
-        raise Unavailable(f"python: the environment probe failed with {exe} (exit code {done.returncode})"
-                          + (f"; stderr: {stderr}" if stderr else ""), field="python")
+        raise Unavailable(
+            f"python: the environment probe failed with {exe} (exit code {done.returncode})"
+            + (f"; stderr: {stderr}" if stderr else ""),
+            field="python",
+        )
     try:
         data = json.loads(done.stdout)
         if not isinstance(data, dict) or "distributions" not in data:
@@ -260,9 +294,11 @@ def probe(python: str | os.PathLike[str], timeout: float = 60, env: dict[str, st
         data["duration"] = round(duration, 4)
         return Probe.from_dict(data)
     except (ValueError, KeyError, TypeError) as exc:
-        raise Unavailable(f"python: {exe} answered the environment probe with something that is not "
-                          f"its JSON ({exc}); stdout starts {_tail(done.stdout, 200)!r}"
-                          + (f"; stderr: {stderr}" if stderr else ""), field="python") from None
+        raise Unavailable(
+            f"python: {exe} answered the environment probe with something that is not "
+            f"its JSON ({exc}); stdout starts {_tail(done.stdout, 200)!r}" + (f"; stderr: {stderr}" if stderr else ""),
+            field="python",
+        ) from None
 
 
 def _main(argv: list[str]) -> int:  # pragma: no cover - a debugging aid

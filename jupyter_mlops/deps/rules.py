@@ -1,6 +1,7 @@
 """The dependency doctor's input rules: the fields of a check, plan or repair request.
 The REST bodies are checked against these Shapes and the OpenAPI document shows them;
 GET deps/status takes the same names as query parameters (lists comma-separated)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -10,24 +11,45 @@ from ..fields import Field, Shape
 
 INSTALLERS = ("uv", "pip")
 TARGET_FIELDS: dict[str, Field] = {
-    "kernel_id": Field("string", "a running kernel's id: its interpreter is the one checked", nullable=True,
-                       max_length=200),
-    "python": Field("string", "path of the interpreter to check (instead of kernel_id)", nullable=True,
-                    max_length=4096),
-    "project": Field("string", "project folder (default: found upward from the kernel's notebook folder, "
-                               "else from the workspace root)", nullable=True, max_length=4096),
-    "extras": Field("array", "optional extras of the project to include", nullable=True,
-                    items=Field("string", max_length=200), max_items=100),
-    "groups": Field("array", "[dependency-groups] to include", nullable=True,
-                    items=Field("string", max_length=200), max_items=100),
-    "requirement_files": Field("array", "requirements files (relative to the project) to read", nullable=True,
-                               items=Field("string", max_length=4096), max_items=100),
+    "kernel_id": Field(
+        "string", "a running kernel's id: its interpreter is the one checked", nullable=True, max_length=200
+    ),
+    "python": Field(
+        "string", "path of the interpreter to check (instead of kernel_id)", nullable=True, max_length=4096
+    ),
+    "project": Field(
+        "string",
+        "project folder (default: found upward from the kernel's notebook folder, else from the workspace root)",
+        nullable=True,
+        max_length=4096,
+    ),
+    "extras": Field(
+        "array",
+        "optional extras of the project to include",
+        nullable=True,
+        items=Field("string", max_length=200),
+        max_items=100,
+    ),
+    "groups": Field(
+        "array", "[dependency-groups] to include", nullable=True, items=Field("string", max_length=200), max_items=100
+    ),
+    "requirement_files": Field(
+        "array",
+        "requirements files (relative to the project) to read",
+        nullable=True,
+        items=Field("string", max_length=4096),
+        max_items=100,
+    ),
 }
 #: The fields that are lists (comma-separated in a query string).
 LIST_FIELDS = ("extras", "groups", "requirement_files")
 TARGET = Shape(TARGET_FIELDS)
-PLAN = Shape({**TARGET_FIELDS, "installer": Field("string", "uv or pip (default: uv when available)",
-                                                  nullable=True, enum=INSTALLERS)})
+PLAN = Shape(
+    {
+        **TARGET_FIELDS,
+        "installer": Field("string", "uv or pip (default: uv when available)", nullable=True, enum=INSTALLERS),
+    }
+)
 
 
 def one_interpreter(fields: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -35,6 +57,8 @@ def one_interpreter(fields: dict[str, Any]) -> tuple[str | None, str | None]:
     kernel_id = fields.get("kernel_id") or None
     python = fields.get("python") or None
     if (kernel_id is None) == (python is None):
-        raise InvalidInput("kernel_id: give exactly one of kernel_id (a running kernel) or python "
-                           "(an interpreter path)", field="kernel_id")
+        raise InvalidInput(
+            "kernel_id: give exactly one of kernel_id (a running kernel) or python (an interpreter path)",
+            field="kernel_id",
+        )
     return kernel_id, python

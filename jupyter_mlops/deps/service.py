@@ -1,4 +1,5 @@
 """The dependency doctor as a service: check, plan, repair (a job) and history."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ from packaging.requirements import Requirement
 from sqlalchemy import select
 
 from ..errors import InvalidInput
+from ..jobs.queue import JobQueue
 from ..paging import page
 from ..store import Store
 from ..store.schema import DepsRun
@@ -33,14 +35,25 @@ class Target:
     requirement_files: tuple[str, ...] | None = None
 
     def to_params(self) -> dict[str, Any]:
-        return {"python": self.python, "project": self.project,
-                "extras": list(self.extras) if self.extras is not None else None,
-                "groups": list(self.groups) if self.groups is not None else None,
-                "requirement_files": list(self.requirement_files) if self.requirement_files is not None else None}
+        return {
+            "python": self.python,
+            "project": self.project,
+            "extras": list(self.extras) if self.extras is not None else None,
+            "groups": list(self.groups) if self.groups is not None else None,
+            "requirement_files": list(self.requirement_files) if self.requirement_files is not None else None,
+        }
 
 
-def make_target(python: Any, project: Any = None, *, start: Path | None = None, stop: Path | None = None,
-                extras: Any = None, groups: Any = None, requirement_files: Any = None) -> Target:
+def make_target(
+    python: Any,
+    project: Any = None,
+    *,
+    start: Path | None = None,
+    stop: Path | None = None,
+    extras: Any = None,
+    groups: Any = None,
+    requirement_files: Any = None,
+) -> Target:
     """Validate a target: `python` an interpreter path, `project` a folder (default: found
     upward from `start`). Bad input is InvalidInput naming the field."""
     if not isinstance(python, str) or not python.strip():
@@ -48,8 +61,11 @@ def make_target(python: Any, project: Any = None, *, start: Path | None = None, 
     if project is None or project == "":
         found = find_project(start or Path.cwd(), stop=stop)
         if found is None:
-            raise InvalidInput("project: no pyproject.toml or requirements.txt found from "
-                               f"{start or Path.cwd()} upward; give the project folder", field="project")
+            raise InvalidInput(
+                "project: no pyproject.toml or requirements.txt found from "
+                f"{start or Path.cwd()} upward; give the project folder",
+                field="project",
+            )
         project = str(found)
     if not isinstance(project, str) or not Path(project).is_dir():
         raise InvalidInput(f"project: {project!r} is not a folder", field="project")
@@ -63,8 +79,9 @@ def make_target(python: Any, project: Any = None, *, start: Path | None = None, 
 
 def declaration_of(target: Target) -> Declaration:
     """What the target's project declares."""
-    return read_declared(Path(target.project), extras=target.extras, groups=target.groups,
-                         requirement_files=target.requirement_files)
+    return read_declared(
+        Path(target.project), extras=target.extras, groups=target.groups, requirement_files=target.requirement_files
+    )
 
 
 def to_install(status: Status) -> list[str]:
@@ -85,8 +102,11 @@ def to_install(status: Status) -> list[str]:
 
 def declared_after(status: Status) -> list[str]:
     """The active, unprotected declarations a plan must leave satisfied."""
-    return [f"{row.name}{row.specifier}" for row in status.rows
-            if row.state in (OK, MISSING, OUTDATED) and not row.protected]
+    return [
+        f"{row.name}{row.specifier}"
+        for row in status.rows
+        if row.state in (OK, MISSING, OUTDATED) and not row.protected
+    ]
 
 
 def diagnose(target: Target, protected_patterns: Sequence[str] = DEFAULT_PROTECTED) -> tuple[Probe, Status]:
@@ -97,24 +117,52 @@ def diagnose(target: Target, protected_patterns: Sequence[str] = DEFAULT_PROTECT
 
 def plan_for(env: Probe, status: Status, target: Target, installer: str | None = None) -> Plan:
     """The checked plan that would fix `status`."""
-    return make_plan(env, to_install(status), status.protected, declared=declared_after(status),
-                     index_options=declaration_of(target).index_options, installer=installer)
+    return make_plan(
+        env,
+        to_install(status),
+        status.protected,
+        declared=declared_after(status),
+        index_options=declaration_of(target).index_options,
+        installer=installer,
+    )
 
 
 def env_view(env: Probe) -> dict[str, Any]:
     """What a face shows about the environment."""
-    return {"python": env.python, "prefix": env.prefix, "python_version": env.python_version,
-            "distributions": len(env.distributions), "pip": env.pip_version, "uv": env.uv,
-            "writable": env.writable, "externally_managed": env.externally_managed,
-            "accelerator": asdict(env.accelerator)}
+    return {
+        "python": env.python,
+        "prefix": env.prefix,
+        "python_version": env.python_version,
+        "distributions": len(env.distributions),
+        "pip": env.pip_version,
+        "uv": env.uv,
+        "writable": env.writable,
+        "externally_managed": env.externally_managed,
+        "accelerator": asdict(env.accelerator),
+    }
 
 
-def record_run(store: Store, kind: str, actor: str, target: Target, *, needs_fix: bool, summary: dict[str, Any],
-               job_id: int | None = None) -> int:
+def record_run(
+    store: Store,
+    kind: str,
+    actor: str,
+    target: Target,
+    *,
+    needs_fix: bool,
+    summary: dict[str, Any],
+    job_id: int | None = None,
+) -> int:
     """Keep one check, plan or repair in the history; returns its id."""
     with store.write() as s:
-        run = DepsRun(kind=kind, actor=actor or "unknown", python=target.python, project=target.project,
-                      job_id=job_id, needs_fix=needs_fix, summary=summary)
+        run = DepsRun(
+            kind=kind,
+            actor=actor or "unknown",
+            python=target.python,
+            project=target.project,
+            job_id=job_id,
+            needs_fix=needs_fix,
+            summary=summary,
+        )
         s.add(run)
         s.flush()
         return run.id
@@ -123,40 +171,61 @@ def record_run(store: Store, kind: str, actor: str, target: Target, *, needs_fix
 class DepsService:
     """Check and plan in the caller's process; repair as a durable job."""
 
-    def __init__(self, store: Store, jobs: Any, workspace_root: Path,
-                 protected_patterns: Sequence[str] = DEFAULT_PROTECTED) -> None:
+    def __init__(
+        self, store: Store, jobs: JobQueue, workspace_root: Path, protected_patterns: Sequence[str] = DEFAULT_PROTECTED
+    ) -> None:
         self.store = store
         self.jobs = jobs
         self.workspace_root = Path(workspace_root).resolve()
         self.protected_patterns = tuple(protected_patterns)
 
-    def target(self, python: Any, project: Any = None, *, start: Path | None = None, extras: Any = None,
-               groups: Any = None, requirement_files: Any = None) -> Target:
+    def target(
+        self,
+        python: Any,
+        project: Any = None,
+        *,
+        start: Path | None = None,
+        extras: Any = None,
+        groups: Any = None,
+        requirement_files: Any = None,
+    ) -> Target:
         """The target `python` x `project`. Without `project`, the project is found upward
         from `start` (default: the workspace root), never above the workspace root when
         `start` is inside the workspace."""
         root = self.workspace_root
         begin = (start or root).resolve()
         stop = root if begin == root or root in begin.parents else None
-        return make_target(python, project, start=begin, stop=stop, extras=extras, groups=groups,
-                           requirement_files=requirement_files)
+        return make_target(
+            python, project, start=begin, stop=stop, extras=extras, groups=groups, requirement_files=requirement_files
+        )
 
     def check(self, target: Target, actor: str) -> dict[str, Any]:
         """The status of the target's environment against its project."""
         env, status = diagnose(target, self.protected_patterns)
-        answer = {"environment": env_view(env), "status": status.to_dict()}
-        answer["run_id"] = record_run(self.store, "check", actor, target, needs_fix=status.needs_fix,
-                                      summary=status.summary)
+        answer: dict[str, Any] = {"environment": env_view(env), "status": status.to_dict()}
+        answer["run_id"] = record_run(
+            self.store, "check", actor, target, needs_fix=status.needs_fix, summary=status.summary
+        )
         return answer
 
     def plan(self, target: Target, actor: str, installer: str | None = None) -> dict[str, Any]:
         """Check, then the dry-run plan that would fix it (nothing is installed)."""
         env, status = diagnose(target, self.protected_patterns)
         plan = plan_for(env, status, target, installer)
-        answer = {"environment": env_view(env), "status": status.to_dict(), "plan": plan.to_dict()}
-        answer["run_id"] = record_run(self.store, "plan", actor, target, needs_fix=status.needs_fix,
-                                      summary={"ok": plan.ok, "changes": len(plan.changes),
-                                               "problems": plan.problems, "resolver_error": plan.resolver_error})
+        answer: dict[str, Any] = {"environment": env_view(env), "status": status.to_dict(), "plan": plan.to_dict()}
+        answer["run_id"] = record_run(
+            self.store,
+            "plan",
+            actor,
+            target,
+            needs_fix=status.needs_fix,
+            summary={
+                "ok": plan.ok,
+                "changes": len(plan.changes),
+                "problems": plan.problems,
+                "resolver_error": plan.resolver_error,
+            },
+        )
         return answer
 
     def repair(self, target: Target, actor: str, installer: str | None = None) -> dict[str, Any]:
@@ -165,8 +234,12 @@ class DepsService:
             raise InvalidInput(f"installer: must be uv or pip (got {installer!r})", field="installer")
         probe(target.python, timeout=30)  # a missing or broken interpreter fails here, before any job
         declaration_of(target)  # so does an unreadable project
-        params = {**target.to_params(), "installer": installer,
-                  "protected_patterns": list(self.protected_patterns), "actor": actor}
+        params = {
+            **target.to_params(),
+            "installer": installer,
+            "protected_patterns": list(self.protected_patterns),
+            "actor": actor,
+        }
         return self.jobs.submit(REPAIR_KIND, params, owner=actor, dedupe_key=f"deps:{target.python}")
 
     def history(self, *, python: str | None = None, limit: Any = None, cursor: str | None = None) -> dict[str, Any]:
@@ -176,7 +249,20 @@ class DepsService:
             stmt = stmt.where(DepsRun.python == python)
         with self.store.read() as s:
             rows, nxt = page(s, stmt, DepsRun.id, descending=True, limit=limit, cursor=cursor)
-            return {"items": [{"id": r.id, "at": r.at.isoformat(), "actor": r.actor, "kind": r.kind,
-                               "python": r.python, "project": r.project, "job_id": r.job_id,
-                               "needs_fix": r.needs_fix, "summary": r.summary} for r in rows],
-                    "next_cursor": nxt}
+            return {
+                "items": [
+                    {
+                        "id": r.id,
+                        "at": r.at.isoformat(),
+                        "actor": r.actor,
+                        "kind": r.kind,
+                        "python": r.python,
+                        "project": r.project,
+                        "job_id": r.job_id,
+                        "needs_fix": r.needs_fix,
+                        "summary": r.summary,
+                    }
+                    for r in rows
+                ],
+                "next_cursor": nxt,
+            }

@@ -3,6 +3,7 @@ one row per declared name (ok, missing, outdated, protected, skipped), the prote
 set (accelerator builds kept on purpose), and an offline `pip check` of the installed
 distributions. Pure computation over the probe: no subprocess, no import of the
 packages themselves."""
+
 from __future__ import annotations
 
 import re
@@ -74,10 +75,17 @@ class Row:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "key": self.key, "state": self.state, "specifier": self.specifier,
-            "installed": self.installed, "protected": self.protected, "reason": self.reason,
-            "requirements": list(self.requirements), "sources": list(self.sources),
-            "extras": list(self.extras), "constraints": list(self.constraints),
+            "name": self.name,
+            "key": self.key,
+            "state": self.state,
+            "specifier": self.specifier,
+            "installed": self.installed,
+            "protected": self.protected,
+            "reason": self.reason,
+            "requirements": list(self.requirements),
+            "sources": list(self.sources),
+            "extras": list(self.extras),
+            "constraints": list(self.constraints),
         }
 
 
@@ -101,12 +109,19 @@ class Broken:
         """The line `pip check` prints for this finding."""
         if self.installed is None:
             return f"{self.name} {self.version} requires {self.dependency}, which is not installed."
-        return f"{self.name} {self.version} has requirement {self.requirement}, but you have {self.dependency} {self.installed}."
+        return (
+            f"{self.name} {self.version} has requirement {self.requirement}, "
+            f"but you have {self.dependency} {self.installed}."
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "version": self.version, "requirement": self.requirement,
-            "dependency": self.dependency, "installed": self.installed, "kind": self.kind,
+            "name": self.name,
+            "version": self.version,
+            "requirement": self.requirement,
+            "dependency": self.dependency,
+            "installed": self.installed,
+            "kind": self.kind,
             "message": self.message,
         }
 
@@ -216,22 +231,29 @@ def check(
             rows.append(_row(key, active[key], constraints.get(key, []), dists, protected, globs, env))
         else:
             first = inactive[key][0]
-            rows.append(Row(
-                name=first.requirement.name, key=key, state=SKIPPED,
-                specifier=str(first.requirement.specifier), installed=_version_of(dists, key),
-                protected=key in protected,
-                reason=f"marker {first.requirement.marker} is false here" + _extra_note(first, chosen),
-                requirements=[d.text for d in inactive[key]], sources=[d.source for d in inactive[key]],
-            ))
+            rows.append(
+                Row(
+                    name=first.requirement.name,
+                    key=key,
+                    state=SKIPPED,
+                    specifier=str(first.requirement.specifier),
+                    installed=_version_of(dists, key),
+                    protected=key in protected,
+                    reason=f"marker {first.requirement.marker} is false here" + _extra_note(first, chosen),
+                    requirements=[d.text for d in inactive[key]],
+                    sources=[d.source for d in inactive[key]],
+                )
+            )
 
     broken = pip_check(probe, extras={k: set().union(*(d.requirement.extras for d in v)) for k, v in active.items()})
-    summary = {state: 0 for state in STATES}
+    summary = dict.fromkeys(STATES, 0)
     for row in rows:
         summary[row.state] += 1
     summary["broken"] = len(broken)
     summary["unsupported"] = len(declaration.unsupported)
     needs_fix = any(r.state in (MISSING, OUTDATED) and not r.protected for r in rows) or any(
-        b.installed is None and canonicalize_name(b.dependency) not in protected
+        b.installed is None
+        and canonicalize_name(b.dependency) not in protected
         and not any(fnmatchcase(canonicalize_name(b.dependency), g) for g in globs)
         for b in broken
     )
@@ -254,7 +276,7 @@ def _row(
     constraints: list[Declared],
     dists: Mapping[str, DistributionLike],
     protected: dict[str, str],
-    globs: list[str],
+    globs: Sequence[str],
     env: _Env,
 ) -> Row:
     """The row of one name from its active declarations and constraints."""
@@ -264,18 +286,27 @@ def _row(
     extras = set().union(*(d.requirement.extras for d in declared))
     shown = ", ".join(dict.fromkeys(str(d.requirement) for d in declared))
     row = Row(
-        name=declared[0].requirement.name, key=key, state=OK, specifier=str(spec), installed=None,
-        protected=key in protected, reason="",
-        requirements=[d.text for d in declared], sources=list(dict.fromkeys(d.source for d in declared)),
-        extras=sorted(extras), constraints=[f"{d.text} ({d.source})" for d in constraints],
+        name=declared[0].requirement.name,
+        key=key,
+        state=OK,
+        specifier=str(spec),
+        installed=None,
+        protected=key in protected,
+        reason="",
+        requirements=[d.text for d in declared],
+        sources=list(dict.fromkeys(d.source for d in declared)),
+        extras=sorted(extras),
+        constraints=[f"{d.text} ({d.source})" for d in constraints],
     )
     dist = dists.get(key)
     if dist is None:
         row.state = MISSING
         if any(fnmatchcase(key, g) for g in globs):
             row.protected = True
-            row.reason = (f"{row.name} is not installed and is configured as protected: "
-                          "install the build for this machine's accelerator from its wheel index by hand")
+            row.reason = (
+                f"{row.name} is not installed and is configured as protected: "
+                "install the build for this machine's accelerator from its wheel index by hand"
+            )
         else:
             row.reason = f"not installed; declared {shown}"
         return row
@@ -286,8 +317,11 @@ def _row(
     else:
         satisfied = spec.contains(version, prereleases=True)
         why = f"installed {dist.version} does not satisfy {spec}"
-        if constraints and not satisfied and all(d.requirement.specifier.contains(version, prereleases=True)
-                                                 for d in declared):
+        if (
+            constraints
+            and not satisfied
+            and all(d.requirement.specifier.contains(version, prereleases=True) for d in declared)
+        ):
             why += " (narrowed by constraints)"
     if not satisfied:
         if key in protected:
@@ -372,11 +406,11 @@ def pip_check(probe: ProbeLike, *, extras: Mapping[str, Iterable[str]] | None = 
         for req in parsed[key]:
             if not req.extras or not env.active(req.marker, tuple(in_use[key])):
                 continue
-            dep = canonicalize_name(req.name)
-            new = {canonicalize_name(e) for e in req.extras} - in_use.get(dep, {""})
-            if dep in in_use and new:
-                in_use[dep] |= new
-                pending.append(dep)
+            wanted = canonicalize_name(req.name)
+            new = {canonicalize_name(e) for e in req.extras} - in_use.get(wanted, {""})
+            if wanted in in_use and new:
+                in_use[wanted] |= new
+                pending.append(wanted)
     found: list[Broken] = []
     for key, dist in dists.items():
         for req in parsed[key]:

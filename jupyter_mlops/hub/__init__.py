@@ -3,6 +3,7 @@
 Nothing heavy at import: the routes table reads `hub.rules` at server start, so the
 service (and SQLAlchemy with it) loads on first use; huggingface_hub is imported
 inside the functions that use it."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

@@ -1,5 +1,6 @@
 """The `hub.download` job: dry run, disk check, then `snapshot_download` with live
 progress, prompt cancel and clear errors. huggingface_hub is imported in here only."""
+
 from __future__ import annotations
 
 import errno
@@ -94,9 +95,11 @@ class _Progress:
         self.report()
 
     def report(self) -> None:
-        msg = (f"file {self.files_done} of {self.files_total} done"
-               f"{f' ({self.files_cached} cached)' if self.files_cached else ''}; "
-               f"{_mb(self.bytes_done)} of {_mb(self.total_bytes)}")
+        msg = (
+            f"file {self.files_done} of {self.files_total} done"
+            f"{f' ({self.files_cached} cached)' if self.files_cached else ''}; "
+            f"{_mb(self.bytes_done)} of {_mb(self.total_bytes)}"
+        )
         if self.ctx is not None:
             self.ctx.progress(self.bytes_done, self.total_bytes, "B", msg)
 
@@ -113,8 +116,7 @@ def _bar_class(state: _Progress) -> type:
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             desc = str(kwargs.get("desc") or (args[1] if len(args) > 1 else ""))
-            self.kind = ("files" if "Fetching" in desc else "bytes" if desc.startswith("Reconstruct")
-                         else "other")
+            self.kind = "files" if "Fetching" in desc else "bytes" if desc.startswith("Reconstruct") else "other"
             self.total = kwargs.get("total") or 0
             self.n = kwargs.get("initial") or 0
             self.desc = desc
@@ -142,7 +144,7 @@ def _bar_class(state: _Progress) -> type:
                 if self.kind == "files":
                     state.files_done += int(n)
                 else:
-                    state.bytes_done += n
+                    state.bytes_done += int(n)
                 state.report()
 
         def refresh(self, *args: Any, **kwargs: Any) -> None:
@@ -203,42 +205,71 @@ def explain(exc: BaseException, repo_id: str, revision: str, endpoint: str) -> M
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
         if isinstance(cur, hfe.GatedRepoError):
-            return HubUnauthorized(f"repo {repo_id} is gated: accept its terms on the Hub and give a token "
-                                   "of an account with access (or log in with `hf auth login`)", field="token")
+            return HubUnauthorized(
+                f"repo {repo_id} is gated: accept its terms on the Hub and give a token "
+                "of an account with access (or log in with `hf auth login`)",
+                field="token",
+            )
         if isinstance(cur, hfe.RepositoryNotFoundError):
             return NotFound(f"repo {repo_id} not found at {endpoint} (or private: give a token)")
         if isinstance(cur, hfe.RevisionNotFoundError):
-            return NotFound(f"revision {revision!r} not found in repo {repo_id}", )
+            return NotFound(
+                f"revision {revision!r} not found in repo {repo_id}",
+            )
         if isinstance(cur, hfe.HfHubHTTPError) and cur.response is not None:
             code = cur.response.status_code
             if code in (401, 403):
-                return HubUnauthorized(f"the Hub refused access to {repo_id} (HTTP {code}): the repo is private "
-                                       "or gated, or the token is wrong", field="token")
+                return HubUnauthorized(
+                    f"the Hub refused access to {repo_id} (HTTP {code}): the repo is private "
+                    "or gated, or the token is wrong",
+                    field="token",
+                )
             if code >= 500:
-                return Unavailable(f"the Hub at {endpoint} failed (HTTP {code}) while serving {repo_id}; "
-                                   "try again later")
-        if isinstance(cur, (httpx2.ConnectError, httpx2.TimeoutException, httpx2.NetworkError,
-                            httpx2.RemoteProtocolError, hfe.OfflineModeIsEnabled)):
+                return Unavailable(
+                    f"the Hub at {endpoint} failed (HTTP {code}) while serving {repo_id}; try again later"
+                )
+        if isinstance(
+            cur,
+            (
+                httpx2.ConnectError,
+                httpx2.TimeoutException,
+                httpx2.NetworkError,
+                httpx2.RemoteProtocolError,
+                hfe.OfflineModeIsEnabled,
+            ),
+        ):
             return Unavailable(f"network failure talking to {endpoint}: {type(cur).__name__}: {cur}")
         if isinstance(cur, OSError) and cur.errno == errno.ENOSPC:
-            return NotEnoughSpace("disk full while downloading into the model cache: free some space "
-                                  "(delete models) and try again")
+            return NotEnoughSpace(
+                "disk full while downloading into the model cache: free some space (delete models) and try again"
+            )
         if isinstance(cur, PermissionError):
             return Forbidden(f"permission denied writing {cur.filename or 'the model cache'}")
         cur = cur.__cause__ or cur.__context__
     return None
 
 
-def download(ctx: Any, repo_id: str, revision: str = "main", allow_patterns: list[str] | None = None,
-             ignore_patterns: list[str] | None = None, *, endpoint: str, cache_dir: str,
-             token_file: str | None = None, disk_margin: int = DEFAULT_DISK_MARGIN,
-             max_workers: int = MAX_WORKERS, actor: str = "") -> dict[str, Any]:
+def download(
+    ctx: Any,
+    repo_id: str,
+    revision: str = "main",
+    allow_patterns: list[str] | None = None,
+    ignore_patterns: list[str] | None = None,
+    *,
+    endpoint: str,
+    cache_dir: str,
+    token_file: str | None = None,
+    disk_margin: int = DEFAULT_DISK_MARGIN,
+    max_workers: int = MAX_WORKERS,
+    actor: str = "",
+) -> dict[str, Any]:
     """Download `repo_id@revision` into the cache at `cache_dir`; returns the commit,
     files, bytes and the local snapshot path."""
     token = take(token_file, "token")  # first thing: the file must not outlive the start
     repo_id = rules.repo_id(repo_id)
     revision = rules.revision(revision or "main")
-    from huggingface_hub import constants as hf_constants, snapshot_download
+    from huggingface_hub import constants as hf_constants
+    from huggingface_hub import snapshot_download
 
     if hf_constants.DOWNLOAD_CHUNK_SIZE > CHUNK_SIZE:
         hf_constants.DOWNLOAD_CHUNK_SIZE = CHUNK_SIZE
@@ -249,9 +280,16 @@ def download(ctx: Any, repo_id: str, revision: str = "main", allow_patterns: lis
     stale = clean_incomplete(cache_dir, repo_id)
     if stale and ctx is not None:
         ctx.log(f"removed {_mb(stale)} of partial files left by an earlier interrupted download")
-    common: dict[str, Any] = {"repo_id": repo_id, "revision": revision, "cache_dir": cache_dir,
-                              "endpoint": endpoint, "token": token, "allow_patterns": allow_patterns,
-                              "ignore_patterns": ignore_patterns, "max_workers": max_workers}
+    common: dict[str, Any] = {
+        "repo_id": repo_id,
+        "revision": revision,
+        "cache_dir": cache_dir,
+        "endpoint": endpoint,
+        "token": token,
+        "allow_patterns": allow_patterns,
+        "ignore_patterns": ignore_patterns,
+        "max_workers": max_workers,
+    }
     state = _Progress(None, 0, 0, 0)
     cancel_event = state.cancelled
     prev_handler = None
@@ -278,7 +316,10 @@ def download(ctx: Any, repo_id: str, revision: str = "main", allow_patterns: lis
         try:
             plan = snapshot_download(**common, dry_run=True, tqdm_class=_bar_class(state))
         except Exception as exc:
-            raise explain(exc, repo_id, revision, endpoint) or exc
+            explained = explain(exc, repo_id, revision, endpoint)
+            if explained is None:
+                raise
+            raise explained from None
         commit = plan[0].commit_hash if plan else None
         files = sorted((f.filename, f.file_size or 0, f.is_cached, f.will_download) for f in plan)
         total = sum(size for _, size, _, _ in files)
@@ -286,32 +327,47 @@ def download(ctx: Any, repo_id: str, revision: str = "main", allow_patterns: lis
         to_get = sum(size for _, size, _, will in files if will)
         n_cached = sum(1 for f in files if not f[3])
         if ctx is not None:
-            ctx.log(f"{repo_id}@{revision} (commit {commit}): {len(files)} files, {_mb(total)}; "
-                    f"{_mb(cached)} already cached, {_mb(to_get)} to download")
+            ctx.log(
+                f"{repo_id}@{revision} (commit {commit}): {len(files)} files, {_mb(total)}; "
+                f"{_mb(cached)} already cached, {_mb(to_get)} to download"
+            )
         free = shutil.disk_usage(cache_dir).free
         if free < to_get + disk_margin:
             raise NotEnoughSpace(
                 f"not enough disk space in {cache_dir}: {repo_id}@{revision} needs {_mb(to_get)} plus a margin of "
-                f"{_mb(disk_margin)} (download_disk_margin), but only {_mb(free)} is free")
+                f"{_mb(disk_margin)} (download_disk_margin), but only {_mb(free)} is free"
+            )
         state = _Progress(ctx, to_get, len(files), n_cached)
         state.cancelled = cancel_event
         started = time.monotonic()
         try:
             path = snapshot_download(**common, tqdm_class=_bar_class(state))
         except Exception as exc:
-            raise explain(exc, repo_id, revision, endpoint) or exc
+            explained = explain(exc, repo_id, revision, endpoint)
+            if explained is None:
+                raise
+            raise explained from None
         state.files_done = len(files)
         state.bytes_done = to_get
         state.report()
         seconds = time.monotonic() - started
         if commit is None:
             commit = Path(path).name
-        result = {"repo_id": repo_id, "revision": revision, "commit": commit,
-                  "files": [name for name, _, _, _ in files], "files_total": len(files),
-                  "files_downloaded": len(files) - n_cached, "files_cached": n_cached,
-                  "bytes_total": total, "bytes_downloaded": to_get, "bytes_cached": cached,
-                  "seconds": round(seconds, 3), "local_path": path,
-                  "storage_path": f"hf://{repo_id}@{commit}"}
+        result = {
+            "repo_id": repo_id,
+            "revision": revision,
+            "commit": commit,
+            "files": [name for name, _, _, _ in files],
+            "files_total": len(files),
+            "files_downloaded": len(files) - n_cached,
+            "files_cached": n_cached,
+            "bytes_total": total,
+            "bytes_downloaded": to_get,
+            "bytes_cached": cached,
+            "seconds": round(seconds, 3),
+            "local_path": path,
+            "storage_path": f"hf://{repo_id}@{commit}",
+        }
         if ctx is not None:
             ctx.log(f"done: {len(files)} files in {path} ({_mb(to_get)} downloaded in {seconds:.1f} s)")
         return result

@@ -2,6 +2,7 @@
 
 Each rule is a `jupyter_mlops.fields.Field`, so REST validation, the notebook faces
 and the OpenAPI document all come from the same place."""
+
 from __future__ import annotations
 
 import re
@@ -11,11 +12,15 @@ from ..fields import Field, Shape
 
 PART_MAX = 96
 REPO_PART = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?"
-REPO_RULE = ("must be org/name: two parts of letters, digits, '-', '_' and '.', not starting or ending "
-             "with '-' or '.', without '--' or '..', each at most 96 characters")
+REPO_RULE = (
+    "must be org/name: two parts of letters, digits, '-', '_' and '.', not starting or ending "
+    "with '-' or '.', without '--' or '..', each at most 96 characters"
+)
 COMMIT = re.compile(r"[0-9a-f]{40}")
-REVISION_RULE = ("must be a branch, tag or 40-hex commit: letters, digits and . _ - / + , "
-                 "no '..', no leading or trailing '/', at most 200 characters")
+REVISION_RULE = (
+    "must be a branch, tag or 40-hex commit: letters, digits and . _ - / + , "
+    "no '..', no leading or trailing '/', at most 200 characters"
+)
 PATTERN_RULE = "must be a relative glob (letters, digits, . _ - / * ? [ ] + , = @ ~ and spaces), without '..' parts"
 FILE_RULE = "must be a relative file path in the repo (or a glob), without '..' parts"
 
@@ -29,7 +34,7 @@ def _repo_problem(value: str) -> str | None:
             return f"each part must be at most {PART_MAX} characters"
         if "--" in part or ".." in part:
             return "must not contain '--' or '..'"
-        if part.endswith(".") or part.endswith("-"):
+        if part.endswith((".", "-")):
             return "parts must not end with '-' or '.'"
     return None
 
@@ -54,45 +59,94 @@ def _revision_problem(value: str) -> str | None:
     return None
 
 
-REPO_ID = Field("string", description="Hugging Face model repo id, org/name", max_length=2 * PART_MAX + 1,
-                pattern=f"{REPO_PART}/{REPO_PART}", rule=REPO_RULE, check=_repo_problem)
-REVISION = Field("string", description="branch, tag or commit (default main)", max_length=200,
-                 pattern=r"[A-Za-z0-9][A-Za-z0-9._+,/-]*", rule=REVISION_RULE, check=_revision_problem)
-PATTERN = Field("string", max_length=500, pattern=r"[A-Za-z0-9._*?\[\]+,=@~ /-]+", rule=PATTERN_RULE,
-                check=_relative_path_problem)
-PATTERNS = Field("array", nullable=True, items=PATTERN, max_items=100,
-                 description="globs of repo files (e.g. ['*Q4_K_M*.gguf', '*.json'])")
+REPO_ID = Field(
+    "string",
+    description="Hugging Face model repo id, org/name",
+    max_length=2 * PART_MAX + 1,
+    pattern=f"{REPO_PART}/{REPO_PART}",
+    rule=REPO_RULE,
+    check=_repo_problem,
+)
+REVISION = Field(
+    "string",
+    description="branch, tag or commit (default main)",
+    max_length=200,
+    pattern=r"[A-Za-z0-9][A-Za-z0-9._+,/-]*",
+    rule=REVISION_RULE,
+    check=_revision_problem,
+)
+PATTERN = Field(
+    "string", max_length=500, pattern=r"[A-Za-z0-9._*?\[\]+,=@~ /-]+", rule=PATTERN_RULE, check=_relative_path_problem
+)
+PATTERNS = Field(
+    "array",
+    nullable=True,
+    items=PATTERN,
+    max_items=100,
+    description="globs of repo files (e.g. ['*Q4_K_M*.gguf', '*.json'])",
+)
 FILE_NAME = Field("string", max_length=1000, pattern=r"[^\x00\\%]+", rule=FILE_RULE, check=_relative_path_problem)
-FILE_NAMES = Field("array", nullable=True, items=FILE_NAME, max_items=1000,
-                   description="repo file paths or globs to delete from the revision(s)")
-TOKEN = Field("string", nullable=True, max_length=500, pattern=r"[\x21-\x7e]+",
-              rule="must be a Hugging Face token (printable characters, no spaces)",
-              description="Hugging Face token for private or gated repos; never stored", secret=True)
-NAME = Field("string", nullable=True, max_length=100, pattern=r"[A-Za-z0-9][A-Za-z0-9._-]*",
-             rule="must start with a letter or digit and use only letters, digits, '.', '_' and '-' (at most 100)")
+FILE_NAMES = Field(
+    "array",
+    nullable=True,
+    items=FILE_NAME,
+    max_items=1000,
+    description="repo file paths or globs to delete from the revision(s)",
+)
+TOKEN = Field(
+    "string",
+    nullable=True,
+    max_length=500,
+    pattern=r"[\x21-\x7e]+",
+    rule="must be a Hugging Face token (printable characters, no spaces)",
+    description="Hugging Face token for private or gated repos; never stored",
+    secret=True,
+)
+NAME = Field(
+    "string",
+    nullable=True,
+    max_length=100,
+    pattern=r"[A-Za-z0-9][A-Za-z0-9._-]*",
+    rule="must start with a letter or digit and use only letters, digits, '.', '_' and '-' (at most 100)",
+)
 FORCE = Field("boolean", description="delete even if in use")
 
-DOWNLOAD = Shape({"repo_id": REPO_ID, "revision": REVISION, "allow_patterns": PATTERNS,
-                  "ignore_patterns": PATTERNS, "token": TOKEN}, required=("repo_id",))
-DELETE = Shape({"repo_id": REPO_ID, "revision": Field("string", nullable=True, max_length=200,
-                                                       pattern=REVISION.pattern, rule=REVISION_RULE,
-                                                       check=_revision_problem),
-                "files": FILE_NAMES, "force": FORCE}, required=("repo_id",))
+DOWNLOAD = Shape(
+    {"repo_id": REPO_ID, "revision": REVISION, "allow_patterns": PATTERNS, "ignore_patterns": PATTERNS, "token": TOKEN},
+    required=("repo_id",),
+)
+DELETE = Shape(
+    {
+        "repo_id": REPO_ID,
+        "revision": Field(
+            "string",
+            nullable=True,
+            max_length=200,
+            pattern=REVISION.pattern,
+            rule=REVISION_RULE,
+            check=_revision_problem,
+        ),
+        "files": FILE_NAMES,
+        "force": FORCE,
+    },
+    required=("repo_id",),
+)
 CREATE_MODEL = Shape({"repo_id": REPO_ID, "revision": REVISION, "name": NAME}, required=("repo_id",))
 #: The body of a register request: the repo comes from the path.
 REGISTER = Shape({"revision": REVISION, "name": NAME})
-DEFAULT_MODEL = Shape({"name": Field("string", max_length=100, pattern=NAME.pattern, rule=NAME.rule)},
-                      required=("name",))
+DEFAULT_MODEL = Shape(
+    {"name": Field("string", max_length=100, pattern=NAME.pattern, rule=NAME.rule)}, required=("name",)
+)
 
 
 def repo_id(value: Any, name: str = "repo_id") -> str:
     """A valid `org/name`, or InvalidInput naming `name`."""
-    return REPO_ID.clean(name, value)
+    return str(REPO_ID.clean(name, value))
 
 
 def revision(value: Any, name: str = "revision") -> str:
     """A valid branch, tag or commit, or InvalidInput."""
-    return REVISION.clean(name, value)
+    return str(REVISION.clean(name, value))
 
 
 def is_commit(value: str) -> bool:
@@ -109,6 +163,6 @@ def parse_hf_uri(value: str) -> tuple[str, str | None] | None:
     """`hf://org/name[@rev]` -> (repo_id, rev); None for anything else."""
     if not isinstance(value, str) or not value.startswith("hf://"):
         return None
-    body = value[len("hf://"):]
+    body = value[len("hf://") :]
     repo, _, rev = body.partition("@")
     return repo, (rev or None)

@@ -1,5 +1,6 @@
 """The model hub as a service: download (a job), list and delete the local cache,
 make a registry model from a download, and the workspace's default model."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -10,13 +11,15 @@ from typing import Any
 
 from sqlalchemy import exists, or_, select
 
+from ..config import DEFAULT_DISK_MARGIN
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
-from ..secretfile import SecretFiles, forget
+from ..jobs.queue import JobQueue
 from ..paging import check_limit, decode_cursor, encode_cursor
+from ..registry.service import Registry
+from ..secretfile import SecretFiles, forget
 from ..store import Store
 from ..store.schema import Model, Release, Setting, utcnow
 from . import rules
-from ..config import DEFAULT_DISK_MARGIN
 from .download import clean_incomplete
 
 DOWNLOAD_KIND = "hub.download"
@@ -30,25 +33,37 @@ def _ts(value: float | None) -> str | None:
 
 def _rel(file: Any, rev: Any) -> str:
     try:
-        return file.file_path.relative_to(rev.snapshot_path).as_posix()
+        return str(file.file_path.relative_to(rev.snapshot_path).as_posix())
     except ValueError:
-        return file.file_name
+        return str(file.file_name)
 
 
 def revision_view(rev: Any) -> dict[str, Any]:
     """A cached revision as JSON."""
     names = sorted(_rel(f, rev) for f in rev.files)
-    return {"commit": rev.commit_hash, "refs": sorted(rev.refs), "size_on_disk": rev.size_on_disk,
-            "file_count": len(rev.files), "files": names[:MAX_FILES_LISTED],
-            "last_modified": _ts(rev.last_modified), "snapshot_path": str(rev.snapshot_path)}
+    return {
+        "commit": rev.commit_hash,
+        "refs": sorted(rev.refs),
+        "size_on_disk": rev.size_on_disk,
+        "file_count": len(rev.files),
+        "files": names[:MAX_FILES_LISTED],
+        "last_modified": _ts(rev.last_modified),
+        "snapshot_path": str(rev.snapshot_path),
+    }
 
 
 def repo_view(repo: Any) -> dict[str, Any]:
     """A cached repo as JSON, newest revision first."""
     revs = sorted(repo.revisions, key=lambda r: r.last_modified, reverse=True)
-    return {"repo_id": repo.repo_id, "path": str(repo.repo_path), "size_on_disk": repo.size_on_disk,
-            "file_count": repo.nb_files, "last_accessed": _ts(repo.last_accessed),
-            "last_modified": _ts(repo.last_modified), "revisions": [revision_view(r) for r in revs]}
+    return {
+        "repo_id": repo.repo_id,
+        "path": str(repo.repo_path),
+        "size_on_disk": repo.size_on_disk,
+        "file_count": repo.nb_files,
+        "last_accessed": _ts(repo.last_accessed),
+        "last_modified": _ts(repo.last_modified),
+        "revisions": [revision_view(r) for r in revs],
+    }
 
 
 def _writable_problem(paths: list[Path]) -> Path | None:
@@ -59,7 +74,7 @@ def _writable_problem(paths: list[Path]) -> Path | None:
         if not os.access(path.parent, os.W_OK | os.X_OK):
             return path.parent
         if path.is_dir() and not path.is_symlink():
-            for root, dirs, _files in os.walk(path):
+            for root, _dirs, _files in os.walk(path):
                 if not os.access(root, os.W_OK | os.X_OK):
                     return Path(root)
     return None
@@ -68,8 +83,17 @@ def _writable_problem(paths: list[Path]) -> Path | None:
 class HubService:
     """Download, list and delete Hugging Face models in the workspace's cache."""
 
-    def __init__(self, store: Store, jobs: Any, registry: Any, models_dir: str | Path, endpoint: str,
-                 disk_margin: int = DEFAULT_DISK_MARGIN, *, secrets_dir: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        jobs: JobQueue,
+        registry: Registry,
+        models_dir: str | Path,
+        endpoint: str,
+        disk_margin: int = DEFAULT_DISK_MARGIN,
+        *,
+        secrets_dir: str | Path | None = None,
+    ) -> None:
         self.store = store
         self.jobs = jobs
         self.registry = registry
@@ -87,10 +111,17 @@ class HubService:
         revision = clean.get("revision") or "main"
         self.clean_secrets()
         token_file = self.secrets.write("hf-token", clean.get("token"))
-        params = {"repo_id": repo_id, "revision": revision, "allow_patterns": clean.get("allow_patterns"),
-                  "ignore_patterns": clean.get("ignore_patterns"), "endpoint": self.endpoint,
-                  "cache_dir": str(self.models_dir), "token_file": token_file,
-                  "disk_margin": self.disk_margin, "actor": actor}
+        params = {
+            "repo_id": repo_id,
+            "revision": revision,
+            "allow_patterns": clean.get("allow_patterns"),
+            "ignore_patterns": clean.get("ignore_patterns"),
+            "endpoint": self.endpoint,
+            "cache_dir": str(self.models_dir),
+            "token_file": token_file,
+            "disk_margin": self.disk_margin,
+            "actor": actor,
+        }
         try:
             job = self.jobs.submit(DOWNLOAD_KIND, params, owner=actor, dedupe_key=f"hub:{repo_id}@{revision}")
         except BaseException:
@@ -156,8 +187,12 @@ class HubService:
             view["downloading"] = r.repo_id in downloading
             items.append(view)
         nxt = encode_cursor(repos[size - 1].repo_id) if len(repos) > size else None
-        return {"items": items, "next_cursor": nxt, "cache_dir": str(self.models_dir),
-                "size_on_disk": info.size_on_disk if info else 0}
+        return {
+            "items": items,
+            "next_cursor": nxt,
+            "cache_dir": str(self.models_dir),
+            "size_on_disk": info.size_on_disk if info else 0,
+        }
 
     def get_local(self, repo_id: str) -> dict[str, Any]:
         """One cached model."""
@@ -201,19 +236,25 @@ class HubService:
             rows = s.execute(
                 select(Model.name, Model.storage_path)
                 .where(or_(Model.storage_path == prefix, Model.storage_path.like(f"{prefix}@%")))
-                .where(exists().where(Release.model_id == Model.id))).all()
+                .where(exists().where(Release.model_id == Model.id))
+            ).all()
             for name, storage_path in rows:
                 parsed = rules.parse_hf_uri(storage_path)
                 if parsed and parsed[0] == repo_id and (repo is None or self._refers(repo, parsed[1], commits)):
-                    versions = s.scalars(select(Release.version).join(Model, Release.model_id == Model.id)
-                                         .where(Model.name == name).order_by(Release.id).limit(5)).all()
-                    reasons.append(f"registry model {name} ({storage_path}) has releases "
-                                   f"({', '.join(versions)})")
+                    versions = s.scalars(
+                        select(Release.version)
+                        .join(Model, Release.model_id == Model.id)
+                        .where(Model.name == name)
+                        .order_by(Release.id)
+                        .limit(5)
+                    ).all()
+                    reasons.append(f"registry model {name} ({storage_path}) has releases ({', '.join(versions)})")
         return reasons
 
     # -- delete ------------------------------------------------------------------
-    def delete(self, repo_id: Any, revision: Any = None, files: Any = None, force: bool = False,
-               actor: str = "") -> dict[str, Any]:
+    def delete(
+        self, repo_id: Any, revision: Any = None, files: Any = None, force: bool = False, actor: str = ""
+    ) -> dict[str, Any]:
         """Delete a cached repo, one revision, or files (paths or globs) of a revision (all
         revisions when none is given). Refuses with Conflict when in use unless `force`."""
         body = {"repo_id": repo_id, "force": bool(force)}
@@ -224,8 +265,7 @@ class HubService:
         clean = rules.DELETE.for_create(body)
         repo_id, revision, files = clean["repo_id"], clean.get("revision"), clean.get("files")
         info = self._scan()
-        repo = next((r for r in (info.repos if info else ()) if r.repo_type == "model" and r.repo_id == repo_id),
-                    None)
+        repo = next((r for r in (info.repos if info else ()) if r.repo_type == "model" and r.repo_id == repo_id), None)
         if repo is None:
             raise NotFound(f"repo {repo_id} is not in the model cache {self.models_dir}")
         targets = list(repo.revisions)
@@ -248,8 +288,10 @@ class HubService:
                     if any(rel == p or fnmatch.fnmatchcase(rel, p) for p in files):
                         selected.append(f)
             if not selected:
-                raise NotFound(f"files: none of {', '.join(files)} is in the cached "
-                               f"{'revision ' + revision if revision else 'revisions'} of {repo_id}")
+                raise NotFound(
+                    f"files: none of {', '.join(files)} is in the cached "
+                    f"{'revision ' + revision if revision else 'revisions'} of {repo_id}"
+                )
             strategy = info.delete_files(*selected)
             paths = [f.file_path for f in selected] + list(strategy.blobs)
         else:
@@ -271,17 +313,24 @@ class HubService:
         if left:
             raise Forbidden(f"could not delete {left[0]} (permission denied or busy); {len(left)} path(s) remain")
         after = tree_size(repo.repo_path) if repo.repo_path.exists() else 0
-        result = {"repo_id": repo_id, "revision": revision, "commits": sorted(commits),
-                  "files": sorted({_rel(f, r) for r in targets for f in r.files if f in set(selected)}),
-                  "scope": "repo" if whole else "files" if files else "revision",
-                  "expected_freed_bytes": strategy.expected_freed_size, "freed_bytes": max(0, before - after),
-                  "forced": bool(force and reasons), "overridden": reasons if force else []}
+        result = {
+            "repo_id": repo_id,
+            "revision": revision,
+            "commits": sorted(commits),
+            "files": sorted({_rel(f, r) for r in targets for f in r.files if f in set(selected)}),
+            "scope": "repo" if whole else "files" if files else "revision",
+            "expected_freed_bytes": strategy.expected_freed_size,
+            "freed_bytes": max(0, before - after),
+            "forced": bool(force and reasons),
+            "overridden": reasons if force else [],
+        }
         self._audit(actor, "delete_local", repo_id, None, {"deleted": result})
         return result
 
     # -- registry ----------------------------------------------------------------
-    def create_model(self, repo_id: Any, revision: Any = "main", name: Any = None, actor: str = "",
-                     **extra: Any) -> dict[str, Any]:
+    def create_model(
+        self, repo_id: Any, revision: Any = "main", name: Any = None, actor: str = "", **extra: Any
+    ) -> dict[str, Any]:
         """A registry model for a downloaded repo (storage_path `hf://org/name@<commit>`)."""
         body: dict[str, Any] = {"repo_id": repo_id, "revision": revision or "main"}
         if name is not None:
@@ -293,11 +342,22 @@ class HubService:
         if rev is None:
             raise NotFound(f"{repo_id}@{revision} is not in the model cache; download it first")
         org, short = repo_id.split("/")
-        data = {"name": clean.get("name") or short, "storage_path": f"hf://{repo_id}@{rev.commit_hash}",
-                "repository": f"{self.endpoint}/{repo_id}", "company": org, "tags": ["huggingface"],
-                "metadata": {"source": "huggingface", "repo_id": repo_id, "revision": revision,
-                             "commit": rev.commit_hash, "endpoint": self.endpoint,
-                             "size_on_disk": rev.size_on_disk, "file_count": len(rev.files)}}
+        data = {
+            "name": clean.get("name") or short,
+            "storage_path": f"hf://{repo_id}@{rev.commit_hash}",
+            "repository": f"{self.endpoint}/{repo_id}",
+            "company": org,
+            "tags": ["huggingface"],
+            "metadata": {
+                "source": "huggingface",
+                "repo_id": repo_id,
+                "revision": revision,
+                "commit": rev.commit_hash,
+                "endpoint": self.endpoint,
+                "size_on_disk": rev.size_on_disk,
+                "file_count": len(rev.files),
+            },
+        }
         data.update(extra)
         return self.registry.create_model(data, actor)
 

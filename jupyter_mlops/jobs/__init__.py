@@ -1,6 +1,7 @@
 """Durable jobs: rows in the store, run by a worker, each in its own subprocess.
 
 Nothing heavy at import: the queue (and SQLAlchemy with it) loads on first use."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

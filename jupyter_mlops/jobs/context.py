@@ -1,5 +1,6 @@
 """What a running job sees: progress, log lines and cancel, written to the store
 at a bounded rate by a background flusher."""
+
 from __future__ import annotations
 
 import os
@@ -63,8 +64,12 @@ class JobContext:
                 self._samples.popleft()
             first_t, first_done = self._samples[0]
             rate = (done - first_done) / (now - first_t) if now - first_t > 0.2 else None
-            self._progress = {"progress_done": float(done), "progress_total": total, "progress_unit": unit,
-                              "progress_rate": rate}
+            self._progress = {
+                "progress_done": float(done),
+                "progress_total": total,
+                "progress_unit": unit,
+                "progress_rate": rate,
+            }
             if message is not None:
                 self._progress["message"] = message[:MAX_LINE]
 
@@ -110,9 +115,13 @@ class JobContext:
         try:
             with self.store.write() as s:
                 if lines:
-                    s.execute(insert(JobLog), [
-                        {"job_id": self.job_id, "seq": self._seq + i + 1, "stream": stream, "line": line, "at": at}
-                        for i, (stream, line, at) in enumerate(lines)])
+                    s.execute(
+                        insert(JobLog),
+                        [
+                            {"job_id": self.job_id, "seq": self._seq + i + 1, "stream": stream, "line": line, "at": at}
+                            for i, (stream, line, at) in enumerate(lines)
+                        ],
+                    )
                     values["log_count"] = self._seq + len(lines)
                 if values:
                     s.execute(update(Job).where(Job.id == self.job_id).values(**values))

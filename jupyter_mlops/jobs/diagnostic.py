@@ -1,5 +1,6 @@
 """A job that counts and sleeps: checks the job machinery end to end
 (`jupyter mlops jobs selftest`) and drives its tests."""
+
 from __future__ import annotations
 
 import time

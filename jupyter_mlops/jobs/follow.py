@@ -1,5 +1,6 @@
 """See a job to its end from any face: run it inline when no server worker is alive,
 else follow its row; report every state and each new log line on the way."""
+
 from __future__ import annotations
 
 import time
@@ -35,9 +36,17 @@ class Followed:
         return self.job
 
 
-def follow(jobs: JobQueue, job_id: int, *, scratch: Path, timeout: float = FOLLOW_TIMEOUT,
-           on_job: Callable[[dict[str, Any]], None] | None = None, on_line: Callable[[str], None] | None = None,
-           after: int = 0, poll: float = POLL) -> Followed:
+def follow(
+    jobs: JobQueue,
+    job_id: int,
+    *,
+    scratch: Path,
+    timeout: float = FOLLOW_TIMEOUT,
+    on_job: Callable[[dict[str, Any]], None] | None = None,
+    on_line: Callable[[str], None] | None = None,
+    after: int = 0,
+    poll: float = POLL,
+) -> Followed:
     """Run job `job_id` inline in a worker of this process when it is still queued and no
     server worker is alive (a plain kernel, the CLI), else follow its row for up to
     `timeout` seconds (Unavailable after that). `on_job` gets every state seen, `on_line`
@@ -70,8 +79,9 @@ def follow(jobs: JobQueue, job_id: int, *, scratch: Path, timeout: float = FOLLO
         deadline = time.monotonic() + timeout
         while job["state"] in ACTIVE_STATES:
             if time.monotonic() > deadline:
-                raise Unavailable(f"job {job_id} is still {job['state']} after {timeout:g} s; "
-                                  f"follow it with `jobs log {job_id}`")
+                raise Unavailable(
+                    f"job {job_id} is still {job['state']} after {timeout:g} s; follow it with `jobs log {job_id}`"
+                )
             time.sleep(poll)
             job = tick()
         where = "by the server's worker"

@@ -2,6 +2,7 @@
 
 A job function takes a JobContext and the job's params as keyword arguments and
 returns a JSON-able dict (the job's result)."""
+
 from __future__ import annotations
 
 import importlib
@@ -20,8 +21,13 @@ KINDS: dict[str, str] = {
 
 
 #: Heavy libraries a standby runner imports ahead of its job.
-PRELOAD: tuple[str, ...] = ("packaging.requirements", "huggingface_hub", "huggingface_hub.file_download",
-                            "huggingface_hub._snapshot_download", "huggingface_hub.hf_api")
+PRELOAD: tuple[str, ...] = (
+    "packaging.requirements",
+    "huggingface_hub",
+    "huggingface_hub.file_download",
+    "huggingface_hub._snapshot_download",
+    "huggingface_hub.hf_api",
+)
 
 
 def resolve(kind: str) -> Callable[..., dict[str, Any]]:
@@ -30,4 +36,5 @@ def resolve(kind: str) -> Callable[..., dict[str, Any]]:
     if target is None:
         raise InvalidInput(f"kind: unknown job kind {kind!r}; known kinds are {', '.join(sorted(KINDS))}", field="kind")
     module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)
+    function: Callable[..., dict[str, Any]] = getattr(importlib.import_module(module), name)
+    return function

@@ -1,11 +1,13 @@
 """The job queue: submit, read, cancel and recover jobs stored as rows."""
+
 from __future__ import annotations
 
+import builtins
 import os
 import signal
 import socket
-from datetime import datetime, timedelta
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -123,8 +125,9 @@ class JobQueue:
         #: Called after a job is queued; the server points it at its worker's `wake`.
         self.on_submit: Callable[[], None] | None = None
 
-    def submit(self, kind: str, params: dict[str, Any] | None = None, *, owner: str = "",
-               dedupe_key: str | None = None) -> dict[str, Any]:
+    def submit(
+        self, kind: str, params: dict[str, Any] | None = None, *, owner: str = "", dedupe_key: str | None = None
+    ) -> dict[str, Any]:
         """Queue a job. With `dedupe_key`, an active job with the same key is
         returned instead of a second one (marked `"deduplicated": true`)."""
         with self.store.write() as s:
@@ -136,8 +139,9 @@ class JobQueue:
         return view
 
     @staticmethod
-    def enqueue(s: Any, kind: str, params: dict[str, Any] | None = None, *, owner: str = "",
-                dedupe_key: str | None = None) -> tuple[Job, bool]:
+    def enqueue(
+        s: Any, kind: str, params: dict[str, Any] | None = None, *, owner: str = "", dedupe_key: str | None = None
+    ) -> tuple[Job, bool]:
         """Queue a job inside the caller's write transaction, so it commits (or not) with
         the caller's rows; returns (job, True) when an active twin was found instead.
         Call `woken()` after the commit."""
@@ -167,8 +171,15 @@ class JobQueue:
     def _job(s: Any, job_id: int) -> Job:
         return fetch(s, Job, job_id, "job")
 
-    def list(self, *, state: str | None = None, kind: str | None = None, active: bool = False,
-             limit: Any = None, cursor: str | None = None) -> dict[str, Any]:
+    def list(
+        self,
+        *,
+        state: str | None = None,
+        kind: str | None = None,
+        active: bool = False,
+        limit: Any = None,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
         """Jobs newest first, by state or kind; one page."""
         stmt = select(Job)
         if state:
@@ -195,11 +206,17 @@ class JobQueue:
             raise InvalidInput(f"after: must be a whole number >= 0 (got {after!r})", field="after")
         with self.store.read() as s:
             job = self._job(s, job_id)
-            rows = s.scalars(select(JobLog).where(JobLog.job_id == job_id, JobLog.seq > after)
-                             .order_by(JobLog.seq).limit(size)).all()
+            rows = s.scalars(
+                select(JobLog).where(JobLog.job_id == job_id, JobLog.seq > after).order_by(JobLog.seq).limit(size)
+            ).all()
             lines = [{"seq": r.seq, "at": _iso(r.at), "stream": r.stream, "line": r.line} for r in rows]
-            return {"job_id": job_id, "state": job.state, "lines": lines,
-                    "next_after": lines[-1]["seq"] if lines else after, "log_count": job.log_count}
+            return {
+                "job_id": job_id,
+                "state": job.state,
+                "lines": lines,
+                "next_after": lines[-1]["seq"] if lines else after,
+                "log_count": job.log_count,
+            }
 
     def cancel(self, job_id: int) -> dict[str, Any]:
         """Cancel a job from any process: a queued one at once, a running one by
@@ -222,10 +239,10 @@ class JobQueue:
             workers = s.scalars(select(Worker).where(Worker.stopped_at.is_(None))).all()
             return any(worker_alive(w) for w in workers)
 
-    def recover(self) -> list[int]:
+    def recover(self) -> builtins.list[int]:
         """Mark jobs left running by dead workers interrupted; end their leftover
         subprocesses. Returns the ids marked."""
-        marked: list[int] = []
+        marked: builtins.list[int] = []
         with self.store.write() as s:
             running = s.scalars(select(Job).where(Job.state == "running")).all()
             for job in running:
@@ -237,10 +254,17 @@ class JobQueue:
                 job.state, job.finished_at = "interrupted", utcnow()
                 job.error = "the process running this job stopped before it finished"
                 marked.append(job.id)
-            s.execute(update(Worker).where(Worker.stopped_at.is_(None), Worker.host == HOST)
-                      .where(Worker.id.not_in([w.id for w in s.scalars(select(Worker).where(
-                          Worker.stopped_at.is_(None))) if worker_alive(w)] or [-1]))
-                      .values(stopped_at=utcnow()))
+            s.execute(
+                update(Worker)
+                .where(Worker.stopped_at.is_(None), Worker.host == HOST)
+                .where(
+                    Worker.id.not_in(
+                        [w.id for w in s.scalars(select(Worker).where(Worker.stopped_at.is_(None))) if worker_alive(w)]
+                        or [-1]
+                    )
+                )
+                .values(stopped_at=utcnow())
+            )
         return marked
 
 

@@ -2,6 +2,7 @@
 
 Runs one claimed job, sends its own stdout/stderr (and its children's) to the
 job log, and writes the final state. SIGTERM cancels."""
+
 from __future__ import annotations
 
 import importlib
@@ -22,8 +23,7 @@ from .kinds import PRELOAD, resolve
 
 def _finish(store: Store, job_id: int, **values: Any) -> None:
     with store.write() as s:
-        s.execute(update(Job).where(Job.id == job_id, Job.state == "running")
-                  .values(finished_at=utcnow(), **values))
+        s.execute(update(Job).where(Job.id == job_id, Job.state == "running").values(finished_at=utcnow(), **values))
 
 
 def _capture_output(ctx: JobContext) -> threading.Thread:

@@ -2,6 +2,7 @@
 
 The server runs one in a thread; a kernel or the CLI runs one inline for a single
 job when no server worker is alive. Same code either way."""
+
 from __future__ import annotations
 
 import logging
@@ -18,7 +19,8 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from ..store import Store
-from ..store.schema import Job, Worker as WorkerRow, utcnow
+from ..store.schema import Job, utcnow
+from ..store.schema import Worker as WorkerRow
 from .queue import HOST, JobQueue
 
 log = logging.getLogger(__name__)
@@ -40,8 +42,15 @@ class _Running:
 class Worker:
     """Runs jobs from the store, at most `max_jobs` at once."""
 
-    def __init__(self, store: Store, *, max_jobs: int = 2, env: dict[str, str] | None = None,
-                 scratch: Path | None = None, standby: bool = False) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_jobs: int = 2,
+        env: dict[str, str] | None = None,
+        scratch: Path | None = None,
+        standby: bool = False,
+    ) -> None:
         self.store = store
         self.queue = JobQueue(store)
         self.max_jobs = max_jobs
@@ -165,23 +174,32 @@ class Worker:
             proc = self._hand_to_standby(claimed) or self._spawn(str(claimed))
         except OSError as exc:
             with self.store.write() as s:
-                s.execute(update(Job).where(Job.id == claimed).values(
-                    state="failed", error=f"could not start the job process: {exc}", finished_at=utcnow()))
+                s.execute(
+                    update(Job)
+                    .where(Job.id == claimed)
+                    .values(state="failed", error=f"could not start the job process: {exc}", finished_at=utcnow())
+                )
             return True
         with self.store.write() as s:
             s.execute(update(Job).where(Job.id == claimed).values(pid=proc.pid))
         self._running[claimed] = _Running(claimed, proc)
+
         # Wake the loop the moment the job process ends, instead of at the next tick.
-        threading.Thread(target=lambda: (proc.wait(), self._wake.set()), name=f"job-{claimed}-wait",
-                         daemon=True).start()
+        def wake_when_done() -> None:
+            proc.wait()
+            self._wake.set()
+
+        threading.Thread(target=wake_when_done, name=f"job-{claimed}-wait", daemon=True).start()
         return True
 
     def _spawn(self, job: str) -> subprocess.Popen[bytes]:
         """A runner process for job id `job`, or `--standby` (waits for an id on stdin)."""
         return subprocess.Popen(
             [sys.executable, "-m", "jupyter_mlops.jobs.runner", self.store.url, job],
-            start_new_session=True, stdin=subprocess.PIPE if job == STANDBY else subprocess.DEVNULL,
-            env=self.env, cwd=self.scratch,
+            start_new_session=True,
+            stdin=subprocess.PIPE if job == STANDBY else subprocess.DEVNULL,
+            env=self.env,
+            cwd=self.scratch,
         )
 
     def _refill_standby(self) -> None:
@@ -252,8 +270,11 @@ class Worker:
             run.proc.wait()
             del self._running[run.job_id]
             with self.store.write() as s:
-                s.execute(update(Job).where(Job.id == run.job_id, Job.state == "running").values(
-                    state="interrupted", error=reason, finished_at=utcnow()))
+                s.execute(
+                    update(Job)
+                    .where(Job.id == run.job_id, Job.state == "running")
+                    .values(state="interrupted", error=reason, finished_at=utcnow())
+                )
 
     def _unregister(self) -> None:
         if self.id is None:

@@ -1,4 +1,5 @@
 """Model registry: models, releases, artifacts, deployments, aliases, audit, dashboard."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

@@ -1,4 +1,5 @@
 """The registry's input rules and release lifecycle, used by every face."""
+
 from __future__ import annotations
 
 import re
@@ -28,14 +29,20 @@ QUANTIZATION = Field(
     pattern=rf"({'|'.join(QUANTIZATIONS)}|gguf(-[a-z0-9_]+)?)",
     rule=f"must be one of {', '.join(QUANTIZATIONS)}, gguf or gguf-<variant> such as gguf-q4_k_m",
 )
-TAG = Field("string", max_length=64, pattern=r"[A-Za-z0-9][A-Za-z0-9._:=/-]*",
-            rule="must start with a letter or digit and use only letters, digits and . _ : = / - (at most 64)")
+TAG = Field(
+    "string",
+    max_length=64,
+    pattern=r"[A-Za-z0-9][A-Za-z0-9._:=/-]*",
+    rule="must start with a letter or digit and use only letters, digits and . _ : = / - (at most 64)",
+)
 ALIAS = Field(
     "string",
     max_length=64,
     pattern=r"[A-Za-z][A-Za-z0-9_-]*",
     rule="must start with a letter and use only letters, digits, '_' and '-' (at most 64)",
-    check=lambda v: "looks like a version; aliases must not be plain version strings" if re.fullmatch(r"v\d+", v) else None,
+    check=lambda v: (
+        "looks like a version; aliases must not be plain version strings" if re.fullmatch(r"v\d+", v) else None
+    ),
 )
 HF_REPO = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?/[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?"
 S3_URI = r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\x00]*)?"
@@ -47,8 +54,11 @@ def _storage_problem(value: str) -> str | None:
         if value.startswith("s3://"):
             return None if re.fullmatch(S3_URI, value) else "s3:// paths need a valid bucket name: s3://bucket/key"
         if value.startswith("hf://"):
-            return None if re.fullmatch(HF_URI, value) and ".." not in value else (
-                "hf:// paths must be hf://org/name or hf://org/name@revision")
+            return (
+                None
+                if re.fullmatch(HF_URI, value) and ".." not in value
+                else ("hf:// paths must be hf://org/name or hf://org/name@revision")
+            )
         return "must be an s3:// or hf:// URI, or a filesystem path"
     if "\x00" in value or not value.strip():
         return "must be a non-empty filesystem path without NUL characters"
@@ -56,7 +66,9 @@ def _storage_problem(value: str) -> str | None:
 
 
 STORAGE_PATH = Field(
-    "string", max_length=1024, rule="s3://bucket/key, hf://org/name[@revision] or a filesystem path",
+    "string",
+    max_length=1024,
+    rule="s3://bucket/key, hf://org/name[@revision] or a filesystem path",
     check=_storage_problem,
 )
 METADATA = Field(
@@ -110,15 +122,17 @@ ARTIFACT = Shape(ARTIFACT_FIELDS, required=("name", "path"))
 DEPLOYMENT_STATUSES = ("pending", "active", "failed", "retired")
 DEPLOYMENT_FIELDS = {
     "release_id": Field("integer", minimum=1),
-    "environment": Field("string", max_length=64, pattern=r"[A-Za-z0-9][A-Za-z0-9._-]*",
-                         rule="must use only letters, digits, '.', '_' and '-' (at most 64)"),
+    "environment": Field(
+        "string",
+        max_length=64,
+        pattern=r"[A-Za-z0-9][A-Za-z0-9._-]*",
+        rule="must use only letters, digits, '.', '_' and '-' (at most 64)",
+    ),
     "endpoint": Field("string", nullable=True, max_length=1024),
     "status": Field("string", enum=DEPLOYMENT_STATUSES),
     "notes": Field("string", nullable=True, max_length=10_000),
 }
-DEPLOYMENT = Shape(
-    DEPLOYMENT_FIELDS, required=("release_id", "environment"), updatable=("endpoint", "status", "notes")
-)
+DEPLOYMENT = Shape(DEPLOYMENT_FIELDS, required=("release_id", "environment"), updatable=("endpoint", "status", "notes"))
 
 ALIAS_TARGET = Shape({"release_id": Field("integer", minimum=1)}, required=("release_id",))
 

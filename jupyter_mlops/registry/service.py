@@ -1,9 +1,10 @@
 """Registry service: every rule about models, releases and what hangs off them."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import SimpleNamespace
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from sqlalchemy import exists, func, insert, select
@@ -22,8 +23,19 @@ T = TypeVar("T")
 INSERT_AUDIT = insert(AuditEvent)
 INSERT_RELEASE = insert(Release).returning(Release.id)
 #: The columns of a model row, read without the ORM on list pages.
-MODEL_COLUMNS = (Model.id, Model.name, Model.storage_path, Model.repository, Model.company, Model.base_model,
-                 Model.parameter_count, Model.description, Model.meta, Model.created_at, Model.updated_at)
+MODEL_COLUMNS = (
+    Model.id,
+    Model.name,
+    Model.storage_path,
+    Model.repository,
+    Model.company,
+    Model.base_model,
+    Model.parameter_count,
+    Model.description,
+    Model.meta,
+    Model.created_at,
+    Model.updated_at,
+)
 Page = dict[str, Any]
 
 
@@ -69,24 +81,44 @@ def release_view(r: Any, model_name: str | None = None) -> dict[str, Any]:
 def artifact_view(a: Artifact) -> dict[str, Any]:
     """An artifact as JSON."""
     return {
-        "id": a.id, "model_id": a.model_id, "release_id": a.release_id, "name": a.name, "path": a.path,
-        "kind": a.kind, "size": a.size, "sha256": a.sha256, "created_at": _iso(a.created_at),
+        "id": a.id,
+        "model_id": a.model_id,
+        "release_id": a.release_id,
+        "name": a.name,
+        "path": a.path,
+        "kind": a.kind,
+        "size": a.size,
+        "sha256": a.sha256,
+        "created_at": _iso(a.created_at),
     }
 
 
 def deployment_view(d: Deployment) -> dict[str, Any]:
     """A deployment as JSON."""
     return {
-        "id": d.id, "release_id": d.release_id, "environment": d.environment, "endpoint": d.endpoint,
-        "status": d.status, "notes": d.notes, "created_at": _iso(d.created_at), "updated_at": _iso(d.updated_at),
+        "id": d.id,
+        "release_id": d.release_id,
+        "environment": d.environment,
+        "endpoint": d.endpoint,
+        "status": d.status,
+        "notes": d.notes,
+        "created_at": _iso(d.created_at),
+        "updated_at": _iso(d.updated_at),
     }
 
 
 def audit_view(e: AuditEvent) -> dict[str, Any]:
     """An audit event as JSON."""
     return {
-        "id": e.id, "at": _iso(e.at), "actor": e.actor, "action": e.action, "entity_type": e.entity_type,
-        "entity_id": e.entity_id, "model_id": e.model_id, "before": e.before, "after": e.after,
+        "id": e.id,
+        "at": _iso(e.at),
+        "actor": e.actor,
+        "action": e.action,
+        "entity_type": e.entity_type,
+        "entity_id": e.entity_id,
+        "model_id": e.model_id,
+        "before": e.before,
+        "after": e.after,
     }
 
 
@@ -119,11 +151,29 @@ class Registry:
             raise Conflict(conflict or f"conflicts with existing data: {exc.orig}", field=field) from None
 
     @staticmethod
-    def _audit(s: Session, actor: str, action: str, entity_type: str, entity_id: Any, model_id: int | None,
-               before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-        s.execute(INSERT_AUDIT, {"actor": actor or "unknown", "action": action, "entity_type": entity_type,
-                                 "entity_id": str(entity_id), "model_id": model_id, "before": before,
-                                 "after": after, "at": utcnow()})
+    def _audit(
+        s: Session,
+        actor: str,
+        action: str,
+        entity_type: str,
+        entity_id: Any,
+        model_id: int | None,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        s.execute(
+            INSERT_AUDIT,
+            {
+                "actor": actor or "unknown",
+                "action": action,
+                "entity_type": entity_type,
+                "entity_id": str(entity_id),
+                "model_id": model_id,
+                "before": before,
+                "after": after,
+                "at": utcnow(),
+            },
+        )
 
     @staticmethod
     def _model_id(s: Session, name: str) -> int:
@@ -143,8 +193,18 @@ class Registry:
     def _release(s: Session, release_id: int) -> Release:
         return fetch(s, Release, release_id, "release")
 
-    def _change(self, s: Session, row: Any, view: Callable[[Any], dict[str, Any]], mutate: Callable[[], None],
-                actor: str, action: str, entity_type: str, entity_id: Any, model_id: int | None) -> dict[str, Any]:
+    def _change(
+        self,
+        s: Session,
+        row: Any,
+        view: Callable[[Any], dict[str, Any]],
+        mutate: Callable[[], None],
+        actor: str,
+        action: str,
+        entity_type: str,
+        entity_id: Any,
+        model_id: int | None,
+    ) -> dict[str, Any]:
         """Apply `mutate` to `row`, stamp updated_at, audit before/after; returns the new view."""
         before = view(row)
         mutate()
@@ -163,8 +223,12 @@ class Registry:
             if s.scalar(select(Model.id).where(Model.name == clean["name"])) is not None:
                 raise Conflict(f"name: a model named {clean['name']!r} already exists", field="name")
             now = utcnow()
-            m = Model(meta=clean.pop("metadata", {}), created_at=now, updated_at=now,
-                      **{k: v for k, v in clean.items() if k != "tags"})
+            m = Model(
+                meta=clean.pop("metadata", {}),
+                created_at=now,
+                updated_at=now,
+                **{k: v for k, v in clean.items() if k != "tags"},
+            )
             m.tag_rows = _tag_rows(clean.get("tags", []))
             s.add(m)
             s.flush()
@@ -180,8 +244,8 @@ class Registry:
             m = self._model(s, name)
             view = model_view(m)
             view["release_count"] = s.scalar(select(func.count()).where(Release.model_id == m.id))
-            view["aliases"] = {a: rid for a, rid in s.execute(
-                select(Alias.name, Alias.release_id).where(Alias.model_id == m.id).order_by(Alias.name))}
+            aliases = select(Alias.name, Alias.release_id).where(Alias.model_id == m.id).order_by(Alias.name)
+            view["aliases"] = dict(s.execute(aliases).tuples().all())
             return view
 
     def update_model(self, name: str, data: Any, actor: str) -> dict[str, Any]:
@@ -222,9 +286,17 @@ class Registry:
 
         return self._write(run)
 
-    def list_models(self, *, q: str | None = None, tag: str | None = None, base_model: str | None = None,
-                    company: str | None = None, status: str | None = None,
-                    limit: Any = None, cursor: str | None = None) -> Page:
+    def list_models(
+        self,
+        *,
+        q: str | None = None,
+        tag: str | None = None,
+        base_model: str | None = None,
+        company: str | None = None,
+        status: str | None = None,
+        limit: Any = None,
+        cursor: str | None = None,
+    ) -> Page:
         """Models ordered by name, filtered; one page."""
         stmt = select(*MODEL_COLUMNS)
         if q:
@@ -242,8 +314,9 @@ class Registry:
         with self.store.read() as s:
             rows, nxt = page(s, stmt, Model.name, descending=False, limit=limit, cursor=cursor, scalars=False)
             tags: dict[int, list[str]] = {row.id: [] for row in rows}
-            for model_id, tag in s.execute(select(ModelTag.model_id, ModelTag.tag)
-                                           .where(ModelTag.model_id.in_(list(tags))).order_by(ModelTag.tag)):
+            for model_id, tag in s.execute(
+                select(ModelTag.model_id, ModelTag.tag).where(ModelTag.model_id.in_(list(tags))).order_by(ModelTag.tag)
+            ):
                 tags[model_id].append(tag)
             return {"items": [model_view(row, tags[row.id]) for row in rows], "next_cursor": nxt}
 
@@ -258,10 +331,17 @@ class Registry:
         def run(s: Session) -> dict[str, Any]:
             model_id = self._model_id(s, clean["model"])
             now = utcnow()
-            values = {"model_id": model_id, "version": clean["version"], "quantization": clean["quantization"],
-                      "release_notes": clean.get("release_notes"), "meta": clean.get("metadata", {}),
-                      "auto_build": clean.get("auto_build", False), "status": "candidate",
-                      "created_at": now, "updated_at": now}
+            values = {
+                "model_id": model_id,
+                "version": clean["version"],
+                "quantization": clean["quantization"],
+                "release_notes": clean.get("release_notes"),
+                "meta": clean.get("metadata", {}),
+                "auto_build": clean.get("auto_build", False),
+                "status": "candidate",
+                "created_at": now,
+                "updated_at": now,
+            }
             # A plain INSERT (no unit of work): this is the hot path. The unique
             # constraint refuses a duplicate; _write turns that into a Conflict.
             release_id = s.execute(INSERT_RELEASE, values).scalar_one()
@@ -299,15 +379,18 @@ class Registry:
     def transition(self, release_id: int, action: str, actor: str) -> dict[str, Any]:
         """Move a release through its lifecycle: promote, demote or deprecate."""
         if action not in rules.TRANSITIONS:
-            raise InvalidInput(f"action: must be one of {', '.join(rules.TRANSITIONS)} (got {action!r})", field="action")
+            raise InvalidInput(
+                f"action: must be one of {', '.join(rules.TRANSITIONS)} (got {action!r})", field="action"
+            )
         sources, target = rules.TRANSITIONS[action]
 
         def run(s: Session) -> dict[str, Any]:
             r = self._release(s, release_id)
             if r.status not in sources:
                 raise Conflict(f"release {release_id} is {r.status}; {action} needs one that is {' or '.join(sources)}")
-            return self._change(s, r, release_view, lambda: setattr(r, "status", target), actor, action,
-                                "release", r.id, r.model_id)
+            return self._change(
+                s, r, release_view, lambda: setattr(r, "status", target), actor, action, "release", r.id, r.model_id
+            )
 
         return self._write(run)
 
@@ -326,8 +409,10 @@ class Registry:
         deployments = list(s.scalars(select(Deployment).where(Deployment.release_id == r.id)))
         artifacts = list(s.scalars(select(Artifact).where(Artifact.release_id == r.id)))
         if (deployments or artifacts) and not cascade:
-            raise Conflict(f"release {r.id} has {len(deployments)} deployment(s) and {len(artifacts)} "
-                           "artifact(s); delete them first or pass cascade")
+            raise Conflict(
+                f"release {r.id} has {len(deployments)} deployment(s) and {len(artifacts)} "
+                "artifact(s); delete them first or pass cascade"
+            )
         # What goes with the release is audited too, aliases included (the database would
         # drop those silently through its ON DELETE CASCADE).
         for d in deployments:
@@ -338,24 +423,40 @@ class Registry:
             s.delete(a)
         model = r.model.name
         for alias in s.scalars(select(Alias).where(Alias.release_id == r.id)):
-            self._audit(s, actor, "delete_alias", "alias", f"{model}@{alias.name}", r.model_id,
-                        {"alias": alias.name, "release_id": r.id}, None)
+            self._audit(
+                s,
+                actor,
+                "delete_alias",
+                "alias",
+                f"{model}@{alias.name}",
+                r.model_id,
+                {"alias": alias.name, "release_id": r.id},
+                None,
+            )
             s.delete(alias)
         before = release_view(r)
         s.delete(r)
         self._audit(s, actor, "delete", "release", r.id, r.model_id, before, None)
 
-    def list_releases(self, *, model: str | None = None, status: str | None = None,
-                      quantization: str | None = None, version: str | None = None,
-                      limit: Any = None, cursor: str | None = None) -> Page:
+    def list_releases(
+        self,
+        *,
+        model: str | None = None,
+        status: str | None = None,
+        quantization: str | None = None,
+        version: str | None = None,
+        limit: Any = None,
+        cursor: str | None = None,
+    ) -> Page:
         """Releases newest first, filtered; one page."""
         stmt = select(Release)
         with self.store.read() as s:
             if model:
                 stmt = stmt.where(Release.model_id == self._model(s, model).id)
             if status:
-                stmt = stmt.where(Release.status == _query_value(
-                    "status", status, Field("string", enum=rules.RELEASE_STATUSES)))
+                stmt = stmt.where(
+                    Release.status == _query_value("status", status, Field("string", enum=rules.RELEASE_STATUSES))
+                )
             if quantization:
                 stmt = stmt.where(Release.quantization == rules.QUANTIZATION.clean("quantization", quantization))
             if version:
@@ -376,8 +477,15 @@ class Registry:
                 model_id, release_id = r.model_id, r.id
             else:
                 model_id, release_id = self._model(s, clean["model"]).id, None
-            a = Artifact(model_id=model_id, release_id=release_id, name=clean["name"], path=clean["path"],
-                         kind=clean.get("kind", "file"), size=clean.get("size"), sha256=clean.get("sha256"))
+            a = Artifact(
+                model_id=model_id,
+                release_id=release_id,
+                name=clean["name"],
+                path=clean["path"],
+                kind=clean.get("kind", "file"),
+                size=clean.get("size"),
+                sha256=clean.get("sha256"),
+            )
             s.add(a)
             s.flush()
             view = artifact_view(a)
@@ -403,8 +511,15 @@ class Registry:
 
         return self._write(run)
 
-    def list_artifacts(self, *, model: str | None = None, release_id: int | None = None,
-                       kind: str | None = None, limit: Any = None, cursor: str | None = None) -> Page:
+    def list_artifacts(
+        self,
+        *,
+        model: str | None = None,
+        release_id: int | None = None,
+        kind: str | None = None,
+        limit: Any = None,
+        cursor: str | None = None,
+    ) -> Page:
         """Artifacts newest first, by model, release or kind; one page."""
         stmt = select(Artifact)
         with self.store.read() as s:
@@ -427,9 +542,15 @@ class Registry:
             if r.status == "deprecated":
                 raise Conflict(f"release {r.id} is deprecated and cannot be deployed")
             now = utcnow()
-            d = Deployment(release_id=r.id, environment=clean["environment"], endpoint=clean.get("endpoint"),
-                           status=clean.get("status", "pending"), notes=clean.get("notes"),
-                           created_at=now, updated_at=now)
+            d = Deployment(
+                release_id=r.id,
+                environment=clean["environment"],
+                endpoint=clean.get("endpoint"),
+                status=clean.get("status", "pending"),
+                notes=clean.get("notes"),
+                created_at=now,
+                updated_at=now,
+            )
             s.add(d)
             s.flush()
             view = deployment_view(d)
@@ -476,9 +597,16 @@ class Registry:
 
         return self._write(run)
 
-    def list_deployments(self, *, model: str | None = None, release_id: int | None = None,
-                         environment: str | None = None, status: str | None = None,
-                         limit: Any = None, cursor: str | None = None) -> Page:
+    def list_deployments(
+        self,
+        *,
+        model: str | None = None,
+        release_id: int | None = None,
+        environment: str | None = None,
+        status: str | None = None,
+        limit: Any = None,
+        cursor: str | None = None,
+    ) -> Page:
         """Deployments newest first, filtered; one page."""
         stmt = select(Deployment)
         with self.store.read() as s:
@@ -504,8 +632,10 @@ class Registry:
             m = self._model(s, model)
             r = self._release(s, release_id)
             if r.model_id != m.id:
-                raise InvalidInput(f"release_id: release {release_id} belongs to model {r.model.name!r}, "
-                                   f"not {model!r}", field="release_id")
+                raise InvalidInput(
+                    f"release_id: release {release_id} belongs to model {r.model.name!r}, not {model!r}",
+                    field="release_id",
+                )
             row = s.get(Alias, (m.id, alias))
             before = {"alias": alias, "release_id": row.release_id} if row else None
             if row is None:
@@ -558,12 +688,21 @@ class Registry:
                 stmt = stmt.where(key > decode_cursor(cursor, str))
             rows = s.execute(stmt.order_by(key).limit(size + 1)).all()
             nxt = encode_cursor(rows[size - 1].key) if len(rows) > size else None
-            return {"items": [{"model": r[0], "alias": r[1], "release_id": r[2]} for r in rows[:size]],
-                    "next_cursor": nxt}
+            return {
+                "items": [{"model": r[0], "alias": r[1], "release_id": r[2]} for r in rows[:size]],
+                "next_cursor": nxt,
+            }
 
     # -- audit -------------------------------------------------------------------
-    def audit(self, *, model: str | None = None, entity_type: str | None = None, action: str | None = None,
-              limit: Any = None, cursor: str | None = None) -> Page:
+    def audit(
+        self,
+        *,
+        model: str | None = None,
+        entity_type: str | None = None,
+        action: str | None = None,
+        limit: Any = None,
+        cursor: str | None = None,
+    ) -> Page:
         """Audit events newest first, for one model or all; one page."""
         stmt = select(AuditEvent)
         with self.store.read() as s:
@@ -571,8 +710,13 @@ class Registry:
                 m = s.scalar(select(Model.id).where(Model.name == model))
                 ids = {m} if m is not None else set()
                 # A deleted model's history stays readable by its name.
-                ids.update(s.scalars(select(AuditEvent.model_id).where(
-                    AuditEvent.entity_type == "model", AuditEvent.entity_id == model)))
+                ids.update(
+                    s.scalars(
+                        select(AuditEvent.model_id).where(
+                            AuditEvent.entity_type == "model", AuditEvent.entity_id == model
+                        )
+                    )
+                )
                 if not ids:
                     raise NotFound(f"model {model!r} has no history")
                 stmt = stmt.where(AuditEvent.model_id.in_(ids))

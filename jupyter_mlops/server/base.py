@@ -1,4 +1,5 @@
 """The base handler: auth on every verb, JSON in and out, domain errors to status codes."""
+
 from __future__ import annotations
 
 import asyncio
@@ -62,9 +63,11 @@ class MLOpsHandler(APIHandler):
     """Every MLOps route: verbs decorated `@authenticated` and `@authorized` in the subclasses."""
 
     auth_resource = "mlops"
+
     @property
     def services(self) -> Services:
-        return self.settings["mlops_services"].get()
+        holder: ServiceHolder = self.settings["mlops_services"]
+        return holder.get()
 
     @property
     def actor(self) -> str:
@@ -96,8 +99,9 @@ class MLOpsHandler(APIHandler):
             raise InvalidInput(f"{name}: must be true or false (got {value!r})", field=name)
         return value in ("true", "1", "yes")
 
-    async def respond(self, fn: Callable[[dict[str, str | None]], Any], *, params: tuple[str, ...] = (),
-                      status: int = 200) -> None:
+    async def respond(
+        self, fn: Callable[[dict[str, str | None]], Any], *, params: tuple[str, ...] = (), status: int = 200
+    ) -> None:
         """In a thread: check the query against `params`, call `fn(query)`; write
         its answer, or its domain error, as JSON. A 201 answer marked `deduplicated`
         (an active twin job was returned) is sent as 200."""

@@ -1,5 +1,6 @@
 """REST handlers: each verb names its query parameters, calls one service method
 and writes JSON. Blocking work runs in a thread (see `MLOpsHandler.respond`)."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,13 @@ class HealthHandler(MLOpsHandler):
     async def get(self) -> None:
         def run(_: Query) -> dict[str, Any]:
             svc = self.services
-            return {"status": "ok", "version": __version__, "store_revision": svc.store.current_revision(),
-                    "worker_alive": svc.jobs.has_live_worker(), "workspace": str(svc.workspace.root)}
+            return {
+                "status": "ok",
+                "version": __version__,
+                "store_revision": svc.store.current_revision(),
+                "worker_alive": svc.jobs.has_live_worker(),
+                "workspace": str(svc.workspace.root),
+            }
 
         await self.respond(run)
 
@@ -51,8 +57,10 @@ class ModelsHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        await self.respond(lambda q: self.services.registry.list_models(**q),
-                           params=("q", "tag", "base_model", "company", "status", *PAGE))
+        await self.respond(
+            lambda q: self.services.registry.list_models(**q),
+            params=("q", "tag", "base_model", "company", "status", *PAGE),
+        )
 
     @web.authenticated
     @authorized
@@ -74,16 +82,20 @@ class ModelHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def delete(self, name: str) -> None:
-        await self.respond(lambda _: self.services.registry.delete_model(
-            name, self.actor, cascade=self.flag("cascade")), params=("cascade",))
+        await self.respond(
+            lambda _: self.services.registry.delete_model(name, self.actor, cascade=self.flag("cascade")),
+            params=("cascade",),
+        )
 
 
 class ReleasesHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        await self.respond(lambda q: self.services.registry.list_releases(**q),
-                           params=("model", "status", "quantization", "version", *PAGE))
+        await self.respond(
+            lambda q: self.services.registry.list_releases(**q),
+            params=("model", "status", "quantization", "version", *PAGE),
+        )
 
     @web.authenticated
     @authorized
@@ -100,31 +112,44 @@ class ReleaseHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def patch(self, release_id: str) -> None:
-        await self.respond(lambda _: self.services.registry.update_release(
-            id_arg("release", release_id), self.json_body(), self.actor))
+        await self.respond(
+            lambda _: self.services.registry.update_release(id_arg("release", release_id), self.json_body(), self.actor)
+        )
 
     @web.authenticated
     @authorized
     async def delete(self, release_id: str) -> None:
-        await self.respond(lambda _: self.services.registry.delete_release(
-            id_arg("release", release_id), self.actor, cascade=self.flag("cascade")), params=("cascade",))
+        await self.respond(
+            lambda _: self.services.registry.delete_release(
+                id_arg("release", release_id), self.actor, cascade=self.flag("cascade")
+            ),
+            params=("cascade",),
+        )
 
 
 class ReleaseTransitionHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def post(self, release_id: str, action: str) -> None:
-        await self.respond(lambda _: self.services.registry.transition(
-            id_arg("release", release_id), action, self.actor))
+        await self.respond(
+            lambda _: self.services.registry.transition(id_arg("release", release_id), action, self.actor)
+        )
 
 
 class ArtifactsHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        await self.respond(lambda q: self.services.registry.list_artifacts(
-            **{**q, "release_id": int_arg("release_id", q["release_id"])}),
-            params=("model", "release_id", "kind", *PAGE))
+        await self.respond(
+            lambda q: self.services.registry.list_artifacts(
+                model=q["model"],
+                release_id=int_arg("release_id", q["release_id"]),
+                kind=q["kind"],
+                limit=q["limit"],
+                cursor=q["cursor"],
+            ),
+            params=("model", "release_id", "kind", *PAGE),
+        )
 
     @web.authenticated
     @authorized
@@ -141,23 +166,31 @@ class ArtifactHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def delete(self, artifact_id: str) -> None:
-        await self.respond(lambda _: self.services.registry.delete_artifact(
-            id_arg("artifact", artifact_id), self.actor))
+        await self.respond(
+            lambda _: self.services.registry.delete_artifact(id_arg("artifact", artifact_id), self.actor)
+        )
 
 
 class DeploymentsHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        await self.respond(lambda q: self.services.registry.list_deployments(
-            **{**q, "release_id": int_arg("release_id", q["release_id"])}),
-            params=("model", "release_id", "environment", "status", *PAGE))
+        await self.respond(
+            lambda q: self.services.registry.list_deployments(
+                model=q["model"],
+                release_id=int_arg("release_id", q["release_id"]),
+                environment=q["environment"],
+                status=q["status"],
+                limit=q["limit"],
+                cursor=q["cursor"],
+            ),
+            params=("model", "release_id", "environment", "status", *PAGE),
+        )
 
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        await self.respond(lambda _: self.services.registry.create_deployment(self.json_body(), self.actor),
-                           status=201)
+        await self.respond(lambda _: self.services.registry.create_deployment(self.json_body(), self.actor), status=201)
 
 
 class DeploymentHandler(MLOpsHandler):
@@ -169,14 +202,18 @@ class DeploymentHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def patch(self, deployment_id: str) -> None:
-        await self.respond(lambda _: self.services.registry.update_deployment(
-            id_arg("deployment", deployment_id), self.json_body(), self.actor))
+        await self.respond(
+            lambda _: self.services.registry.update_deployment(
+                id_arg("deployment", deployment_id), self.json_body(), self.actor
+            )
+        )
 
     @web.authenticated
     @authorized
     async def delete(self, deployment_id: str) -> None:
-        await self.respond(lambda _: self.services.registry.delete_deployment(
-            id_arg("deployment", deployment_id), self.actor))
+        await self.respond(
+            lambda _: self.services.registry.delete_deployment(id_arg("deployment", deployment_id), self.actor)
+        )
 
 
 class AliasesHandler(MLOpsHandler):
@@ -207,16 +244,21 @@ class AuditHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        await self.respond(lambda q: self.services.registry.audit(**q),
-                           params=("model", "entity_type", "action", *PAGE))
+        await self.respond(
+            lambda q: self.services.registry.audit(**q), params=("model", "entity_type", "action", *PAGE)
+        )
 
 
 class JobsHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        await self.respond(lambda q: self.services.jobs.list(**{**q, "active": self.flag("active")}),
-                           params=("state", "kind", "active", *PAGE))
+        await self.respond(
+            lambda q: self.services.jobs.list(
+                state=q["state"], kind=q["kind"], active=self.flag("active"), limit=q["limit"], cursor=q["cursor"]
+            ),
+            params=("state", "kind", "active", *PAGE),
+        )
 
 
 class JobHandler(MLOpsHandler):
@@ -230,9 +272,12 @@ class JobLogHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def get(self, job_id: str) -> None:
-        await self.respond(lambda q: self.services.jobs.log(
-            id_arg("job", job_id), after=int_arg("after", q["after"]) or 0, limit=q["limit"] or 500),
-            params=("after", "limit"))
+        await self.respond(
+            lambda q: self.services.jobs.log(
+                id_arg("job", job_id), after=int_arg("after", q["after"]) or 0, limit=q["limit"] or 500
+            ),
+            params=("after", "limit"),
+        )
 
 
 class JobCancelHandler(MLOpsHandler):
@@ -266,7 +311,7 @@ class DepsHandlerBase(MLOpsHandler):
         for session in sessions:
             if (session.get("kernel") or {}).get("id") == kernel_id and session.get("path"):
                 root = Path(getattr(self.contents_manager, "root_dir", "") or ".")
-                return (root / session["path"]).parent
+                return (root / str(session["path"])).parent
         return None
 
     async def body_call(self, call: Callable[[Any, dict[str, Any]], Any], *, status: int = 200) -> None:
@@ -279,8 +324,15 @@ class DepsHandlerBase(MLOpsHandler):
             return
         await self.deps_call(body, deps_rules().PLAN, call, status=status)
 
-    async def deps_call(self, data: Any, shape: Shape, call: Callable[[Any, dict[str, Any]], Any], *,
-                        params: tuple[str, ...] = (), status: int = 200) -> None:
+    async def deps_call(
+        self,
+        data: Any,
+        shape: Shape,
+        call: Callable[[Any, dict[str, Any]], Any],
+        *,
+        params: tuple[str, ...] = (),
+        status: int = 200,
+    ) -> None:
         """Validate `data` against `shape`, resolve the interpreter (kernel_id xor python)
         and run `call(target, fields)` in the executor; errors become JSON status codes."""
         from ..deps.kernel import kernel_python
@@ -300,8 +352,12 @@ class DepsHandlerBase(MLOpsHandler):
             return
 
         def run(_: Query) -> Any:
-            target = self.services.deps.target(python, fields.get("project") or None, start=start,
-                                               **{k: fields.get(k) for k in deps_rules().LIST_FIELDS})
+            target = self.services.deps.target(
+                python,
+                fields.get("project") or None,
+                start=start,
+                **{k: fields.get(k) for k in deps_rules().LIST_FIELDS},
+            )
             answer = call(target, fields)
             if found is not None and isinstance(answer, dict):
                 answer = {**answer, "kernel": found.to_dict()}
@@ -336,8 +392,7 @@ class DepsStatusHandler(DepsHandlerBase):
             self._fail(exc)
             return
         data = {k: (_split(v) if k in rules.LIST_FIELDS else (v or None)) for k, v in q.items() if v is not None}
-        await self.deps_call(data, rules.TARGET, lambda t, _f: self.services.deps.check(t, self.actor),
-                             params=names)
+        await self.deps_call(data, rules.TARGET, lambda t, _f: self.services.deps.check(t, self.actor), params=names)
 
 
 class DepsPlanHandler(DepsHandlerBase):
@@ -351,8 +406,9 @@ class DepsRepairHandler(DepsHandlerBase):
     @web.authenticated
     @authorized
     async def post(self) -> None:
-        await self.body_call(lambda t, f: self.services.deps.repair(t, self.actor, installer=f.get("installer")),
-                             status=201)
+        await self.body_call(
+            lambda t, f: self.services.deps.repair(t, self.actor, installer=f.get("installer")), status=201
+        )
 
 
 class DepsHistoryHandler(MLOpsHandler):
@@ -366,6 +422,7 @@ class DepsHistoryHandler(MLOpsHandler):
 # Bodies are checked by the hub's own rules (jupyter_mlops.hub.rules); the routes table
 # publishes the same Shapes. A repo id comes from the path as {org}/{name}.
 
+
 def hub_rules() -> Any:
     """The hub's rules module (light: no SQLAlchemy, no huggingface_hub)."""
     from ..hub import rules
@@ -377,8 +434,10 @@ class HubDownloadsHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        await self.respond(lambda q: self.services.hub.downloads(
-            active=self.flag("active"), limit=q["limit"], cursor=q["cursor"]), params=("active", *PAGE))
+        await self.respond(
+            lambda q: self.services.hub.downloads(active=self.flag("active"), limit=q["limit"], cursor=q["cursor"]),
+            params=("active", *PAGE),
+        )
 
     @web.authenticated
     @authorized
@@ -409,9 +468,16 @@ class HubModelHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def delete(self, org: str, name: str) -> None:
-        await self.respond(lambda q: self.services.hub.delete(
-            f"{org}/{name}", revision=q["revision"] or None, files=_split(q["files"]) or None,
-            force=self.flag("force"), actor=self.actor), params=("revision", "files", "force"))
+        await self.respond(
+            lambda q: self.services.hub.delete(
+                f"{org}/{name}",
+                revision=q["revision"] or None,
+                files=_split(q["files"]) or None,
+                force=self.flag("force"),
+                actor=self.actor,
+            ),
+            params=("revision", "files", "force"),
+        )
 
 
 class HubRegisterHandler(MLOpsHandler):
@@ -420,8 +486,9 @@ class HubRegisterHandler(MLOpsHandler):
     async def post(self, org: str, name: str) -> None:
         def run(_: Query) -> Any:
             body = hub_rules().REGISTER.for_create(self.json_body())
-            return self.services.hub.create_model(f"{org}/{name}", body.get("revision") or "main",
-                                                  body.get("name"), self.actor)
+            return self.services.hub.create_model(
+                f"{org}/{name}", body.get("revision") or "main", body.get("name"), self.actor
+            )
 
         await self.respond(run, status=201)
 
@@ -444,19 +511,28 @@ class HubDefaultModelHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def delete(self) -> None:
-        await self.respond(lambda _: self.services.hub.set_default_model(None, self.actor)
-                           or {"name": None, "model": None})
+        await self.respond(
+            lambda _: self.services.hub.set_default_model(None, self.actor) or {"name": None, "model": None}
+        )
 
 
 # -- image builds -----------------------------------------------------------------------
+
 
 class BuildsHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        await self.respond(lambda q: self.services.builds.list(
-            model=q["model"], release_id=int_arg("release_id", q["release_id"]), active=self.flag("active"),
-            limit=q["limit"], cursor=q["cursor"]), params=("model", "release_id", "active", *PAGE))
+        await self.respond(
+            lambda q: self.services.builds.list(
+                model=q["model"],
+                release_id=int_arg("release_id", q["release_id"]),
+                active=self.flag("active"),
+                limit=q["limit"],
+                cursor=q["cursor"],
+            ),
+            params=("model", "release_id", "active", *PAGE),
+        )
 
     @web.authenticated
     @authorized
@@ -475,9 +551,12 @@ class BuildLogHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def get(self, build_id: str) -> None:
-        await self.respond(lambda q: self.services.builds.log(
-            id_arg("build", build_id), after=int_arg("after", q["after"]) or 0, limit=q["limit"] or 500),
-            params=("after", "limit"))
+        await self.respond(
+            lambda q: self.services.builds.log(
+                id_arg("build", build_id), after=int_arg("after", q["after"]) or 0, limit=q["limit"] or 500
+            ),
+            params=("after", "limit"),
+        )
 
 
 class BuildCancelHandler(MLOpsHandler):
@@ -491,5 +570,6 @@ class BuildPushHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def post(self, build_id: str) -> None:
-        await self.respond(lambda _: self.services.builds.push(id_arg("build", build_id), self.json_body(),
-                                                               self.actor), status=201)
+        await self.respond(
+            lambda _: self.services.builds.push(id_arg("build", build_id), self.json_body(), self.actor), status=201
+        )

@@ -1,4 +1,5 @@
 """The OpenAPI 3.1 document, made from the routes table."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,17 +31,23 @@ def document(base_url: str = "/") -> dict[str, Any]:
         item: dict[str, Any] = {}
         for method, op in route.ops.items():
             params = [{"name": p, "in": "path", "required": True, "schema": PATH_PARAMS[p][1]} for p in route.params]
-            params += [{"name": q, "in": "query", "required": False, "description": text, "schema": {"type": "string"}}
-                       for q, text in op.query.items()]
+            params += [
+                {"name": q, "in": "query", "required": False, "description": text, "schema": {"type": "string"}}
+                for q, text in op.query.items()
+            ]
             spec: dict[str, Any] = {
                 "summary": op.summary,
                 "operationId": f"{method}_{route.handler.__name__.removesuffix('Handler')}",
                 "parameters": params,
                 "responses": {
-                    str(op.status): {"description": "success", "content": {"application/json": {
-                        "schema": ref(op.response) if op.response else {}}}},
-                    **{code: {"description": text, "content": {"application/json": {"schema": ERROR}}}
-                       for code, text in ERRORS.items()},
+                    str(op.status): {
+                        "description": "success",
+                        "content": {"application/json": {"schema": ref(op.response) if op.response else {}}},
+                    },
+                    **{
+                        code: {"description": text, "content": {"application/json": {"schema": ERROR}}}
+                        for code, text in ERRORS.items()
+                    },
                 },
                 "security": [{"token": []}],
             }

@@ -1,5 +1,6 @@
 """The routes table: one row a path, with its handler and what each verb takes.
 Tornado's URL patterns and the OpenAPI document are both made from it."""
+
 from __future__ import annotations
 
 import re
@@ -75,148 +76,350 @@ CASCADE = {"cascade": "true to delete what depends on it too"}
 ROUTES: tuple[Route, ...] = (
     Route("/health", h.HealthHandler, {"get": Op("Health: store revision, worker, workspace", response="Health")}),
     Route("/openapi.json", h.OpenAPIHandler, {"get": Op("This OpenAPI document")}),
-    Route("/dashboard", h.DashboardHandler, {
-        "get": Op("Counts, recent releases and deployments, jobs, storage", response="Dashboard"),
-    }),
-    Route("/models", h.ModelsHandler, {
-        "get": Op("List models by name", _paged(q="text in name or description", tag="has this tag",
-                                                  base_model="exact base model", company="exact company",
-                                                  status="has a release in this status"), response="ModelPage"),
-        "post": Op("Create a model", body=rules.MODEL.create_schema(), status=201, response="Model"),
-    }),
-    Route("/models/{name}", h.ModelHandler, {
-        "get": Op("One model, with its release count and aliases", response="Model"),
-        "patch": Op("Change a model", body=rules.MODEL.update_schema(), response="Model"),
-        "delete": Op("Delete a model (409 while it has releases unless cascade)", CASCADE, response="Deleted"),
-    }),
-    Route("/releases", h.ReleasesHandler, {
-        "get": Op("List releases, newest first", _paged(model="model name", status="release status",
-                                                          quantization="quantization", version="exact version"),
-                  response="ReleasePage"),
-        "post": Op("Create a candidate release", body=rules.RELEASE.create_schema(), status=201, response="Release"),
-    }),
-    Route("/releases/{release_id}", h.ReleaseHandler, {
-        "get": Op("One release", response="Release"),
-        "patch": Op("Change notes, metadata or auto_build", body=rules.RELEASE.update_schema(), response="Release"),
-        "delete": Op("Delete a release (409 while deployed or with artifacts unless cascade)", CASCADE,
-                     response="Deleted"),
-    }),
-    Route("/releases/{release_id}/{action}", h.ReleaseTransitionHandler, {
-        "post": Op("Promote, demote or deprecate a release", response="Release"),
-    }),
-    Route("/artifacts", h.ArtifactsHandler, {
-        "get": Op("List artifacts", _paged(model="model name", release_id="release id", kind="artifact kind"),
-                  response="ArtifactPage"),
-        "post": Op("Record an artifact of a release or a model", body=rules.ARTIFACT.create_schema(), status=201,
-                   response="Artifact"),
-    }),
-    Route("/artifacts/{artifact_id}", h.ArtifactHandler, {
-        "get": Op("One artifact", response="Artifact"), "delete": Op("Forget an artifact", response="Deleted"),
-    }),
-    Route("/deployments", h.DeploymentsHandler, {
-        "get": Op("List deployments", _paged(model="model name", release_id="release id",
-                                             environment="environment", status="deployment status"),
-                  response="DeploymentPage"),
-        "post": Op("Record a deployment", body=rules.DEPLOYMENT.create_schema(), status=201, response="Deployment"),
-    }),
-    Route("/deployments/{deployment_id}", h.DeploymentHandler, {
-        "get": Op("One deployment", response="Deployment"),
-        "patch": Op("Change endpoint, status or notes", body=rules.DEPLOYMENT.update_schema(), response="Deployment"),
-        "delete": Op("Forget a deployment", response="Deleted"),
-    }),
+    Route(
+        "/dashboard",
+        h.DashboardHandler,
+        {
+            "get": Op("Counts, recent releases and deployments, jobs, storage", response="Dashboard"),
+        },
+    ),
+    Route(
+        "/models",
+        h.ModelsHandler,
+        {
+            "get": Op(
+                "List models by name",
+                _paged(
+                    q="text in name or description",
+                    tag="has this tag",
+                    base_model="exact base model",
+                    company="exact company",
+                    status="has a release in this status",
+                ),
+                response="ModelPage",
+            ),
+            "post": Op("Create a model", body=rules.MODEL.create_schema(), status=201, response="Model"),
+        },
+    ),
+    Route(
+        "/models/{name}",
+        h.ModelHandler,
+        {
+            "get": Op("One model, with its release count and aliases", response="Model"),
+            "patch": Op("Change a model", body=rules.MODEL.update_schema(), response="Model"),
+            "delete": Op("Delete a model (409 while it has releases unless cascade)", CASCADE, response="Deleted"),
+        },
+    ),
+    Route(
+        "/releases",
+        h.ReleasesHandler,
+        {
+            "get": Op(
+                "List releases, newest first",
+                _paged(
+                    model="model name", status="release status", quantization="quantization", version="exact version"
+                ),
+                response="ReleasePage",
+            ),
+            "post": Op(
+                "Create a candidate release", body=rules.RELEASE.create_schema(), status=201, response="Release"
+            ),
+        },
+    ),
+    Route(
+        "/releases/{release_id}",
+        h.ReleaseHandler,
+        {
+            "get": Op("One release", response="Release"),
+            "patch": Op("Change notes, metadata or auto_build", body=rules.RELEASE.update_schema(), response="Release"),
+            "delete": Op(
+                "Delete a release (409 while deployed or with artifacts unless cascade)", CASCADE, response="Deleted"
+            ),
+        },
+    ),
+    Route(
+        "/releases/{release_id}/{action}",
+        h.ReleaseTransitionHandler,
+        {
+            "post": Op("Promote, demote or deprecate a release", response="Release"),
+        },
+    ),
+    Route(
+        "/artifacts",
+        h.ArtifactsHandler,
+        {
+            "get": Op(
+                "List artifacts",
+                _paged(model="model name", release_id="release id", kind="artifact kind"),
+                response="ArtifactPage",
+            ),
+            "post": Op(
+                "Record an artifact of a release or a model",
+                body=rules.ARTIFACT.create_schema(),
+                status=201,
+                response="Artifact",
+            ),
+        },
+    ),
+    Route(
+        "/artifacts/{artifact_id}",
+        h.ArtifactHandler,
+        {
+            "get": Op("One artifact", response="Artifact"),
+            "delete": Op("Forget an artifact", response="Deleted"),
+        },
+    ),
+    Route(
+        "/deployments",
+        h.DeploymentsHandler,
+        {
+            "get": Op(
+                "List deployments",
+                _paged(
+                    model="model name", release_id="release id", environment="environment", status="deployment status"
+                ),
+                response="DeploymentPage",
+            ),
+            "post": Op("Record a deployment", body=rules.DEPLOYMENT.create_schema(), status=201, response="Deployment"),
+        },
+    ),
+    Route(
+        "/deployments/{deployment_id}",
+        h.DeploymentHandler,
+        {
+            "get": Op("One deployment", response="Deployment"),
+            "patch": Op(
+                "Change endpoint, status or notes", body=rules.DEPLOYMENT.update_schema(), response="Deployment"
+            ),
+            "delete": Op("Forget a deployment", response="Deleted"),
+        },
+    ),
     Route("/aliases", h.AliasesHandler, {"get": Op("List aliases", _paged(model="model name"), response="AliasPage")}),
-    Route("/aliases/{model}/{alias}", h.AliasHandler, {
-        "get": Op("The release an alias points at", response="AliasTarget"),
-        "put": Op("Point an alias at a release of the model", body=rules.ALIAS_TARGET.create_schema(),
-                  response="Alias"),
-        "delete": Op("Remove an alias", response="Deleted"),
-    }),
-    Route("/audit", h.AuditHandler, {
-        "get": Op("Audit history, newest first", _paged(model="model name", entity_type="model, release, ...",
-                                                          action="create, update, delete, promote, ..."),
-                  response="AuditEventPage"),
-    }),
-    Route("/jobs", h.JobsHandler, {
-        "get": Op("List jobs, newest first", _paged(state="job state", kind="job kind",
-                                                      active="true for queued and running only"), response="JobPage"),
-    }),
+    Route(
+        "/aliases/{model}/{alias}",
+        h.AliasHandler,
+        {
+            "get": Op("The release an alias points at", response="AliasTarget"),
+            "put": Op(
+                "Point an alias at a release of the model", body=rules.ALIAS_TARGET.create_schema(), response="Alias"
+            ),
+            "delete": Op("Remove an alias", response="Deleted"),
+        },
+    ),
+    Route(
+        "/audit",
+        h.AuditHandler,
+        {
+            "get": Op(
+                "Audit history, newest first",
+                _paged(
+                    model="model name", entity_type="model, release, ...", action="create, update, delete, promote, ..."
+                ),
+                response="AuditEventPage",
+            ),
+        },
+    ),
+    Route(
+        "/jobs",
+        h.JobsHandler,
+        {
+            "get": Op(
+                "List jobs, newest first",
+                _paged(state="job state", kind="job kind", active="true for queued and running only"),
+                response="JobPage",
+            ),
+        },
+    ),
     Route("/jobs/{job_id}", h.JobHandler, {"get": Op("One job with progress", response="Job")}),
-    Route("/jobs/{job_id}/log", h.JobLogHandler, {
-        "get": Op("Log lines after a sequence number", {"after": "last seq already seen (default 0)",
-                                                         "limit": "at most this many lines (default 500)"},
-                  response="JobLog"),
-    }),
+    Route(
+        "/jobs/{job_id}/log",
+        h.JobLogHandler,
+        {
+            "get": Op(
+                "Log lines after a sequence number",
+                {"after": "last seq already seen (default 0)", "limit": "at most this many lines (default 500)"},
+                response="JobLog",
+            ),
+        },
+    ),
     Route("/jobs/{job_id}/cancel", h.JobCancelHandler, {"post": Op("Cancel a queued or running job", response="Job")}),
-    Route("/deps/status", h.DepsStatusHandler, {
-        "get": Op("Dependency status of a kernel's (or an interpreter's) environment against a project",
-                  DEPS_QUERY_DOC, response="DepsCheck"),
-    }),
-    Route("/deps/plan", h.DepsPlanHandler, {
-        "post": Op("Check, then the dry-run plan that would fix it (nothing installed)",
-                   body=deps_rules.PLAN.create_schema(), response="DepsPlanAnswer"),
-    }),
-    Route("/deps/repair", h.DepsRepairHandler, {
-        "post": Op("Queue the repair job (protected accelerator builds are never touched); returns the job",
-                   body=deps_rules.PLAN.create_schema(), status=201, response="Job"),
-    }),
-    Route("/deps/history", h.DepsHistoryHandler, {
-        "get": Op("Checks, plans and repairs, newest first", _paged(python="only this interpreter"),
-                  response="DepsRunPage"),
-    }),
+    Route(
+        "/deps/status",
+        h.DepsStatusHandler,
+        {
+            "get": Op(
+                "Dependency status of a kernel's (or an interpreter's) environment against a project",
+                DEPS_QUERY_DOC,
+                response="DepsCheck",
+            ),
+        },
+    ),
+    Route(
+        "/deps/plan",
+        h.DepsPlanHandler,
+        {
+            "post": Op(
+                "Check, then the dry-run plan that would fix it (nothing installed)",
+                body=deps_rules.PLAN.create_schema(),
+                response="DepsPlanAnswer",
+            ),
+        },
+    ),
+    Route(
+        "/deps/repair",
+        h.DepsRepairHandler,
+        {
+            "post": Op(
+                "Queue the repair job (protected accelerator builds are never touched); returns the job",
+                body=deps_rules.PLAN.create_schema(),
+                status=201,
+                response="Job",
+            ),
+        },
+    ),
+    Route(
+        "/deps/history",
+        h.DepsHistoryHandler,
+        {
+            "get": Op(
+                "Checks, plans and repairs, newest first",
+                _paged(python="only this interpreter"),
+                response="DepsRunPage",
+            ),
+        },
+    ),
     # model hub: a repo id org/name is the two path parts {model}/{name}
-    Route("/hub/downloads", h.HubDownloadsHandler, {
-        "get": Op("Download jobs, newest first", _paged(active="true for queued and running only"), response="JobPage"),
-        "post": Op("Queue a Hugging Face download (201); the same repo@revision already queued or running "
-                   "is answered instead (200, deduplicated: true). The token is never stored or echoed",
-                   body=hub_rules.DOWNLOAD.create_schema(), status=201, response="Job"),
-    }),
-    Route("/hub/downloads/{job_id}/cancel", h.HubDownloadCancelHandler, {
-        "post": Op("Cancel a download job", response="Job"),
-    }),
-    Route("/hub/models", h.HubModelsHandler, {
-        "get": Op("Models in the local cache by repo id: revisions, size, files, times",
-                  _paged(q="text in the repo id"), response="HubModelPage"),
-    }),
-    Route("/hub/models/{org}/{name}", h.HubModelHandler, {
-        "get": Op("One cached model (org/name)", response="HubModel"),
-        "delete": Op("Delete a cached model, a revision or files; 409 with the reason while in use unless force; "
-                     "answers the bytes freed",
-                     {"revision": "only this revision (branch, tag or commit)",
-                      "files": "comma-separated repo file paths or globs of the revision(s)",
-                      "force": "true to delete even if in use"}, response="HubDeleted"),
-    }),
-    Route("/hub/models/{org}/{name}/register", h.HubRegisterHandler, {
-        "post": Op("Create a registry model from the downloaded repo (storage_path hf://org/name@commit)",
-                   body=hub_rules.REGISTER.create_schema(), status=201, response="Model"),
-    }),
-    Route("/hub/default-model", h.HubDefaultModelHandler, {
-        "get": Op("The workspace's default model", response="DefaultModel"),
-        "put": Op("Make a registry model the default", body=hub_rules.DEFAULT_MODEL.create_schema(), response="DefaultModel"),
-        "delete": Op("Clear the default model", response="DefaultModel"),
-    }),
-    Route("/builds", h.BuildsHandler, {
-        "get": Op("Image builds, newest first, with state and progress",
-                  _paged(model="model name", release_id="release id", active="true for queued and running only"),
-                  response="BuildPage"),
-        "post": Op("Queue a Docker image build of a release (201); an active build of the same release and tag "
-                   "is answered instead (200, deduplicated: true). 503 when no Docker daemon answers",
-                   body=build_rules.BUILD.create_schema(), status=201, response="Build"),
-    }),
-    Route("/builds/{build_id}", h.BuildHandler, {
-        "get": Op("One build: options, image, context, run check, pushes", response="Build"),
-    }),
-    Route("/builds/{build_id}/log", h.BuildLogHandler, {
-        "get": Op("The build's log lines after a sequence number", {"after": "last seq already seen (default 0)",
-                                                                    "limit": "at most this many lines (default 500)"},
-                  response="JobLog"),
-    }),
-    Route("/builds/{build_id}/cancel", h.BuildCancelHandler, {
-        "post": Op("Cancel a queued or running build", response="Build"),
-    }),
-    Route("/builds/{build_id}/push", h.BuildPushHandler, {
-        "post": Op("Queue a push of the build's image to a registry (201); credentials are never stored",
-                   body=build_rules.PUSH.create_schema(), status=201, response="BuildPush"),
-    }),
+    Route(
+        "/hub/downloads",
+        h.HubDownloadsHandler,
+        {
+            "get": Op(
+                "Download jobs, newest first", _paged(active="true for queued and running only"), response="JobPage"
+            ),
+            "post": Op(
+                "Queue a Hugging Face download (201); the same repo@revision already queued or running "
+                "is answered instead (200, deduplicated: true). The token is never stored or echoed",
+                body=hub_rules.DOWNLOAD.create_schema(),
+                status=201,
+                response="Job",
+            ),
+        },
+    ),
+    Route(
+        "/hub/downloads/{job_id}/cancel",
+        h.HubDownloadCancelHandler,
+        {
+            "post": Op("Cancel a download job", response="Job"),
+        },
+    ),
+    Route(
+        "/hub/models",
+        h.HubModelsHandler,
+        {
+            "get": Op(
+                "Models in the local cache by repo id: revisions, size, files, times",
+                _paged(q="text in the repo id"),
+                response="HubModelPage",
+            ),
+        },
+    ),
+    Route(
+        "/hub/models/{org}/{name}",
+        h.HubModelHandler,
+        {
+            "get": Op("One cached model (org/name)", response="HubModel"),
+            "delete": Op(
+                "Delete a cached model, a revision or files; 409 with the reason while in use unless force; "
+                "answers the bytes freed",
+                {
+                    "revision": "only this revision (branch, tag or commit)",
+                    "files": "comma-separated repo file paths or globs of the revision(s)",
+                    "force": "true to delete even if in use",
+                },
+                response="HubDeleted",
+            ),
+        },
+    ),
+    Route(
+        "/hub/models/{org}/{name}/register",
+        h.HubRegisterHandler,
+        {
+            "post": Op(
+                "Create a registry model from the downloaded repo (storage_path hf://org/name@commit)",
+                body=hub_rules.REGISTER.create_schema(),
+                status=201,
+                response="Model",
+            ),
+        },
+    ),
+    Route(
+        "/hub/default-model",
+        h.HubDefaultModelHandler,
+        {
+            "get": Op("The workspace's default model", response="DefaultModel"),
+            "put": Op(
+                "Make a registry model the default",
+                body=hub_rules.DEFAULT_MODEL.create_schema(),
+                response="DefaultModel",
+            ),
+            "delete": Op("Clear the default model", response="DefaultModel"),
+        },
+    ),
+    Route(
+        "/builds",
+        h.BuildsHandler,
+        {
+            "get": Op(
+                "Image builds, newest first, with state and progress",
+                _paged(model="model name", release_id="release id", active="true for queued and running only"),
+                response="BuildPage",
+            ),
+            "post": Op(
+                "Queue a Docker image build of a release (201); an active build of the same release and tag "
+                "is answered instead (200, deduplicated: true). 503 when no Docker daemon answers",
+                body=build_rules.BUILD.create_schema(),
+                status=201,
+                response="Build",
+            ),
+        },
+    ),
+    Route(
+        "/builds/{build_id}",
+        h.BuildHandler,
+        {
+            "get": Op("One build: options, image, context, run check, pushes", response="Build"),
+        },
+    ),
+    Route(
+        "/builds/{build_id}/log",
+        h.BuildLogHandler,
+        {
+            "get": Op(
+                "The build's log lines after a sequence number",
+                {"after": "last seq already seen (default 0)", "limit": "at most this many lines (default 500)"},
+                response="JobLog",
+            ),
+        },
+    ),
+    Route(
+        "/builds/{build_id}/cancel",
+        h.BuildCancelHandler,
+        {
+            "post": Op("Cancel a queued or running build", response="Build"),
+        },
+    ),
+    Route(
+        "/builds/{build_id}/push",
+        h.BuildPushHandler,
+        {
+            "post": Op(
+                "Queue a push of the build's image to a registry (201); credentials are never stored",
+                body=build_rules.PUSH.create_schema(),
+                status=201,
+                response="BuildPush",
+            ),
+        },
+    ),
 )
 
 

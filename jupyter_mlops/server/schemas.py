@@ -1,6 +1,7 @@
 """JSON Schemas of what the REST verbs answer, published under `components.schemas` of
 the OpenAPI document. The sidebar's TypeScript types are generated from them
 (labextension/scripts/openapi-types.py) and tests check real answers against them."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -36,15 +37,19 @@ def enum(values: tuple[str, ...] | list[str]) -> Schema:
 
 def obj(properties: dict[str, Schema], optional: tuple[str, ...] = (), description: str = "") -> Schema:
     """A closed object: every property required except `optional` ones."""
-    schema: Schema = {"type": "object", "additionalProperties": False, "properties": properties,
-                      "required": [name for name in properties if name not in optional]}
+    schema: Schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": properties,
+        "required": [name for name in properties if name not in optional],
+    }
     if description:
         schema["description"] = description
     return schema
 
 
 def counts(names: tuple[str, ...]) -> Schema:
-    return obj({name: INT for name in names})
+    return obj(dict.fromkeys(names, INT))
 
 
 def page(item: str) -> Schema:
@@ -56,116 +61,323 @@ JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled", "interrup
 DEPS_STATES = ("ok", "missing", "outdated", "protected", "skipped")
 NULL_STR, NULL_INT, NULL_NUM, NULL_TIME = nullable(STR), nullable(INT), nullable(NUM), nullable(TIME)
 
-_DISK = obj({"path": STR, "used_bytes": INT, "disk_total_bytes": INT, "disk_used_bytes": INT,
-             "disk_free_bytes": INT}, description="bytes under a folder, and its file system's figures")
-_JOB = obj({
-    "id": INT, "kind": STR, "params": JSON_OBJECT, "state": enum(JOB_STATES), "owner": STR,
-    "progress": ref("JobProgress"), "message": STR, "error": NULL_STR, "result": nullable(JSON_OBJECT),
-    "cancel_requested": BOOL, "log_count": INT, "created_at": TIME, "started_at": NULL_TIME,
-    "finished_at": NULL_TIME, "elapsed_seconds": NULL_NUM,
-    "deduplicated": {"const": True, "description": "an active twin was answered instead of a new job"},
-}, optional=("deduplicated",))
-_RELEASE = obj({
-    "id": INT, "model": STR, "model_id": INT, "version": STR, "quantization": STR, "release_notes": NULL_STR,
-    "status": enum(registry_rules.RELEASE_STATUSES), "metadata": JSON_OBJECT, "auto_build": BOOL,
-    "created_at": TIME, "updated_at": TIME,
-    "build": obj({"id": INT, "job_id": NULL_INT, "tag": STR}, description="the build auto_build queued"),
-}, optional=("build",))
-_BUILD = obj({
-    "id": INT, "release_id": NULL_INT, "model": STR, "version": STR, "quantization": STR, "job_id": NULL_INT,
-    "tag": STR, "options": JSON_OBJECT, "context_hash": NULL_STR, "context_bytes": NULL_INT,
-    "needed_bytes": NULL_INT, "context_files": NULL_INT, "image_id": NULL_STR, "image_size": NULL_INT,
-    "reused": BOOL, "duration_s": NULL_NUM, "run_check": nullable(JSON_OBJECT), "created_by": STR,
-    "created_at": TIME, "finished_at": NULL_TIME, "state": enum((*JOB_STATES, "unknown")), "message": STR,
-    "error": NULL_STR,
-    "progress": nullable(obj({"done": NUM, "total": NULL_NUM, "unit": STR, "rate": NULL_NUM})),
-    "pushes": array(ref("BuildPush")), "deduplicated": {"const": True},
-}, optional=("pushes", "deduplicated"))
-_PUSH = obj({
-    "id": INT, "build_id": INT, "job_id": NULL_INT, "reference": STR, "digest": NULL_STR,
-    "state": enum((*JOB_STATES, "unknown")), "error": NULL_STR, "created_by": STR, "created_at": TIME,
-    "pushed_at": NULL_TIME, "deduplicated": {"const": True},
-}, optional=("deduplicated",))
-_DEPS_ROW = obj({
-    "name": STR, "key": STR, "state": enum(DEPS_STATES), "specifier": STR, "installed": NULL_STR, "protected": BOOL,
-    "reason": STR, "requirements": array(STR), "sources": array(STR), "extras": array(STR),
-    "constraints": array(STR),
-}, description="one declared distribution: ok, missing, outdated, ... (and protected with its reason)")
-_DEPS_STATUS = obj({
-    "project": STR, "python": NULL_STR, "rows": array(ref("DepsRow")),
-    "broken": array(obj({"name": STR, "version": STR, "requirement": STR, "dependency": STR,
-                         "installed": NULL_STR, "kind": enum(("missing", "conflict")), "message": STR})),
-    "protected": {"type": "object", "additionalProperties": STR, "description": "key -> why it is protected"},
-    "unsupported": array(obj({"text": STR, "source": STR, "reason": STR, "key": NULL_STR})),
-    "index_options": array(STR), "summary": {"type": "object", "additionalProperties": INT},
-    "needs_fix": BOOL,
-})
-_DEPS_ENV = obj({
-    "python": STR, "prefix": STR, "python_version": STR, "distributions": INT, "pip": NULL_STR, "uv": NULL_STR,
-    "writable": BOOL, "externally_managed": BOOL,
-    "accelerator": obj({"platform": STR, "torch_version": NULL_STR, "hip": NULL_STR, "cuda": NULL_STR,
-                        "xpu": NULL_STR, "source": STR,
-                        "host": obj({"rocm": BOOL, "kfd": BOOL, "nvidia": BOOL})}),
-}, description="the interpreter checked")
-_KERNEL = obj({"python": STR, "prefix": NULL_STR, "source": enum(("kernel", "kernelspec")), "kernel_name": STR,
-               "detail": STR}, description="how a kernel's interpreter was found")
-_DEPS_PLAN = obj({
-    "installer": STR, "requirements": array(STR), "constraints": array(STR),
-    "changes": array(obj({"name": STR, "before": NULL_STR, "after": STR, "requested": BOOL,
-                          "kind": enum(("install", "upgrade", "downgrade", "change"))})),
-    "held_back": array({"type": "object", "additionalProperties": STR}), "problems": array(STR),
-    "resolver_error": NULL_STR, "ok": BOOL,
-})
-_DEPS_ANSWER = {"environment": ref("DepsEnvironment"), "status": ref("DepsStatus"), "run_id": INT,
-                "kernel": ref("KernelPython")}
-_HUB_REVISION = obj({"commit": STR, "refs": array(STR), "size_on_disk": INT, "file_count": INT,
-                     "files": array(STR), "last_modified": NULL_TIME, "snapshot_path": STR})
-_HUB_MODEL = obj({
-    "repo_id": STR, "path": STR, "size_on_disk": INT, "file_count": INT, "last_accessed": NULL_TIME,
-    "last_modified": NULL_TIME, "revisions": array(ref("HubRevision")),
-    "downloading": {"type": "boolean", "description": "a download of it is queued or running (lists only)"},
-}, optional=("downloading",))
+_DISK = obj(
+    {"path": STR, "used_bytes": INT, "disk_total_bytes": INT, "disk_used_bytes": INT, "disk_free_bytes": INT},
+    description="bytes under a folder, and its file system's figures",
+)
+_JOB = obj(
+    {
+        "id": INT,
+        "kind": STR,
+        "params": JSON_OBJECT,
+        "state": enum(JOB_STATES),
+        "owner": STR,
+        "progress": ref("JobProgress"),
+        "message": STR,
+        "error": NULL_STR,
+        "result": nullable(JSON_OBJECT),
+        "cancel_requested": BOOL,
+        "log_count": INT,
+        "created_at": TIME,
+        "started_at": NULL_TIME,
+        "finished_at": NULL_TIME,
+        "elapsed_seconds": NULL_NUM,
+        "deduplicated": {"const": True, "description": "an active twin was answered instead of a new job"},
+    },
+    optional=("deduplicated",),
+)
+_RELEASE = obj(
+    {
+        "id": INT,
+        "model": STR,
+        "model_id": INT,
+        "version": STR,
+        "quantization": STR,
+        "release_notes": NULL_STR,
+        "status": enum(registry_rules.RELEASE_STATUSES),
+        "metadata": JSON_OBJECT,
+        "auto_build": BOOL,
+        "created_at": TIME,
+        "updated_at": TIME,
+        "build": obj({"id": INT, "job_id": NULL_INT, "tag": STR}, description="the build auto_build queued"),
+    },
+    optional=("build",),
+)
+_BUILD = obj(
+    {
+        "id": INT,
+        "release_id": NULL_INT,
+        "model": STR,
+        "version": STR,
+        "quantization": STR,
+        "job_id": NULL_INT,
+        "tag": STR,
+        "options": JSON_OBJECT,
+        "context_hash": NULL_STR,
+        "context_bytes": NULL_INT,
+        "needed_bytes": NULL_INT,
+        "context_files": NULL_INT,
+        "image_id": NULL_STR,
+        "image_size": NULL_INT,
+        "reused": BOOL,
+        "duration_s": NULL_NUM,
+        "run_check": nullable(JSON_OBJECT),
+        "created_by": STR,
+        "created_at": TIME,
+        "finished_at": NULL_TIME,
+        "state": enum((*JOB_STATES, "unknown")),
+        "message": STR,
+        "error": NULL_STR,
+        "progress": nullable(obj({"done": NUM, "total": NULL_NUM, "unit": STR, "rate": NULL_NUM})),
+        "pushes": array(ref("BuildPush")),
+        "deduplicated": {"const": True},
+    },
+    optional=("pushes", "deduplicated"),
+)
+_PUSH = obj(
+    {
+        "id": INT,
+        "build_id": INT,
+        "job_id": NULL_INT,
+        "reference": STR,
+        "digest": NULL_STR,
+        "state": enum((*JOB_STATES, "unknown")),
+        "error": NULL_STR,
+        "created_by": STR,
+        "created_at": TIME,
+        "pushed_at": NULL_TIME,
+        "deduplicated": {"const": True},
+    },
+    optional=("deduplicated",),
+)
+_DEPS_ROW = obj(
+    {
+        "name": STR,
+        "key": STR,
+        "state": enum(DEPS_STATES),
+        "specifier": STR,
+        "installed": NULL_STR,
+        "protected": BOOL,
+        "reason": STR,
+        "requirements": array(STR),
+        "sources": array(STR),
+        "extras": array(STR),
+        "constraints": array(STR),
+    },
+    description="one declared distribution: ok, missing, outdated, ... (and protected with its reason)",
+)
+_DEPS_STATUS = obj(
+    {
+        "project": STR,
+        "python": NULL_STR,
+        "rows": array(ref("DepsRow")),
+        "broken": array(
+            obj(
+                {
+                    "name": STR,
+                    "version": STR,
+                    "requirement": STR,
+                    "dependency": STR,
+                    "installed": NULL_STR,
+                    "kind": enum(("missing", "conflict")),
+                    "message": STR,
+                }
+            )
+        ),
+        "protected": {"type": "object", "additionalProperties": STR, "description": "key -> why it is protected"},
+        "unsupported": array(obj({"text": STR, "source": STR, "reason": STR, "key": NULL_STR})),
+        "index_options": array(STR),
+        "summary": {"type": "object", "additionalProperties": INT},
+        "needs_fix": BOOL,
+    }
+)
+_DEPS_ENV = obj(
+    {
+        "python": STR,
+        "prefix": STR,
+        "python_version": STR,
+        "distributions": INT,
+        "pip": NULL_STR,
+        "uv": NULL_STR,
+        "writable": BOOL,
+        "externally_managed": BOOL,
+        "accelerator": obj(
+            {
+                "platform": STR,
+                "torch_version": NULL_STR,
+                "hip": NULL_STR,
+                "cuda": NULL_STR,
+                "xpu": NULL_STR,
+                "source": STR,
+                "host": obj({"rocm": BOOL, "kfd": BOOL, "nvidia": BOOL}),
+            }
+        ),
+    },
+    description="the interpreter checked",
+)
+_KERNEL = obj(
+    {"python": STR, "prefix": NULL_STR, "source": enum(("kernel", "kernelspec")), "kernel_name": STR, "detail": STR},
+    description="how a kernel's interpreter was found",
+)
+_DEPS_PLAN = obj(
+    {
+        "installer": STR,
+        "requirements": array(STR),
+        "constraints": array(STR),
+        "changes": array(
+            obj(
+                {
+                    "name": STR,
+                    "before": NULL_STR,
+                    "after": STR,
+                    "requested": BOOL,
+                    "kind": enum(("install", "upgrade", "downgrade", "change")),
+                }
+            )
+        ),
+        "held_back": array({"type": "object", "additionalProperties": STR}),
+        "problems": array(STR),
+        "resolver_error": NULL_STR,
+        "ok": BOOL,
+    }
+)
+_DEPS_ANSWER = {
+    "environment": ref("DepsEnvironment"),
+    "status": ref("DepsStatus"),
+    "run_id": INT,
+    "kernel": ref("KernelPython"),
+}
+_HUB_REVISION = obj(
+    {
+        "commit": STR,
+        "refs": array(STR),
+        "size_on_disk": INT,
+        "file_count": INT,
+        "files": array(STR),
+        "last_modified": NULL_TIME,
+        "snapshot_path": STR,
+    }
+)
+_HUB_MODEL = obj(
+    {
+        "repo_id": STR,
+        "path": STR,
+        "size_on_disk": INT,
+        "file_count": INT,
+        "last_accessed": NULL_TIME,
+        "last_modified": NULL_TIME,
+        "revisions": array(ref("HubRevision")),
+        "downloading": {"type": "boolean", "description": "a download of it is queued or running (lists only)"},
+    },
+    optional=("downloading",),
+)
 
 SCHEMAS: dict[str, Schema] = {
-    "Health": obj({"status": enum(("ok",)), "version": STR, "store_revision": NULL_STR, "worker_alive": BOOL,
-                   "workspace": STR}),
-    "Dashboard": obj({
-        "counts": obj({
-            "models": INT, "releases": INT, "artifacts": INT, "deployments": INT,
-            "releases_by_status": counts(registry_rules.RELEASE_STATUSES),
-            "deployments_by_status": counts(registry_rules.DEPLOYMENT_STATUSES),
-        }),
-        "recent_releases": array(ref("Release")), "recent_deployments": array(ref("Deployment")),
-        "jobs": counts(JOB_STATES), "storage": obj({"workspace": ref("DiskUsage"), "models": ref("DiskUsage")}),
-    }),
+    "Health": obj(
+        {"status": enum(("ok",)), "version": STR, "store_revision": NULL_STR, "worker_alive": BOOL, "workspace": STR}
+    ),
+    "Dashboard": obj(
+        {
+            "counts": obj(
+                {
+                    "models": INT,
+                    "releases": INT,
+                    "artifacts": INT,
+                    "deployments": INT,
+                    "releases_by_status": counts(registry_rules.RELEASE_STATUSES),
+                    "deployments_by_status": counts(registry_rules.DEPLOYMENT_STATUSES),
+                }
+            ),
+            "recent_releases": array(ref("Release")),
+            "recent_deployments": array(ref("Deployment")),
+            "jobs": counts(JOB_STATES),
+            "storage": obj({"workspace": ref("DiskUsage"), "models": ref("DiskUsage")}),
+        }
+    ),
     "DiskUsage": _DISK,
-    "Deleted": obj({"deleted": {"type": ["string", "integer"]}, "releases_deleted": INT},
-                   optional=("releases_deleted",)),
-    "Model": obj({
-        "id": INT, "name": STR, "storage_path": STR, "repository": NULL_STR, "company": NULL_STR,
-        "base_model": NULL_STR, "parameter_count": NULL_INT, "description": NULL_STR, "tags": array(STR),
-        "metadata": JSON_OBJECT, "created_at": TIME, "updated_at": TIME,
-        "release_count": INT, "aliases": {"type": "object", "additionalProperties": INT,
-                                          "description": "alias -> release id (one model only)"},
-    }, optional=("release_count", "aliases")),
+    "Deleted": obj(
+        {"deleted": {"type": ["string", "integer"]}, "releases_deleted": INT}, optional=("releases_deleted",)
+    ),
+    "Model": obj(
+        {
+            "id": INT,
+            "name": STR,
+            "storage_path": STR,
+            "repository": NULL_STR,
+            "company": NULL_STR,
+            "base_model": NULL_STR,
+            "parameter_count": NULL_INT,
+            "description": NULL_STR,
+            "tags": array(STR),
+            "metadata": JSON_OBJECT,
+            "created_at": TIME,
+            "updated_at": TIME,
+            "release_count": INT,
+            "aliases": {
+                "type": "object",
+                "additionalProperties": INT,
+                "description": "alias -> release id (one model only)",
+            },
+        },
+        optional=("release_count", "aliases"),
+    ),
     "Release": _RELEASE,
-    "Artifact": obj({"id": INT, "model_id": NULL_INT, "release_id": NULL_INT, "name": STR, "path": STR,
-                     "kind": enum(registry_rules.ARTIFACT_KINDS), "size": NULL_INT, "sha256": NULL_STR,
-                     "created_at": TIME}),
-    "Deployment": obj({"id": INT, "release_id": INT, "environment": STR, "endpoint": NULL_STR,
-                       "status": enum(registry_rules.DEPLOYMENT_STATUSES), "notes": NULL_STR, "created_at": TIME,
-                       "updated_at": TIME}),
+    "Artifact": obj(
+        {
+            "id": INT,
+            "model_id": NULL_INT,
+            "release_id": NULL_INT,
+            "name": STR,
+            "path": STR,
+            "kind": enum(registry_rules.ARTIFACT_KINDS),
+            "size": NULL_INT,
+            "sha256": NULL_STR,
+            "created_at": TIME,
+        }
+    ),
+    "Deployment": obj(
+        {
+            "id": INT,
+            "release_id": INT,
+            "environment": STR,
+            "endpoint": NULL_STR,
+            "status": enum(registry_rules.DEPLOYMENT_STATUSES),
+            "notes": NULL_STR,
+            "created_at": TIME,
+            "updated_at": TIME,
+        }
+    ),
     "Alias": obj({"model": STR, "alias": STR, "release_id": INT}),
     "AliasTarget": obj({"model": STR, "alias": STR, "release": ref("Release")}),
-    "AuditEvent": obj({"id": INT, "at": TIME, "actor": STR, "action": STR, "entity_type": STR, "entity_id": STR,
-                       "model_id": NULL_INT, "before": nullable(JSON_OBJECT), "after": nullable(JSON_OBJECT)}),
-    "JobProgress": obj({"done": NUM, "total": NULL_NUM, "unit": STR, "fraction": NULL_NUM, "rate": NULL_NUM,
-                        "eta_seconds": NULL_NUM}, description="rate is units a second; unit is e.g. bytes"),
+    "AuditEvent": obj(
+        {
+            "id": INT,
+            "at": TIME,
+            "actor": STR,
+            "action": STR,
+            "entity_type": STR,
+            "entity_id": STR,
+            "model_id": NULL_INT,
+            "before": nullable(JSON_OBJECT),
+            "after": nullable(JSON_OBJECT),
+        }
+    ),
+    "JobProgress": obj(
+        {"done": NUM, "total": NULL_NUM, "unit": STR, "fraction": NULL_NUM, "rate": NULL_NUM, "eta_seconds": NULL_NUM},
+        description="rate is units a second; unit is e.g. bytes",
+    ),
     "Job": _JOB,
     "JobLogLine": obj({"seq": INT, "at": TIME, "stream": STR, "line": STR}),
-    "JobLog": obj({"job_id": INT, "state": enum(JOB_STATES), "lines": array(ref("JobLogLine")),
-                   "next_after": INT, "log_count": INT},
-                  description="lines after `after`, oldest first; ask again with after=next_after"),
+    "JobLog": obj(
+        {
+            "job_id": INT,
+            "state": enum(JOB_STATES),
+            "lines": array(ref("JobLogLine")),
+            "next_after": INT,
+            "log_count": INT,
+        },
+        description="lines after `after`, oldest first; ask again with after=next_after",
+    ),
     "DepsEnvironment": _DEPS_ENV,
     "KernelPython": _KERNEL,
     "DepsRow": _DEPS_ROW,
@@ -173,17 +385,41 @@ SCHEMAS: dict[str, Schema] = {
     "DepsCheck": obj(_DEPS_ANSWER, optional=("kernel",)),
     "DepsPlan": _DEPS_PLAN,
     "DepsPlanAnswer": obj({**_DEPS_ANSWER, "plan": ref("DepsPlan")}, optional=("kernel",)),
-    "DepsRun": obj({"id": INT, "at": TIME, "actor": STR, "kind": enum(("check", "plan", "repair")),
-                    "python": STR, "project": STR, "job_id": NULL_INT, "needs_fix": BOOL, "summary": JSON_OBJECT}),
+    "DepsRun": obj(
+        {
+            "id": INT,
+            "at": TIME,
+            "actor": STR,
+            "kind": enum(("check", "plan", "repair")),
+            "python": STR,
+            "project": STR,
+            "job_id": NULL_INT,
+            "needs_fix": BOOL,
+            "summary": JSON_OBJECT,
+        }
+    ),
     "HubRevision": _HUB_REVISION,
     "HubModel": _HUB_MODEL,
-    "HubModelPage": obj({"items": array(ref("HubModel")), "next_cursor": NULL_STR, "cache_dir": STR,
-                         "size_on_disk": INT}),
-    "HubDeleted": obj({"repo_id": STR, "revision": NULL_STR, "commits": array(STR), "files": array(STR),
-                       "scope": enum(("repo", "revision", "files")), "expected_freed_bytes": INT,
-                       "freed_bytes": INT, "forced": BOOL, "overridden": array(STR)}),
-    "DefaultModel": obj({"name": NULL_STR, "model": nullable(ref("Model")), "updated_at": TIME, "updated_by": STR},
-                        optional=("updated_at", "updated_by")),
+    "HubModelPage": obj(
+        {"items": array(ref("HubModel")), "next_cursor": NULL_STR, "cache_dir": STR, "size_on_disk": INT}
+    ),
+    "HubDeleted": obj(
+        {
+            "repo_id": STR,
+            "revision": NULL_STR,
+            "commits": array(STR),
+            "files": array(STR),
+            "scope": enum(("repo", "revision", "files")),
+            "expected_freed_bytes": INT,
+            "freed_bytes": INT,
+            "forced": BOOL,
+            "overridden": array(STR),
+        }
+    ),
+    "DefaultModel": obj(
+        {"name": NULL_STR, "model": nullable(ref("Model")), "updated_at": TIME, "updated_by": STR},
+        optional=("updated_at", "updated_by"),
+    ),
     "Build": _BUILD,
     "BuildPush": _PUSH,
 }

@@ -1,4 +1,5 @@
 """The store: SQLAlchemy engine and sessions over SQLite (WAL) or PostgreSQL."""
+
 from __future__ import annotations
 
 from .engine import Store, fetch, open_store

@@ -1,4 +1,5 @@
 """Engine, sessions and start-up migration of the store."""
+
 from __future__ import annotations
 
 import logging

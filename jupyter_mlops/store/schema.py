@@ -1,4 +1,5 @@
 """SQLAlchemy ORM tables. Alembic migrations in `migrations/` must match these."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -18,8 +19,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
@@ -64,9 +65,7 @@ class Model(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
-    tag_rows: Mapped[list[ModelTag]] = relationship(
-        cascade="all, delete-orphan", order_by="ModelTag.tag"
-    )
+    tag_rows: Mapped[list[ModelTag]] = relationship(cascade="all, delete-orphan", order_by="ModelTag.tag")
 
 
 class ModelTag(Base):

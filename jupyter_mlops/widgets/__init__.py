@@ -1,4 +1,5 @@
 """ipywidgets panels for notebook cells; ipywidgets is imported only when a panel is used."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

@@ -7,6 +7,7 @@ recent builds as a table, and a push row (build, registry, username, password). 
 runs in the server's worker when one is alive, else inline in a background thread of
 this kernel (the same `jobs.follow` as the `%mlops` commands). Refusals are shown in the
 panel as the service words them (each names its field)."""
+
 from __future__ import annotations
 
 import html
@@ -18,8 +19,8 @@ import ipywidgets as w
 from ..builds.rules import ACCELERATORS
 from ..cli.builds import BUILD_COLUMNS, build_row, push_text
 from ..cli.render import html_table
-from ..jobs import ACTIVE_STATES
 from ..errors import InvalidInput, MLOpsError
+from ..jobs import ACTIVE_STATES
 from .panel import ActionPanel
 
 if TYPE_CHECKING:
@@ -47,16 +48,21 @@ class BuildPanel(ActionPanel):
         self.model = w.Dropdown(options=[], description="model", layout=wide)
         self.release = w.Dropdown(options=[], description="release", layout=wide)
         self.release_text = w.Text(placeholder="or type MODEL:VERSION[:QUANT]", description="or", layout=wide)
-        self.accelerator = w.Dropdown(options=[("(release default)", ""), *((a, a) for a in ACCELERATORS)],
-                                      value="", description="accelerator")
+        self.accelerator = w.Dropdown(
+            options=[("(release default)", ""), *((a, a) for a in ACCELERATORS)], value="", description="accelerator"
+        )
         self.base_image = w.Text(placeholder="default: by accelerator", description="base image")
         self.tag = w.Text(placeholder="default: model:version[-quant]", description="tag")
         self.no_cache = w.Checkbox(value=False, description="no cache", indent=False)
         self.build_button = w.Button(description="Build", button_style="primary", icon="cube")
         self.cancel_button = w.Button(description="Cancel", icon="stop", disabled=True)
         self.refresh_button = w.Button(description="Refresh", icon="refresh")
-        self.log_area = w.Textarea(value="", disabled=True, placeholder="the log of a build or push shows here",
-                                   layout=w.Layout(width="auto", height="220px"))
+        self.log_area = w.Textarea(
+            value="",
+            disabled=True,
+            placeholder="the log of a build or push shows here",
+            layout=w.Layout(width="auto", height="220px"),
+        )
         self.builds_html = w.HTML("")
         self.push_build = w.Dropdown(options=[], description="build")
         self.registry = w.Text(placeholder="host[:port], e.g. 127.0.0.1:5000", description="registry")
@@ -74,14 +80,21 @@ class BuildPanel(ActionPanel):
         self.cancel_button.on_click(lambda _b: self.cancel())
         self.children = [
             self.title,
-            w.HBox([w.VBox([self.model, self.release, self.release_text]),
-                    w.VBox([self.accelerator, self.base_image, self.tag, self.no_cache])]),
+            w.HBox(
+                [
+                    w.VBox([self.model, self.release, self.release_text]),
+                    w.VBox([self.accelerator, self.base_image, self.tag, self.no_cache]),
+                ]
+            ),
             w.HBox([self.build_button, self.cancel_button, self.refresh_button]),
             self.log_area,
-            w.HTML("<b>Recent builds</b>"), self.builds_html,
+            w.HTML("<b>Recent builds</b>"),
+            self.builds_html,
             w.HTML("<b>Push</b>"),
-            w.HBox([self.push_build, self.registry]), w.HBox([self.username, self.password, self.push_button]),
-            self.status, self.error,
+            w.HBox([self.push_build, self.registry]),
+            w.HBox([self.username, self.password, self.push_button]),
+            self.status,
+            self.error,
         ]
         self._act(self.refresh)
 
@@ -115,15 +128,20 @@ class BuildPanel(ActionPanel):
     def start(self) -> bool:
         """Queue a build from the form and follow its log; the buttons stay disabled until it ends."""
         data: dict[str, Any] = {"release_id": self._release_id()}
-        for key, value in (("accelerator", self.accelerator.value), ("base_image", self.base_image.value.strip()),
-                           ("tag", self.tag.value.strip())):
+        for key, value in (
+            ("accelerator", self.accelerator.value),
+            ("base_image", self.base_image.value.strip()),
+            ("tag", self.tag.value.strip()),
+        ):
             if value:
                 data[key] = value
         if self.no_cache.value:
             data["no_cache"] = True
         self.build = build = self.services.builds.start(data, self.actor)
-        self._say(f"build {build['id']} of {build_row(build)['release']} as {build['tag']}: "
-                  + ("joined the active build" if build.get("deduplicated") else "queued"))
+        self._say(
+            f"build {build['id']} of {build_row(build)['release']} as {build['tag']}: "
+            + ("joined the active build" if build.get("deduplicated") else "queued")
+        )
         self._show_builds()
         return self._follow(build["job_id"])
 
@@ -169,8 +187,9 @@ class BuildPanel(ActionPanel):
         self.builds = self.services.builds.list(limit=RECENT)["items"]
         rows = [build_row(b) for b in self.builds]
         self.builds_html.value = html_table(BUILD_COLUMNS, rows) if rows else "<i>(no builds yet)</i>"
-        _choose(self.push_build, [(f"{b['id']}: {b['tag']} ({b['image']})", b["id"]) for b in rows
-                                  if b.get("image_id")])
+        _choose(
+            self.push_build, [(f"{b['id']}: {b['tag']} ({b['image']})", b["id"]) for b in rows if b.get("image_id")]
+        )
 
     def wait(self, timeout: float = 600.0) -> dict[str, Any] | None:
         """Block until the followed job (if any) ends; returns it."""
@@ -184,8 +203,9 @@ class BuildPanel(ActionPanel):
         self.job = self.services.jobs.get(job_id)
         self.log_area.value = ""
         self.cancel_button.disabled = False
-        self._thread = threading.Thread(target=self._run_follow, args=(job_id,), daemon=True,
-                                        name=f"mlops-build-job-{job_id}")
+        self._thread = threading.Thread(
+            target=self._run_follow, args=(job_id,), daemon=True, name=f"mlops-build-job-{job_id}"
+        )
         self._thread.start()
         return True
 
@@ -222,8 +242,10 @@ class BuildPanel(ActionPanel):
             self.build = build = self.services.builds.get(out["build_id"])
             self.push_build.value = build["id"]  # what was just built is what one pushes next
             row = build_row(build)
-            self._say(f"{'reused' if build['reused'] else 'built'} {build['tag']} (image {row['image']}, "
-                      f"{row['size']}, {row['duration']}); context {row['context']}")
+            self._say(
+                f"{'reused' if build['reused'] else 'built'} {build['tag']} (image {row['image']}, "
+                f"{row['size']}, {row['duration']}); context {row['context']}"
+            )
 
 
 def _choose(dropdown: w.Dropdown, options: list[tuple[str, Any]]) -> None:

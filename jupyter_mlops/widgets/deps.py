@@ -4,6 +4,7 @@ A thin face over `Services.deps`: the status table, a "Fix dependencies" button 
 only when something is missing or outdated, the plan for confirmation, then the repair
 job's progress and log. The job runs in the server's worker when one is alive, else
 inline in a background thread of this kernel."""
+
 from __future__ import annotations
 
 import html
@@ -26,9 +27,16 @@ class DependencyPanel(ActionPanel):
     """A VBox over `services.deps` for one interpreter (default: this kernel's) and project
     (default: found upward from the current folder, not above the workspace root)."""
 
-    def __init__(self, services: Services | None = None, python: str | None = None,
-                 project: str | Path | None = None, *, installer: str | None = None, actor: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        services: Services | None = None,
+        python: str | None = None,
+        project: str | Path | None = None,
+        *,
+        installer: str | None = None,
+        actor: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(services, actor=actor, **kwargs)
         self.python = python or sys.executable
         self.project = str(project) if project is not None else None
@@ -40,18 +48,19 @@ class DependencyPanel(ActionPanel):
 
         self.title = w.HTML(f"<b>Dependencies</b> <small>{html.escape(self.python)}</small>")
         self.check_button = w.Button(description="Check", icon="refresh")
-        self.fix_button = w.Button(description="Fix dependencies", button_style="warning", icon="wrench",
-                                   layout=w.Layout(display="none"))
+        self.fix_button = w.Button(
+            description="Fix dependencies", button_style="warning", icon="wrench", layout=w.Layout(display="none")
+        )
         self.summary = w.HTML("")
         self.table = w.HTML("")
         self.plan_html = w.HTML("")
         self.confirm_button = w.Button(description="Confirm", button_style="danger", icon="check")
         self.cancel_button = w.Button(description="Cancel", icon="times")
         self.confirm_box = w.HBox([self.confirm_button, self.cancel_button], layout=w.Layout(display="none"))
-        self.progress = w.IntProgress(value=0, min=0, max=1, description="repair",
-                                      layout=w.Layout(display="none"))
-        self.log_area = w.Textarea(value="", disabled=True, layout=w.Layout(width="auto", height="160px",
-                                                                       display="none"))
+        self.progress = w.IntProgress(value=0, min=0, max=1, description="repair", layout=w.Layout(display="none"))
+        self.log_area = w.Textarea(
+            value="", disabled=True, layout=w.Layout(width="auto", height="160px", display="none")
+        )
         self.status = w.HTML("")
         self.error = w.HTML("")
         self.buttons = (self.check_button, self.fix_button, self.confirm_button, self.cancel_button)
@@ -61,8 +70,16 @@ class DependencyPanel(ActionPanel):
         self.cancel_button.on_click(lambda _b: self._act(self._cancel))
         self.confirm_button.on_click(lambda _b: self._act(self.start_repair))
         self.children = [
-            self.title, w.HBox([self.check_button, self.fix_button]), self.summary, self.table,
-            self.plan_html, self.confirm_box, self.progress, self.log_area, self.status, self.error,
+            self.title,
+            w.HBox([self.check_button, self.fix_button]),
+            self.summary,
+            self.table,
+            self.plan_html,
+            self.confirm_box,
+            self.progress,
+            self.log_area,
+            self.status,
+            self.error,
         ]
         self._act(self.check)
 
@@ -103,8 +120,9 @@ class DependencyPanel(ActionPanel):
         self.log_area.layout.display = None
         self.progress.bar_style = "info"
         self.log_area.value = ""
-        self._thread = threading.Thread(target=self._follow, args=(self.job["id"],), daemon=True,
-                                        name=f"mlops-repair-{self.job['id']}")
+        self._thread = threading.Thread(
+            target=self._follow, args=(self.job["id"],), daemon=True, name=f"mlops-repair-{self.job['id']}"
+        )
         self._thread.start()
         return True
 
@@ -130,12 +148,20 @@ class DependencyPanel(ActionPanel):
             if job.get("state") == "succeeded":
                 self.progress.bar_style, self.progress.value = "success", self.progress.max
                 out = job.get("result") or {}
-                self.status.value = "<div style='color:#1b5e20'>" + html.escape(
-                    f"installed: {cell_text(out.get('installed'), 400) or 'nothing'}; "
-                    f"failed: {cell_text(list(out.get('failed') or {}), 400) or 'none'}; "
-                    f"skipped: {cell_text(list(out.get('skipped') or {}), 400) or 'none'}. "
-                    + ("Restart the kernel to use the new packages." if out.get("restart_kernel") else
-                       str(out.get("message") or ""))) + "</div>"
+                self.status.value = (
+                    "<div style='color:#1b5e20'>"
+                    + html.escape(
+                        f"installed: {cell_text(out.get('installed'), 400) or 'nothing'}; "
+                        f"failed: {cell_text(list(out.get('failed') or {}), 400) or 'none'}; "
+                        f"skipped: {cell_text(list(out.get('skipped') or {}), 400) or 'none'}. "
+                        + (
+                            "Restart the kernel to use the new packages."
+                            if out.get("restart_kernel")
+                            else str(out.get("message") or "")
+                        )
+                    )
+                    + "</div>"
+                )
                 self.plan_html.value = ""
                 self._show_status(self.services.deps.check(self._target(), self.actor))
             else:

@@ -6,6 +6,7 @@ progress row a download job (bytes, rate, ETA, a cancel button), and the local m
 with their sizes and a delete button behind a confirmation step. A job runs in the
 server's worker when one is alive, else inline in a background thread of this kernel.
 Refusals (in use, permission, bad input) are shown in the panel as the service words them."""
+
 from __future__ import annotations
 
 import html
@@ -17,8 +18,8 @@ import ipywidgets as w
 
 from ..cli.hub import download_progress_text
 from ..cli.render import human_bytes
-from ..jobs import ACTIVE_STATES
 from ..errors import MLOpsError
+from ..jobs import ACTIVE_STATES
 from .panel import ActionPanel
 
 if TYPE_CHECKING:
@@ -39,9 +40,11 @@ class _JobRow:
     def __init__(self, panel: DownloadPanel, job: dict[str, Any]) -> None:
         params = job.get("params") or {}
         self.job_id = job["id"]
-        self.title = w.HTML(f"<code>{html.escape(str(params.get('repo_id')))}"
-                            f"@{html.escape(str(params.get('revision') or 'main'))}</code>",
-                            layout=w.Layout(width="260px"))
+        self.title = w.HTML(
+            f"<code>{html.escape(str(params.get('repo_id')))}"
+            f"@{html.escape(str(params.get('revision') or 'main'))}</code>",
+            layout=w.Layout(width="260px"),
+        )
         self.bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="220px"))
         self.text = w.Label("")
         self.cancel_button = w.Button(description="Cancel", icon="stop", layout=w.Layout(width="90px"))
@@ -79,8 +82,10 @@ class DownloadPanel(ActionPanel):
         self.pending_delete: str | None = None
         self.last_delete: dict[str, Any] | None = None
 
-        self.title = w.HTML(f"<b>Model hub</b> <small>{html.escape(self.services.hub.endpoint)} &rarr; "
-                            f"{html.escape(str(self.services.hub.models_dir))}</small>")
+        self.title = w.HTML(
+            f"<b>Model hub</b> <small>{html.escape(self.services.hub.endpoint)} &rarr; "
+            f"{html.escape(str(self.services.hub.models_dir))}</small>"
+        )
         self.repo = w.Text(placeholder="org/name", description="repo")
         self.revision = w.Text(placeholder="main", description="revision")
         self.include = w.Text(placeholder="*.json, *Q4_K_M*.gguf", description="include")
@@ -93,8 +98,10 @@ class DownloadPanel(ActionPanel):
         self.force = w.Checkbox(value=False, description="force (even if in use)", indent=False)
         self.confirm_button = w.Button(description="Delete", button_style="danger", icon="trash")
         self.cancel_delete_button = w.Button(description="Keep", icon="times")
-        self.confirm_box = w.VBox([self.confirm_text, w.HBox([self.confirm_button, self.cancel_delete_button,
-                                                              self.force])], layout=w.Layout(display="none"))
+        self.confirm_box = w.VBox(
+            [self.confirm_text, w.HBox([self.confirm_button, self.cancel_delete_button, self.force])],
+            layout=w.Layout(display="none"),
+        )
         self.status = w.HTML("")
         self.error = w.HTML("")
 
@@ -106,16 +113,25 @@ class DownloadPanel(ActionPanel):
             self.title,
             w.HBox([w.VBox([self.repo, self.revision]), w.VBox([self.include, self.exclude])]),
             w.HBox([self.download_button, self.refresh_button]),
-            w.HTML("<b>Downloads</b>"), self.jobs_box,
-            w.HTML("<b>Local models</b>"), self.local_box, self.confirm_box,
-            self.status, self.error,
+            w.HTML("<b>Downloads</b>"),
+            self.jobs_box,
+            w.HTML("<b>Local models</b>"),
+            self.local_box,
+            self.confirm_box,
+            self.status,
+            self.error,
         ]
         self._act(self.refresh)
 
     # -- plumbing ----------------------------------------------------------------------
     def _buttons(self) -> list[w.Button]:
-        return [self.download_button, self.refresh_button, self.confirm_button, self.cancel_delete_button,
-                *self.delete_buttons.values()]
+        return [
+            self.download_button,
+            self.refresh_button,
+            self.confirm_button,
+            self.cancel_delete_button,
+            *self.delete_buttons.values(),
+        ]
 
     # -- downloads ---------------------------------------------------------------------
     def start(self) -> dict[str, Any]:
@@ -158,8 +174,10 @@ class DownloadPanel(ActionPanel):
             job = self.follow_job(job_id, on_job=self._show_job).job
             if job["state"] == "succeeded":
                 out = job.get("result") or {}
-                self._say(f"downloaded {out.get('repo_id')}@{out.get('revision')}: "
-                          f"{human_bytes(out.get('bytes_total'))} in {out.get('files_total')} files")
+                self._say(
+                    f"downloaded {out.get('repo_id')}@{out.get('revision')}: "
+                    f"{human_bytes(out.get('bytes_total'))} in {out.get('files_total')} files"
+                )
             else:
                 self.show_error(f"download job {job_id} {job['state']}: {job.get('error') or job.get('message')}")
             self._show_local()
@@ -193,14 +211,16 @@ class DownloadPanel(ActionPanel):
         rows, buttons = [], {}
         for repo in page["items"]:
             rid = repo["repo_id"]
-            revs = ", ".join((",".join(r["refs"]) + " " if r["refs"] else "") + r["commit"][:8]
-                             for r in repo["revisions"])
-            label = w.HTML(f"<code>{html.escape(rid)}</code> &nbsp; {human_bytes(repo['size_on_disk'])}, "
-                           f"{repo['file_count']} files, {html.escape(revs)}"
-                           + (" <i>(downloading)</i>" if repo.get("downloading") else ""),
-                           layout=w.Layout(width="560px"))
-            button = w.Button(description="Delete", icon="trash", layout=w.Layout(width="90px"),
-                              disabled=self._busy)
+            revs = ", ".join(
+                (",".join(r["refs"]) + " " if r["refs"] else "") + r["commit"][:8] for r in repo["revisions"]
+            )
+            label = w.HTML(
+                f"<code>{html.escape(rid)}</code> &nbsp; {human_bytes(repo['size_on_disk'])}, "
+                f"{repo['file_count']} files, {html.escape(revs)}"
+                + (" <i>(downloading)</i>" if repo.get("downloading") else ""),
+                layout=w.Layout(width="560px"),
+            )
+            button = w.Button(description="Delete", icon="trash", layout=w.Layout(width="90px"), disabled=self._busy)
             button.on_click(lambda _b, rid=rid: self._act(lambda: self.ask_delete(rid)))
             buttons[rid] = button
             rows.append(w.HBox([label, button]))
@@ -209,8 +229,10 @@ class DownloadPanel(ActionPanel):
             self.delete_buttons = buttons
             self.local_box.children = rows or [w.HTML("<i>(no models in the cache)</i>")]
             if page.get("next_cursor"):
-                self.local_box.children = [*self.local_box.children,
-                                           w.HTML("<i>more models not shown; use `%mlops hub list`</i>")]
+                self.local_box.children = [
+                    *self.local_box.children,
+                    w.HTML("<i>more models not shown; use `%mlops hub list`</i>"),
+                ]
 
     def ask_delete(self, repo_id: str) -> None:
         """The confirmation step before deleting `repo_id` from the cache."""
@@ -218,8 +240,9 @@ class DownloadPanel(ActionPanel):
         size = human_bytes(repo["size_on_disk"]) if repo else "?"
         self.pending_delete = repo_id
         self.force.value = False
-        self.confirm_text.value = (f"Delete <code>{html.escape(repo_id)}</code> ({size}) from the model cache? "
-                                   "This cannot be undone.")
+        self.confirm_text.value = (
+            f"Delete <code>{html.escape(repo_id)}</code> ({size}) from the model cache? This cannot be undone."
+        )
         self.confirm_box.layout.display = None
 
     def _keep(self) -> None:
@@ -238,7 +261,9 @@ class DownloadPanel(ActionPanel):
             raise  # kept pending: tick force and confirm again, or keep it
         self.last_delete = answer
         self._keep()
-        self._say(f"deleted {repo_id}: freed {human_bytes(answer['freed_bytes'])}"
-                  + (f" (forced past: {'; '.join(answer['overridden'])})" if answer["forced"] else ""))
+        self._say(
+            f"deleted {repo_id}: freed {human_bytes(answer['freed_bytes'])}"
+            + (f" (forced past: {'; '.join(answer['overridden'])})" if answer["forced"] else "")
+        )
         self._show_local()
         return answer

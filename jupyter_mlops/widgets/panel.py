@@ -1,5 +1,6 @@
 """What every panel shares: the workspace's services and actor, one action at a time with
 its buttons disabled, and errors and news shown in the panel rather than the log console."""
+
 from __future__ import annotations
 
 import html
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from ..errors import MLOpsError
+from ..identity import current_user
 
 if TYPE_CHECKING:
     from ..jobs.follow import Followed
@@ -26,7 +28,7 @@ class ActionPanel(w.VBox):
         from .. import services as services_mod
 
         self.services = services or services_mod.services_for()
-        self.actor = actor or services_mod.current_user()
+        self.actor = actor or current_user()
         self._busy = False
         self._lock = threading.RLock()
         super().__init__(**{"layout": w.Layout(width="auto"), **kwargs})
@@ -65,13 +67,19 @@ class ActionPanel(w.VBox):
             if not keep_busy:
                 self._set_busy(False)
 
-    def follow_job(self, job_id: int, *, on_job: Callable[[dict[str, Any]], None] | None = None,
-                   on_line: Callable[[str], None] | None = None) -> Followed:
+    def follow_job(
+        self,
+        job_id: int,
+        *,
+        on_job: Callable[[dict[str, Any]], None] | None = None,
+        on_line: Callable[[str], None] | None = None,
+    ) -> Followed:
         """See a job to its end, inline when no server worker is alive (call it in a thread)."""
         from ..jobs.follow import follow
 
-        return follow(self.services.jobs, job_id, scratch=self.services.workspace.state_dir, on_job=on_job,
-                      on_line=on_line)
+        return follow(
+            self.services.jobs, job_id, scratch=self.services.workspace.state_dir, on_job=on_job, on_line=on_line
+        )
 
     def show_error(self, message: str) -> None:
         """Show `message` in the panel's error area."""

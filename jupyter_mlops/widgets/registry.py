@@ -2,6 +2,7 @@
 
 A thin face over `Services.registry`: every rule stays in the registry, whose
 `MLOpsError` messages are shown in the panel's error area."""
+
 from __future__ import annotations
 
 import html
@@ -22,8 +23,16 @@ if TYPE_CHECKING:
     from ..services import Services
 
 GGUF = "gguf"
-MODEL_FIELDS = ("storage_path", "base_model", "company", "parameter_count", "tags", "description",
-                "release_count", "aliases")
+MODEL_FIELDS = (
+    "storage_path",
+    "base_model",
+    "company",
+    "parameter_count",
+    "tags",
+    "description",
+    "release_count",
+    "aliases",
+)
 
 
 class RegistryPanel(ActionPanel):
@@ -32,8 +41,15 @@ class RegistryPanel(ActionPanel):
     `services` defaults to the services of the settings every face loads (see
     `jupyter_mlops.config`), with `workspace` as the workspace when given."""
 
-    def __init__(self, services: Services | None = None, workspace: str | Path | None = None, *,
-                 page_size: int = 20, actor: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        services: Services | None = None,
+        workspace: str | Path | None = None,
+        *,
+        page_size: int = 20,
+        actor: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         from .. import services as services_mod
 
         super().__init__(services or services_mod.services_for(workspace_dir=workspace), actor=actor, **kwargs)
@@ -42,8 +58,9 @@ class RegistryPanel(ActionPanel):
         self._next_cursor: str | None = None
 
         self.title = w.HTML(f"<b>Model registry</b> <small>{html.escape(str(self.services.workspace.root))}</small>")
-        self.search = w.Text(placeholder="search models (name or description)", continuous_update=False,
-                             layout=w.Layout(flex="1"))
+        self.search = w.Text(
+            placeholder="search models (name or description)", continuous_update=False, layout=w.Layout(flex="1")
+        )
         self.search_button = w.Button(description="Search", icon="search", layout=w.Layout(width="90px"))
         self.prev_button = w.Button(description="Prev", icon="chevron-left", layout=w.Layout(width="80px"))
         self.next_button = w.Button(description="Next", icon="chevron-right", layout=w.Layout(width="80px"))
@@ -55,10 +72,12 @@ class RegistryPanel(ActionPanel):
         self.promote_button = w.Button(description="Promote", button_style="success", icon="arrow-up")
         self.demote_button = w.Button(description="Demote", button_style="warning", icon="arrow-down")
         self.version = w.Text(placeholder="version, e.g. 1.0.0", description="Version", layout=w.Layout(width="260px"))
-        self.quantization = w.Dropdown(options=[*QUANTIZATIONS, GGUF], value="none", description="Quant.",
-                                       layout=w.Layout(width="200px"))
-        self.gguf_variant = w.Text(placeholder="gguf variant, e.g. q4_k_m", disabled=True,
-                                   layout=w.Layout(width="200px"))
+        self.quantization = w.Dropdown(
+            options=[*QUANTIZATIONS, GGUF], value="none", description="Quant.", layout=w.Layout(width="200px")
+        )
+        self.gguf_variant = w.Text(
+            placeholder="gguf variant, e.g. q4_k_m", disabled=True, layout=w.Layout(width="200px")
+        )
         self.notes = w.Textarea(placeholder="release notes", layout=w.Layout(width="auto", height="48px"))
         self.create_button = w.Button(description="Create release", button_style="primary", icon="plus")
         self.status = w.HTML("")
@@ -73,8 +92,14 @@ class RegistryPanel(ActionPanel):
         self.create_button.on_click(lambda _b: self._act(self._create_release))
         self.promote_button.on_click(lambda _b: self._act(lambda: self._transition("promote")))
         self.demote_button.on_click(lambda _b: self._act(lambda: self._transition("demote")))
-        self.buttons = (self.search_button, self.prev_button, self.next_button, self.create_button,
-                        self.promote_button, self.demote_button)
+        self.buttons = (
+            self.search_button,
+            self.prev_button,
+            self.next_button,
+            self.create_button,
+            self.promote_button,
+            self.demote_button,
+        )
 
         self.children = [
             self.title,
@@ -143,8 +168,9 @@ class RegistryPanel(ActionPanel):
             self._load_page()
 
     def _load_page(self) -> None:
-        page = self.services.registry.list_models(q=self.search.value.strip() or None, limit=self.page_size,
-                                                  cursor=self._cursors[-1])
+        page = self.services.registry.list_models(
+            q=self.search.value.strip() or None, limit=self.page_size, cursor=self._cursors[-1]
+        )
         self._next_cursor = page["next_cursor"]
         names = [m["name"] for m in page["items"]]
         keep = self.models.value if self.models.value in names else None
@@ -173,8 +199,9 @@ class RegistryPanel(ActionPanel):
         more = " <i>(newest 100 shown)</i>" if page["next_cursor"] else ""
         self.releases_html.value = (html_table(RELEASE_COLUMNS, items) + more) if items else "<i>no releases yet</i>"
         keep = select if select is not None else self.release.value
-        self.release.options = [(f"{r['id']}: {r['version']} {r['quantization']} ({r['status']})", r["id"])
-                                for r in items]
+        self.release.options = [
+            (f"{r['id']}: {r['version']} {r['quantization']} ({r['status']})", r["id"]) for r in items
+        ]
         ids = [r["id"] for r in items]
         self.release.value = keep if keep in ids else (ids[0] if ids else None)
 
@@ -185,7 +212,7 @@ class RegistryPanel(ActionPanel):
     def quantization_value(self) -> str:
         """The quantization chosen: a listed one, or gguf / gguf-<variant> from the free text."""
         if self.quantization.value != GGUF:
-            return self.quantization.value
+            return str(self.quantization.value)
         variant = self.gguf_variant.value.strip()
         if not variant:
             return GGUF
@@ -195,8 +222,11 @@ class RegistryPanel(ActionPanel):
         model = self.models.value
         if model is None:
             raise InvalidInput("model: select a model first", field="model")
-        data: dict[str, Any] = {"model": model, "version": self.version.value.strip(),
-                                "quantization": self.quantization_value()}
+        data: dict[str, Any] = {
+            "model": model,
+            "version": self.version.value.strip(),
+            "quantization": self.quantization_value(),
+        }
         if self.notes.value.strip():
             data["release_notes"] = self.notes.value
         release = self.services.registry.create_release(data, self.actor)
@@ -208,8 +238,10 @@ class RegistryPanel(ActionPanel):
 
     def _show_model_info(self, name: str) -> None:
         model = self.services.registry.get_model(name)
-        rows = "".join(f"<tr><th style='text-align:left'>{k}</th>"
-                       f"<td>{html.escape(cell_text(model.get(k), 200))}</td></tr>" for k in MODEL_FIELDS)
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{k}</th><td>{html.escape(cell_text(model.get(k), 200))}</td></tr>"
+            for k in MODEL_FIELDS
+        )
         self.model_info.value = f"<b>{html.escape(name)}</b><table>{rows}</table>"
 
     def _transition(self, action: str) -> None:

@@ -1,4 +1,5 @@
 """Alembic environment: runs migrations on the engine handed over by the Store."""
+
 from __future__ import annotations
 
 from alembic import context
@@ -7,7 +8,7 @@ from sqlalchemy import create_engine
 from jupyter_mlops.store.schema import Base
 
 config = context.config
-engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
+engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url") or "")
 if engine.dialect.name == "sqlite":
     # All steps in one write transaction taken up front (the Store's engine turns
     # this option into BEGIN IMMEDIATE): processes that start together on the same

@@ -3,6 +3,7 @@
 Revision ID: 0001_registry
 Revises:
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

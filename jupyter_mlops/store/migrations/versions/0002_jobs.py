@@ -3,6 +3,7 @@
 Revision ID: 0002_jobs
 Revises: 0001_registry
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -3,6 +3,7 @@
 Revision ID: 0003_deps
 Revises: 0002_jobs
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

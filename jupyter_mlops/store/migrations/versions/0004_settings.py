@@ -3,6 +3,7 @@
 Revision ID: 0004_settings
 Revises: 0003_deps
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

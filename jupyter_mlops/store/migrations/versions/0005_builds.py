@@ -3,11 +3,11 @@
 Revision ID: 0005_builds
 Revises: 0004_settings
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = "0005_builds"
 down_revision = "0004_settings"
