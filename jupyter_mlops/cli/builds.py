@@ -10,9 +10,8 @@ import sys
 from typing import Any
 
 from ..errors import InvalidInput
-from ..jobs.follow import FOLLOW_TIMEOUT
 from .render import Result, human_bytes, log_result, page_result, seconds_text
-from .tree import Context, Tree, UsageError, bounded, given, id_type, log_options, paging
+from .tree import Context, Tree, UsageError, follow_options, given, id_type, log_options, paging
 
 BUILD_COLUMNS = (
     "id",
@@ -287,19 +286,6 @@ def _builds_push(ctx: Context, a: argparse.Namespace) -> Result:
     return Result(f"pushed {pushed['reference']}@{pushed['digest']} (run {where})", pushed, record=pushed)
 
 
-def _follow_options(p: argparse.ArgumentParser, what: str) -> None:
-    p.add_argument(
-        "--detach", "--no-follow", action="store_true", dest="detach", help=f"only queue the {what}; do not wait for it"
-    )
-    p.add_argument(
-        "--timeout",
-        metavar="S",
-        type=bounded(1, 864_000, float),
-        default=FOLLOW_TIMEOUT,
-        help="when a server worker runs it: give up waiting after S seconds",
-    )
-
-
 def _push_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
     p.add_argument("--repository", metavar="REPO", help="repository in the registry (default: the build's image name)")
     p.add_argument(
@@ -353,7 +339,7 @@ def register(tree: Tree) -> None:
     p.add_argument("--devices", choices=rules.DEVICES, help="GPU devices for --run-check (default none)")
     p.add_argument("--push", metavar="REGISTRY", help="then push the image to this registry host[:port]")
     _push_options(p, "push-")
-    _follow_options(p, "build")
+    follow_options(p, "build")
 
     _, builds = tree.group("builds", "image builds: list, show, log, cancel, push")
     p = tree.command(builds, "list", "builds newest first, with state, image and size", _builds_list)
@@ -370,4 +356,4 @@ def register(tree: Tree) -> None:
     p.add_argument("id", metavar="ID", type=id_type)
     p.add_argument("registry", metavar="REGISTRY", help="registry host[:port], e.g. 127.0.0.1:5000")
     _push_options(p)
-    _follow_options(p, "push")
+    follow_options(p, "push")

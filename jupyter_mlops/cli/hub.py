@@ -7,9 +7,8 @@ import argparse
 import time
 from typing import Any
 
-from ..jobs.follow import FOLLOW_TIMEOUT
 from .render import Result, human_bytes, job_record, page_result, seconds_text
-from .tree import Context, Tree, UsageError, bounded, given, id_type, paging
+from .tree import Context, Tree, UsageError, follow_options, given, id_type, paging
 
 HUB_COLUMNS = ("repo_id", "revisions", "size", "files", "last_accessed", "last_modified", "downloading")
 DOWNLOAD_COLUMNS = ("id", "repo", "state", "progress", "rate", "eta", "owner", "created_at")
@@ -207,14 +206,7 @@ def _download_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--exclude", metavar="GLOB", action="append", help="skip files matching this glob (repeat)")
     p.add_argument("--token", metavar="T", help="Hugging Face token for gated or private repos (never stored)")
-    p.add_argument("--detach", action="store_true", help="only queue the job; do not wait for it")
-    p.add_argument(
-        "--timeout",
-        metavar="S",
-        type=bounded(1, 864_000, float),
-        default=FOLLOW_TIMEOUT,
-        help="when a server worker runs it: give up waiting after S seconds",
-    )
+    follow_options(p, "download")
 
 
 def _delete_options(p: argparse.ArgumentParser) -> None:

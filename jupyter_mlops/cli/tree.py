@@ -194,6 +194,20 @@ def log_options(p: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def follow_options(p: argparse.ArgumentParser, what: str) -> None:
+    """`--detach` (only queue the job) and `--timeout` (how long to follow it)."""
+    p.add_argument(
+        "--detach", "--no-follow", action="store_true", dest="detach", help=f"only queue the {what}; do not wait for it"
+    )
+    p.add_argument(
+        "--timeout",
+        metavar="S",
+        type=bounded(1, 864_000, float),
+        default=FOLLOW_TIMEOUT,
+        help="when a server worker runs it: give up waiting after S seconds",
+    )
+
+
 def _common() -> _Parser:
     """Options every command accepts (given before or after the command words)."""
     p = _Parser(add_help=False)
