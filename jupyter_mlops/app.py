@@ -45,6 +45,7 @@ class MLOpsApp(ExtensionApp, MLOpsSettings):
             self._settings_error = exc
         else:
             os.environ[SERVER_SETTINGS_ENV] = self.effective.handed_down()
+            self.settings["mlops_settings"] = self.effective
         self._holder = ServiceHolder(self._build_services)
         self.settings["mlops_services"] = self._holder
 

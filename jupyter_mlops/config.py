@@ -65,6 +65,21 @@ class MLOpsSettings(Configurable):
         "",
         help="Model cache folder, Hugging Face layout (default: <workspace>/models; relative to the workspace).",
     ).tag(config=True, env=("JUPYTER_MLOPS_MODELS_DIR",))
+    extra_roots = List(
+        Unicode(),
+        help="Folders besides the workspace and the model cache that requests may name (project folders, model "
+        "storage paths), e.g. a shared /mnt/ceph mount. Anything else is refused.",
+    ).tag(config=True, env=("JUPYTER_MLOPS_EXTRA_ROOTS",))
+    allowed_pythons = List(
+        Unicode(),
+        help="Interpreters, or folders holding environments, the dependency doctor may check and repair besides "
+        "the kernels' own (their kernelspecs' interpreters and the environments of running kernels).",
+    ).tag(config=True, env=("JUPYTER_MLOPS_ALLOWED_PYTHONS",))
+    max_body_bytes = Int(
+        10 << 20,
+        min=1024,
+        help="Largest request body the REST API reads, in bytes; a larger one is refused (413) before it is read.",
+    ).tag(config=True, env=("JUPYTER_MLOPS_MAX_BODY_BYTES",))
     protected_packages = List(
         Unicode(),
         help="Distribution names or globs the dependency doctor never replaces, on top of torch, torchvision, "
@@ -159,7 +174,16 @@ class Settings:
     build_base_images: Mapping[str, str] = field(default_factory=dict)
     max_jobs: int = 2
     run_worker: bool = True
+    extra_roots: tuple[Path, ...] = ()
+    allowed_pythons: tuple[Path, ...] = ()
+    max_body_bytes: int = 10 << 20
     origins: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        """The folders a request may name: the workspace, the model cache, the extra roots."""
+        ws = self.workspace
+        return (ws.root, ws.models_dir, *self.extra_roots)
 
     @classmethod
     def of(cls, workspace_dir: str | Path, **values: Any) -> Settings:
@@ -174,7 +198,9 @@ class Settings:
         if name in special:
             return special[name]
         found = getattr(self, name)
-        return list(found) if isinstance(found, tuple) else dict(found) if isinstance(found, Mapping) else found
+        if isinstance(found, tuple):
+            return [str(item) if isinstance(item, Path) else item for item in found]
+        return dict(found) if isinstance(found, Mapping) else found
 
     def key(self) -> str:
         """The values as one string: equal for equal settings, whatever their origins."""
@@ -400,8 +426,7 @@ def resolve(
     if not holder.workspace_dir:
         origins["workspace_dir"] = root_source
     db_url = holder.db_url or f"sqlite:///{root / STATE_DIRNAME / 'mlops.db'}"
-    models = Path(holder.models_dir).expanduser() if holder.models_dir else root / "models"
-    models = (models if models.is_absolute() else root / models).resolve()
+    models = _under(root, holder.models_dir) if holder.models_dir else root / "models"
     return Settings(
         workspace=Workspace(root=root, db_url=db_url, models_dir=models),
         protected_packages=tuple(holder.protected_packages),
@@ -411,8 +436,20 @@ def resolve(
         build_base_images=dict(holder.build_base_images),
         max_jobs=holder.max_jobs,
         run_worker=holder.run_worker,
+        extra_roots=tuple(_under(root, p) for p in holder.extra_roots),
+        allowed_pythons=tuple(_under(root, p, follow_links=False) for p in holder.allowed_pythons),
+        max_body_bytes=holder.max_body_bytes,
         origins=origins,
     )
+
+
+def _under(root: Path, value: str, *, follow_links: bool = True) -> Path:
+    """`value` as an absolute path: `~` expanded, relative to the workspace `root`, normalized,
+    and with `follow_links` its symlinks resolved (so roots compare with resolved request
+    paths; a venv's `bin/python` is a link that must stay itself)."""
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else root / path
+    return path.resolve() if follow_links else Path(os.path.normpath(path))
 
 
 #: traitlets' wording of a bad value, and ours (naming the rule and the value).

@@ -12,6 +12,8 @@ from .errors import InvalidInput
 
 #: Bounds of a whole number the store can hold (a 64-bit signed integer).
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+#: How deep a JSON value may nest (objects and arrays), and a whole request body.
+MAX_DEPTH = 32
 
 JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -60,6 +62,10 @@ class Field:
         kinds = JSON_TYPES[self.type]
         if not isinstance(value, kinds) or (self.type in ("integer", "number") and isinstance(value, bool)):
             raise InvalidInput(f"{name}: must be {_article(self.type)} (got {_json_type(value)})", field=name)
+        # text is checked where it is: an array of typed items leaves it to each item's rule
+        problem = json_problem(value, text=self.items is None)
+        if problem:
+            raise InvalidInput(f"{name}: {problem}", field=name)
         if self.normalize is not None:
             value = self.normalize(value)
         if self.max_length is not None and isinstance(value, str) and len(value) > self.max_length:
@@ -139,6 +145,37 @@ def object_schema(spec: Spec, required: tuple[str, ...] = ()) -> dict[str, Any]:
     if required:
         schema["required"] = list(required)
     return schema
+
+
+def json_problem(value: Any, max_depth: int = MAX_DEPTH, *, text: bool = True) -> str | None:
+    """Why a decoded JSON value cannot be taken, or None: nested deeper than `max_depth`
+    objects and arrays, or (with `text`) a string or key holding a lone surrogate, which no
+    UTF-8 store or file name can hold. Walks without recursion."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if text and not _unicode(item):
+                return "must be valid Unicode text (it holds a lone surrogate)"
+        elif isinstance(item, (dict, list)):
+            if depth >= max_depth:
+                return f"must not nest deeper than {max_depth} levels"
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    if text and not _unicode(key):
+                        return "must be valid Unicode text (a key holds a lone surrogate)"
+                    stack.append((child, depth + 1))
+            else:
+                stack.extend((child, depth + 1) for child in item)
+    return None
+
+
+def _unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _json_type(value: Any) -> str:

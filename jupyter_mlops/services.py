@@ -35,7 +35,12 @@ class Services:
         self.registry = Registry(self.store)
         self.jobs = JobQueue(self.store)
         self.deps = DepsService(
-            self.store, self.jobs, workspace.root, (*DEFAULT_PROTECTED, *settings.protected_packages)
+            self.store,
+            self.jobs,
+            workspace.root,
+            (*DEFAULT_PROTECTED, *settings.protected_packages),
+            roots=settings.roots,
+            allowed_pythons=settings.allowed_pythons,
         )
         self.hub = HubService(
             self.store,
@@ -55,6 +60,7 @@ class Services:
             secrets_dir=workspace.state_dir / "secrets",
             docker_host=settings.docker_host,
             base_images=dict(settings.build_base_images),
+            roots=settings.roots,
         )
         self._storage: tuple[float, dict[str, Any]] | None = None
         self._storage_lock = threading.Lock()

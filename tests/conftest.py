@@ -35,6 +35,17 @@ def _no_machine_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyte
     for var in _SETTINGS_ENV:
         if var in os.environ:
             monkeypatch.delenv(var)
+    # the venvs and projects the tests make live under the run's temporary folder: the doctor
+    # may run those venvs and read those projects (tests/test_hardening.py takes this back)
+    monkeypatch.setenv("JUPYTER_MLOPS_ALLOWED_PYTHONS", str(tmp_path_factory.getbasetemp()))
+    monkeypatch.setenv("JUPYTER_MLOPS_EXTRA_ROOTS", str(tmp_path_factory.getbasetemp()))
+
+
+def settings_of(workspace: Path, tmp_path_factory: pytest.TempPathFactory, **values: Any) -> Settings:
+    """Settings of a test workspace whose doctor may run the venvs and read the projects the
+    tests make (under the run's temporary folder)."""
+    base = str(tmp_path_factory.getbasetemp())
+    return Settings.of(workspace, allowed_pythons=[base], extra_roots=[base], **values)
 
 
 @pytest.fixture
@@ -46,9 +57,9 @@ def workspace(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def services(workspace: Path) -> Iterator[Services]:
+def services(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     """Services over a fresh SQLite store in the workspace."""
-    svc = Services(Settings.of(workspace))
+    svc = Services(settings_of(workspace, tmp_path_factory))
     yield svc
     svc.store.dispose()
     store_engine._stores.pop(svc.store.url, None)

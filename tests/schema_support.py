@@ -29,9 +29,21 @@ def operation(method: str, path: str) -> Op | None:
 
 
 def check_answer(method: str, path: str, status: int, answer: Any) -> None:
-    """Fail when a successful answer does not match its documented schema."""
+    """Fail when an answer is not what the document says: every error is the JSON error
+    object (path known or not), a success has a documented status and matches its schema."""
+    from jupyter_mlops.server.openapi import ERROR, ERRORS
+
     op = operation(method, path)
-    if not 200 <= status < 300 or op is None or op.response is None:
+    if status >= 400:
+        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(ERROR).iter_errors(answer))
+        assert error is None, f"{method} {path}: the {status} answer is not the documented error object: {answer!r}"
+        assert op is None or str(status) in ERRORS or status == 405, f"{method} {path}: undocumented {status}"
+        return
+    if op is None:
+        return
+    documented = {op.status, *((200,) if op.dedupes else ())}
+    assert status in documented, f"{method} {path}: answered {status}, documented {sorted(documented)}"
+    if op.response is None:
         return
     error = jsonschema.exceptions.best_match(validator(op.response).iter_errors(answer))
     if error is not None:

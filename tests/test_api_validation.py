@@ -3,6 +3,7 @@ and the SQLite file byte-for-byte the same afterwards. Also the OpenAPI document
 valid OpenAPI 3.1, in step with the routes table, the handlers and the server's checks."""
 from __future__ import annotations
 
+import base64
 import json
 import re
 import sqlite3
@@ -197,13 +198,20 @@ CASES = [
     case("DELETE", "models/m1", None, 409, id="delete-model-with-releases"),
     case("DELETE", "releases/1", None, 409, id="delete-deployed-release"),
     # -- query parameters
-    *[case("GET", path, params=params, field=next(iter(params)), id=f"query-{path}-{'-'.join(params.values())}")
+    *[case("GET", path, params=params, field=next(iter(params)),
+           id=f"query-{path}-{'-'.join(params.values())}"[:60])
       for path, params in [
           ("models", {"limit": "0"}), ("models", {"limit": "501"}), ("models", {"limit": "abc"}),
           ("models", {"limit": "-1"}), ("models", {"limit": "1.5"}), ("releases", {"limit": "0"}),
           ("audit", {"limit": "99999999999999999999999"}), ("models", {"cursor": "garbage!"}),
-          ("models", {"cursor": encode_cursor(5)}), ("releases", {"cursor": encode_cursor("m1")}),
-          ("audit", {"cursor": encode_cursor(2**70)}), ("aliases", {"cursor": encode_cursor(1)}),
+          ("models", {"cursor": encode_cursor(5, "models.name")}),
+          ("releases", {"cursor": encode_cursor("m1", "releases.id")}),
+          ("audit", {"cursor": encode_cursor(2**70, "audit_events.id")}),
+          ("aliases", {"cursor": encode_cursor(1, "aliases")}),
+          ("releases", {"cursor": encode_cursor(1, "jobs.id")}),  # another list's cursor
+          ("models", {"cursor": base64.urlsafe_b64encode(b'{"x": 1}').decode()}),  # made up
+          ("models", {"cursor": base64.urlsafe_b64encode(b'["models.name"]').decode()}),
+          ("jobs", {"cursor": base64.urlsafe_b64encode(b"[" * 5000).decode()}),  # too deep to decode
           ("models", {"colour": "red"}), ("models", {"status": "live"}), ("releases", {"status": "bogus"}),
           ("releases", {"quantization": "int3"}), ("deployments", {"status": "x"}),
           ("artifacts", {"release_id": "abc"}), ("deployments", {"release_id": "1e3"}),

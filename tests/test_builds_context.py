@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,10 @@ import pytest
 from jupyter_mlops.builds import context as bc
 from jupyter_mlops.builds import rules
 from jupyter_mlops.errors import InvalidInput
+from jupyter_mlops.paths import Roots
 
+ROOTS = Roots([Path(tempfile.gettempdir()).resolve()])  # the tests' own folders
+ROOTS = Roots([Path(tempfile.gettempdir()).resolve()])  # the tests' own folders
 ENV = {"MODEL_DIR": "/opt/model", "MLOPS_MODEL": "m"}
 
 
@@ -41,7 +45,7 @@ def test_stream_is_a_tar_of_the_files_with_the_exact_size(project: Path) -> None
     long = project / "model" / ("deep/" * 30) / ("n" * 120 + ".bin")
     long.parent.mkdir(parents=True)
     long.write_bytes(b"x" * 513)
-    ctx, text = bc.generated_context(project / "model", project, [], "base:1", ENV)
+    ctx, text = bc.generated_context(project / "model", project, [], "base:1", ENV, ROOTS)
     got = members(ctx)
     assert got["Dockerfile"] == text.encode()
     assert got["model/weights.bin"] == (project / "model" / "weights.bin").read_bytes()
@@ -60,7 +64,7 @@ def test_model_cache_symlinks_are_sent_as_real_files_and_hashed_by_name(tmp_path
     snap.mkdir(parents=True)
     (snap / "model.safetensors").symlink_to(f"../../blobs/{digest}")
     (snap / "config.json").symlink_to(f"../../blobs/{'a' * 40}")
-    ctx, _ = bc.generated_context(snap, tmp_path, [], "base:1", ENV)
+    ctx, _ = bc.generated_context(snap, tmp_path, [], "base:1", ENV, ROOTS)
     got = members(ctx)
     assert got["model/model.safetensors"] == blob
     with tarfile.open(fileobj=io.BytesIO(b"".join(ctx.stream()))) as tar:
@@ -79,21 +83,21 @@ def test_dockerignore_with_exceptions_and_globstar(project: Path) -> None:
     (model / "sub" / "deep").mkdir(parents=True)
     (model / "sub" / "deep" / "x.log").write_text("l")
     (model / ".dockerignore").write_text("# comment\nckpt\n!ckpt/keep.pt\n*.tmp\n**/*.log\n")
-    ctx, _ = bc.generated_context(model, project, [], "base:1", ENV)
+    ctx, _ = bc.generated_context(model, project, [], "base:1", ENV, ROOTS)
     names = set(members(ctx))
     assert "model/ckpt/keep.pt" in names and "model/weights.bin" in names
     assert not names & {"model/ckpt/step1.pt", "model/notes.tmp", "model/sub/deep/x.log"}
 
 
 def test_project_parts_only_when_present_and_weights_last(project: Path) -> None:
-    ctx, text = bc.generated_context(project / "model", project, [], "base:1", ENV)
+    ctx, text = bc.generated_context(project / "model", project, [], "base:1", ENV, ROOTS)
     assert "pip install" not in text and "requirements" not in text and "third_party" not in text
     (project / "requirements.txt").write_text("./third_party/tiny.whl\n")
     (project / "third_party").mkdir()
     (project / "third_party" / "tiny.whl").write_bytes(b"w")
     (project / "src").mkdir()
     (project / "src" / "serve.py").write_text("print(1)")
-    ctx, text = bc.generated_context(project / "model", project, ["src"], "rocm/pytorch:latest", ENV)
+    ctx, text = bc.generated_context(project / "model", project, ["src"], "rocm/pytorch:latest", ENV, ROOTS)
     lines = [line for line in text.splitlines() if line and not line.startswith((" ", "#"))]
     assert lines[0] == "ARG BASE_IMAGE=rocm/pytorch:latest" and lines[1] == "FROM ${BASE_IMAGE}"
     order = [i for i, line in enumerate(lines) if line.startswith(("COPY requirements.txt", "COPY third_party",
@@ -108,42 +112,42 @@ def test_requirements_folder_without_a_top_file(project: Path) -> None:
     (project / "requirements").mkdir()
     (project / "requirements" / "base.txt").write_text("a\n")
     (project / "requirements" / "serve.txt").write_text("-r base.txt\n")
-    _, text = bc.generated_context(project / "model", project, [], "b:1", ENV)
+    _, text = bc.generated_context(project / "model", project, [], "b:1", ENV, ROOTS)
     assert "-r requirements/base.txt -r requirements/serve.txt" in text
 
 
 def test_a_single_weights_file_is_the_model(project: Path) -> None:
     gguf = project / "m.Q4_K_M.gguf"
     gguf.write_bytes(b"G" * 100)
-    ctx, _ = bc.generated_context(gguf, project, [], "b:1", ENV)
+    ctx, _ = bc.generated_context(gguf, project, [], "b:1", ENV, ROOTS)
     assert members(ctx)["model/m.Q4_K_M.gguf"] == b"G" * 100
 
 
 def test_include_rules(project: Path) -> None:
     with pytest.raises(InvalidInput, match="include: 'model/x' clashes"):
-        bc.generated_context(project / "model", project, ["model/x"], "b:1", ENV)
+        bc.generated_context(project / "model", project, ["model/x"], "b:1", ENV, ROOTS)
     with pytest.raises(InvalidInput, match="include: 'missing' does not exist"):
-        bc.generated_context(project / "model", project, ["missing"], "b:1", ENV)
+        bc.generated_context(project / "model", project, ["missing"], "b:1", ENV, ROOTS)
 
 
 def test_unreadable_parts_name_the_path(project: Path) -> None:
     dangling = project / "model" / "gone.bin"
     dangling.symlink_to(project / "nowhere.bin")
     with pytest.raises(bc.ContextError, match=f"{dangling}: broken symbolic link"):
-        bc.generated_context(project / "model", project, [], "b:1", ENV)
+        bc.generated_context(project / "model", project, [], "b:1", ENV, ROOTS)
     dangling.unlink()
     loop = project / "model" / "loop"
     loop.symlink_to(project / "model")
     with pytest.raises(bc.ContextError, match="symbolic link loop"):
-        bc.generated_context(project / "model", project, [], "b:1", ENV)
+        bc.generated_context(project / "model", project, [], "b:1", ENV, ROOTS)
     loop.unlink()
     os.mkfifo(project / "model" / "pipe")
     with pytest.raises(bc.ContextError, match="pipe: is not a regular file"):
-        bc.generated_context(project / "model", project, [], "b:1", ENV)
+        bc.generated_context(project / "model", project, [], "b:1", ENV, ROOTS)
 
 
 def test_a_file_changed_while_sent_fails_the_stream(project: Path) -> None:
-    ctx, _ = bc.generated_context(project / "model", project, [], "b:1", ENV)
+    ctx, _ = bc.generated_context(project / "model", project, [], "b:1", ENV, ROOTS)
     (project / "model" / "weights.bin").write_bytes(b"short")
     with pytest.raises(bc.ContextError, match="weights.bin: changed size"):
         b"".join(ctx.stream())
@@ -152,17 +156,17 @@ def test_a_file_changed_while_sent_fails_the_stream(project: Path) -> None:
 def test_custom_dockerfile_context_keeps_the_dockerfile(project: Path) -> None:
     model = project / "model"
     with pytest.raises(InvalidInput, match="dockerfile: .* has no Dockerfile"):
-        bc.custom_context(model)
+        bc.custom_context(model, ROOTS)
     (model / "Dockerfile").write_text("FROM scratch\nCOPY . /m\n")
     (model / ".dockerignore").write_text("*\n!weights.bin\n")
-    ctx, text = bc.custom_context(model)
+    ctx, text = bc.custom_context(model, ROOTS)
     assert text.startswith("FROM scratch")
     assert set(members(ctx)) == {"Dockerfile", "weights.bin", ".dockerignore"}
 
 
 def test_content_hash_follows_content_and_options(project: Path) -> None:
     def digest(extra: dict) -> str:
-        ctx, _ = bc.generated_context(project / "model", project, [], "b:1", ENV)
+        ctx, _ = bc.generated_context(project / "model", project, [], "b:1", ENV, ROOTS)
         return ctx.digest(sha, extra)
 
     first = digest({"build_args": {}})

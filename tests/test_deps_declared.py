@@ -280,6 +280,8 @@ eps @ https://example.invalid/eps-1.0-py3-none-any.whl
     write(tmp_path / "sub" / "more.txt", "--requirement=../shared/common.txt\nmore-pkg~=1.2\n")
     write(tmp_path / "shared" / "common.txt", "common-pkg\n")
     write(tmp_path / "constraints.txt", "alpha<3\nbeta!=1.4\n")
+    write(tmp_path / "local" / "pkg" / "setup.py", "")  # path requirements exist, as pip insists
+    write(tmp_path / "zeta-1.0-py3-none-any.whl", "")
     decl = read_declared(tmp_path)
     assert reqs(decl) == [
         ("alpha>=1.0", "requirements.txt:2", None),
@@ -356,15 +358,22 @@ def test_missing_requirements_files(tmp_path: Path) -> None:
 
 
 def test_invalid_requirement_lines(tmp_path: Path) -> None:
+    """The file and line and what is wrong, never the line itself: the file may not be a
+    requirements file at all (a .env, a passwd)."""
     write(tmp_path / "requirements.txt", "alpha\n\n# c\nbeta==\n")
     err = error(tmp_path)
     assert err.message == (
-        "requirements.txt:4: invalid requirement 'beta==': "
-        "Expected semicolon (after name with no version specifier) or end at column 5")
+        "requirements.txt:4: not a valid requirement "
+        "(Expected semicolon (after name with no version specifier) or end at column 5)")
     assert err.field == "requirements.txt:4"
     write(tmp_path / "requirements.txt", "alpha[x\n")
     assert error(tmp_path).message.startswith(
-        "requirements.txt:1: invalid requirement 'alpha[x': Expected matching RIGHT_BRACKET for LEFT_BRACKET")
+        "requirements.txt:1: not a valid requirement (Expected matching RIGHT_BRACKET for LEFT_BRACKET")
+    for secret in ("DATABASE_URL=postgres://ada:s3cret@db/x", "root:s3cret:19000:0:99999:7:::",
+                   "ada:x:1000:1000:ada:/home/ada:/bin/bash ; s3cret", "token s3cret"):
+        write(tmp_path / ".env", f"{secret}\n")
+        err = error(tmp_path, requirement_files=[".env"])
+        assert err.message.startswith(".env:1: not a valid requirement") and "s3cret" not in err.message, secret
 
 
 def test_bad_options(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ import pytest
 
 from deps_support import isolated_env
 from jupyter_mlops.deps.probe import probe
-from jupyter_mlops.deps.service import make_target
 from jupyter_mlops.errors import InvalidInput
 from jupyter_mlops.jobs.worker import Worker
 from jupyter_mlops.services import Services
@@ -39,7 +38,7 @@ def project(tmp_path: Path, wheelhouse: Path, *lines: str, pyproject: str | None
 
 
 def run_repair(services: Services, python: Path, folder: Path, **target: object) -> dict:
-    job = services.deps.repair(make_target(str(python), str(folder), **target), "tester")
+    job = services.deps.repair(services.deps.target(str(python), str(folder), **target), "tester")
     return Worker(services.store).run_job(job["id"])
 
 
@@ -53,7 +52,7 @@ def test_repair_installs_missing_and_outdated_and_keeps_torch_byte_identical(
     folder = project(tmp_path, wheelhouse, "torch", "torchvision", "alpha>=2", "beta>=1.5", "filler-03>=1.1")
     before = probe(rocm_env_copy)
     server_env = {k: d.version for k, d in probe(sys.executable).distributions.items()}
-    job = services.deps.repair(make_target(str(rocm_env_copy), str(folder)), "tester", installer=installer)
+    job = services.deps.repair(services.deps.target(str(rocm_env_copy), str(folder)), "tester", installer=installer)
     done = Worker(services.store).run_job(job["id"])
     assert done["state"] == "succeeded", (done, lines(services, job["id"])[-20:])
     result = done["result"]
@@ -121,17 +120,17 @@ def test_bad_input_is_refused_before_any_job(services: Services, rocm_env: Path,
                                              tmp_path: Path) -> None:
     folder = project(tmp_path, wheelhouse, "alpha>=2")
     with pytest.raises(InvalidInput) as err:
-        services.deps.repair(make_target(str(tmp_path / "nope" / "python"), str(folder)), "tester")
+        services.deps.repair(services.deps.target(str(tmp_path / "nope" / "python"), str(folder)), "tester")
     assert err.value.field == "python"
     (folder / "pyproject.toml").write_text("[project\nname = ")
     with pytest.raises(InvalidInput, match="pyproject.toml"):
-        services.deps.repair(make_target(str(rocm_env), str(folder)), "tester")
+        services.deps.repair(services.deps.target(str(rocm_env), str(folder)), "tester")
     (folder / "pyproject.toml").unlink()
     (folder / "requirements.txt").write_text("alpha >>= 2\n")
     with pytest.raises(InvalidInput, match="requirements.txt:1"):
-        services.deps.repair(make_target(str(rocm_env), str(folder)), "tester")
+        services.deps.repair(services.deps.target(str(rocm_env), str(folder)), "tester")
     with pytest.raises(InvalidInput, match="project"):
-        make_target(str(rocm_env), str(tmp_path / "missing-folder"))
+        services.deps.target(str(rocm_env), str(tmp_path / "missing-folder"))
     with pytest.raises(InvalidInput, match="installer"):
-        services.deps.repair(make_target(str(rocm_env), str(folder)), "tester", installer="conda")
+        services.deps.repair(services.deps.target(str(rocm_env), str(folder)), "tester", installer="conda")
     assert services.jobs.list()["items"] == [] and services.deps.history()["items"] == []

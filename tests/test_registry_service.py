@@ -173,10 +173,15 @@ def test_update_schema_needs_a_field(shape: Any) -> None:
                                              (None, int), ([1], int)])
 def test_cursor_of_the_wrong_kind_is_refused(value: Any, kind: type) -> None:
     with pytest.raises(InvalidInput) as err:
-        decode_cursor(encode_cursor(value), kind)
+        decode_cursor(encode_cursor(value, "releases.id"), kind, "releases.id")
     assert err.value.field == "cursor"
+
+
+def test_cursor_of_another_list_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="cursor: is not a cursor of this list"):
+        decode_cursor(encode_cursor(5, "jobs.id"), int, "releases.id")
 
 
 @pytest.mark.parametrize(("value", "kind"), [(5, int), ("m1", str), (INT64_MAX, int)])
 def test_cursor_round_trip(value: Any, kind: type) -> None:
-    assert decode_cursor(encode_cursor(value), kind) == value
+    assert decode_cursor(encode_cursor(value, "releases.id"), kind, "releases.id") == value

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, MLOpsError
+from ..paths import Roots
 
 CHUNK = 1 << 20
 BLOCK = tarfile.BLOCKSIZE
@@ -95,9 +96,11 @@ class Ignore:
         return any(p.exclusion and p.cleaned_pattern.startswith(rel + "/") for p in self.matcher.patterns)
 
 
-def _file_entry(name: str, path: str) -> Entry:
-    """An entry for the real file behind `path` (symlinks followed), checked readable."""
+def _file_entry(name: str, path: str, roots: Roots) -> Entry:
+    """An entry for the real file behind `path` (symlinks followed, staying inside `roots`),
+    checked readable."""
     real = os.path.realpath(path)
+    _check_inside(path, real, roots)
     try:
         st = os.stat(real)
     except FileNotFoundError:
@@ -126,15 +129,27 @@ def _file_entry(name: str, path: str) -> Entry:
     )
 
 
-def collect(root: Path, prefix: str = "", ignore: Ignore | None = None, *, rel_base: str = "") -> list[Entry]:
+def _check_inside(path: str, real: str, roots: Roots) -> None:
+    """ContextError when a link takes `path` out of the allowed folders: nothing outside
+    them is ever read into a context."""
+    if not roots.contains(Path(real)):
+        raise ContextError(
+            f"{path}: links outside the allowed folders (to {real}); remove the link, list it in .dockerignore, "
+            "or add its folder to the extra_roots setting"
+        )
+
+
+def collect(
+    root: Path, prefix: str = "", ignore: Ignore | None = None, *, rel_base: str = "", roots: Roots
+) -> list[Entry]:
     """Entries for `root` (a folder or a file) under the archive folder `prefix`,
-    following symlinks to their real files, skipping what `ignore` excludes
-    (matched on paths relative to the ignore file's folder: `rel_base`/...)."""
+    following symlinks to their real files (never out of `roots`), skipping what `ignore`
+    excludes (matched on paths relative to the ignore file's folder: `rel_base`/...)."""
     ignore = ignore or Ignore([])
     entries: list[Entry] = []
     if not root.is_dir():
         name = f"{prefix}/{root.name}" if prefix else root.name
-        return [_file_entry(name, str(root))]
+        return [_file_entry(name, str(root), roots)]
     if prefix:
         entries.append(Entry(name=prefix, is_dir=True, mode=0o755))
 
@@ -151,6 +166,7 @@ def collect(root: Path, prefix: str = "", ignore: Ignore | None = None, *, rel_b
             skipped = ignore.excluded(match_rel)
             if os.path.isdir(path):
                 real = os.path.realpath(path)
+                _check_inside(path, real, roots)
                 if real in seen:
                     raise ContextError(f"{path}: symbolic link loop back to {real}")
                 if skipped and not ignore.may_hold_kept(match_rel):
@@ -159,8 +175,9 @@ def collect(root: Path, prefix: str = "", ignore: Ignore | None = None, *, rel_b
                     entries.append(Entry(name=name, is_dir=True, mode=0o755))
                 walk(path, child_rel, seen | {real})
             elif not skipped:
-                entries.append(_file_entry(name, path))
+                entries.append(_file_entry(name, path, roots))
 
+    _check_inside(str(root), os.path.realpath(root), roots)
     walk(str(root), "", frozenset({os.path.realpath(root)}))
     return entries
 
@@ -328,17 +345,19 @@ def _quote(value: str) -> str:
 
 
 def generated_context(
-    model_path: Path, project: Path, includes: list[str], base_image: str, env: dict[str, str]
+    model_path: Path, project: Path, includes: list[str], base_image: str, env: dict[str, str], roots: Roots
 ) -> tuple[Context, str]:
     """The context of a generated build: the Dockerfile, the project parts that exist
     (each under the project's .dockerignore) and the weights under `model/` (under the
-    model folder's .dockerignore). Returns (context, Dockerfile text)."""
+    model folder's .dockerignore); an include must lie inside the project, and no link may
+    lead out of `roots`. Returns (context, Dockerfile text)."""
     for inc in includes:
         if inc.split("/")[0] in RESERVED:
             raise InvalidInput(
                 f"include: {inc!r} clashes with a name the generated layout uses ({', '.join(RESERVED)})",
                 field="include",
             )
+        roots.resolve(inc, "include", base=project, within=[project.resolve()])
     project_ignore = Ignore(load_dockerignore(project)) if project.is_dir() else Ignore([])
     entries: list[Entry] = []
     present: dict[str, bool] = {}
@@ -353,9 +372,9 @@ def generated_context(
             continue
         present[part] = True
         if path.is_dir():
-            entries.extend(collect(path, part, project_ignore, rel_base=part))
+            entries.extend(collect(path, part, project_ignore, rel_base=part, roots=roots))
         else:
-            entries.append(_file_entry(part, str(path)))
+            entries.append(_file_entry(part, str(path), roots))
     req_dir = sorted(
         e.name.split("/", 1)[1]
         for e in entries
@@ -364,7 +383,7 @@ def generated_context(
     model_root = model_path if model_path.is_dir() else model_path.parent
     model_ignore = Ignore(load_dockerignore(model_root)) if model_path.is_dir() else Ignore([])
     # the model folder's .dockerignore steers the copy; it is not part of the model
-    weights = [e for e in collect(model_path, "model", model_ignore) if e.name != "model/.dockerignore"]
+    weights = [e for e in collect(model_path, "model", model_ignore, roots=roots) if e.name != "model/.dockerignore"]
     if model_path.is_file():
         weights.insert(0, Entry(name="model", is_dir=True, mode=0o755))
     layout = Layout(
@@ -380,7 +399,7 @@ def generated_context(
     return Context([dockerfile, *entries, *weights]), text
 
 
-def custom_context(folder: Path) -> tuple[Context, str]:
+def custom_context(folder: Path, roots: Roots) -> tuple[Context, str]:
     """The context of a model folder with its own Dockerfile, as `docker build FOLDER`
     would send it (its .dockerignore honoured, the Dockerfile always kept)."""
     dockerfile = folder / "Dockerfile"
@@ -393,4 +412,4 @@ def custom_context(folder: Path) -> tuple[Context, str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ContextError(f"{dockerfile}: cannot be read ({exc})") from None
     ignore = Ignore(load_dockerignore(folder), keep=("Dockerfile",))
-    return Context(collect(folder, "", ignore)), text
+    return Context(collect(folder, "", ignore, roots=roots)), text

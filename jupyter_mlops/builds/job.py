@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from ..config import DEFAULT_DOCKER_HOST
 from ..errors import InvalidInput, MLOpsError, NotFound
 from ..jobs.context import JobContext
+from ..paths import Roots
 from ..secretfile import take
 from ..store import Store, fetch
 from ..store.schema import Build, BuildPush, FileDigest, Model, Release, utcnow
@@ -99,18 +100,19 @@ def _load(store: Store, build_id: int) -> tuple[Build, Release, Model]:
 
 
 def assemble(
-    opts: dict[str, Any], release: Release, model: Model, root: Path, models_dir: Path
+    opts: dict[str, Any], release: Release, model: Model, root: Path, models_dir: Path, roots: Roots
 ) -> tuple[bc.Context, str]:
-    """The context and Dockerfile text of a build, by its options."""
+    """The context and Dockerfile text of a build, by its options; every path in it lies
+    inside `roots`."""
     from .service import model_files
 
-    path = model_files(model.storage_path, root, models_dir)
+    path = model_files(model.storage_path, root, models_dir, roots)
     if opts["dockerfile"] == "custom":
         if not path.is_dir():
             raise InvalidInput(
                 f"dockerfile: custom needs a model folder with a Dockerfile ({path} is a file)", field="dockerfile"
             )
-        return bc.custom_context(path)
+        return bc.custom_context(path, roots)
     env = {
         "MODEL_DIR": bc.MODEL_DIR,
         "MLOPS_MODEL": model.name,
@@ -118,10 +120,11 @@ def assemble(
         "MLOPS_QUANTIZATION": release.quantization,
         "MLOPS_RELEASE_ID": str(release.id),
     }
-    return bc.generated_context(path, root / opts["project"], list(opts.get("include") or []), opts["base_image"], env)
+    project = roots.resolve(opts["project"], "project", base=root)
+    return bc.generated_context(path, project, list(opts.get("include") or []), opts["base_image"], env, roots)
 
 
-def build(ctx: JobContext, build_id: int, root: str, models_dir: str) -> dict[str, Any]:
+def build(ctx: JobContext, build_id: int, root: str, models_dir: str, roots: list[str] | None = None) -> dict[str, Any]:
     """Build (or reuse) the image of a build row and record it."""
     started = time.monotonic()
     store = ctx.store
@@ -132,7 +135,8 @@ def build(ctx: JobContext, build_id: int, root: str, models_dir: str) -> dict[st
         f"build {build_id}: {model.name}:{release.version}:{release.quantization} -> {row.tag} "
         f"({opts['dockerfile']} Dockerfile, base {base})"
     )
-    context, dockerfile = assemble(opts, release, model, Path(root), Path(models_dir))
+    allowed = Roots(Path(r) for r in (roots or [root, models_dir]))
+    context, dockerfile = assemble(opts, release, model, Path(root), Path(models_dir), allowed)
     extra = {"build_args": opts.get("build_args") or {}, "platform": opts.get("platform")}
     chash = context_hash(ctx, context, extra, store)
     size = context.tar_size()

@@ -4,15 +4,17 @@ follow their logs, cancel them, push an image, and queue auto-builds of new rele
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..jobs.queue import JobQueue
 from ..paging import page
+from ..paths import Roots
 from ..registry.service import Registry
 from ..secretfile import SecretFiles, forget
 from ..store import Store
@@ -86,20 +88,22 @@ def build_view(b: Build, job: Job | None, pushes: list[dict[str, Any]] | None = 
     return view
 
 
-def model_files(storage_path: str, root: Path, models_dir: Path) -> Path:
-    """The model's files on this machine: a path (relative to the workspace root) or an
-    hf:// reference in the workspace model cache. InvalidInput saying why otherwise."""
+def model_files(storage_path: str, root: Path, models_dir: Path, roots: Roots) -> Path:
+    """The model's files on this machine: a path (relative to the workspace root) inside
+    `roots`, or an hf:// reference in the workspace model cache. InvalidInput saying why
+    otherwise, Forbidden for a path outside (nothing there is read)."""
     from ..hub.rules import parse_hf_uri, repo_folder
 
     hf = parse_hf_uri(storage_path)
     if hf:
         repo_id, rev = hf
-        repo = models_dir / repo_folder(repo_id)
+        cache = [models_dir.resolve()]
+        repo = roots.resolve(models_dir / repo_folder(repo_id), "storage_path", base=models_dir, within=cache)
         commit = rev or "main"
-        ref = repo / "refs" / commit
+        ref = roots.resolve(repo / "refs" / commit, "storage_path", base=repo, within=cache)
         if ref.is_file():
             commit = ref.read_text().strip()
-        snapshot = repo / "snapshots" / commit
+        snapshot = roots.resolve(repo / "snapshots" / commit, "storage_path", base=repo, within=cache)
         if not snapshot.is_dir():
             raise InvalidInput(
                 f"storage_path: {storage_path} is not in the workspace model cache ({models_dir}); download it first",
@@ -112,8 +116,7 @@ def model_files(storage_path: str, root: Path, models_dir: Path) -> Path:
             f"into the workspace and point storage_path at it",
             field="storage_path",
         )
-    path = Path(storage_path).expanduser()
-    path = path if path.is_absolute() else root / path
+    path = roots.resolve(storage_path, "storage_path", base=root)
     if not path.exists():
         raise InvalidInput(f"storage_path: the model files are not at {path}", field="storage_path")
     return path
@@ -133,11 +136,13 @@ class BuildService:
         secrets_dir: Path,
         docker_host: str,
         base_images: dict[str, str] | None = None,
+        roots: Sequence[Path] = (),
     ) -> None:
         self.store = store
         self.jobs = jobs
         self.root = Path(root)
         self.models_dir = Path(models_dir)
+        self.roots = Roots(roots or [self.root.resolve(), self.models_dir.resolve()])
         self.docker_host = docker_host
         self.base_images = {**rules.DEFAULT_BASE_IMAGES, **(base_images or {})}
         self.secrets = SecretFiles(secrets_dir, jobs)
@@ -157,11 +162,11 @@ class BuildService:
         with self.store.read() as s:
             release, model = self._release(s, clean["release_id"])
             options = self._options(clean, release, model)
-            project = self.root / options["project"]
+            project = self.roots.resolve(options["project"], "project", base=self.root)
             if not project.is_dir():
                 raise InvalidInput(f"project: {project} is not a folder", field="project")
             # the job assembles the same context again; doing it now refuses bad input early
-            assemble(options, release, model, self.root, self.models_dir)
+            assemble(options, release, model, self.root, self.models_dir, self.roots)
         connect(options["docker_host"]).close()
         with self.store.write() as s:
             release, model = self._release(s, clean["release_id"])
@@ -183,9 +188,9 @@ class BuildService:
         mode = clean.get("dockerfile", "auto")
         if mode == "auto":
             try:
-                path = model_files(model.storage_path, self.root, self.models_dir)
+                path = model_files(model.storage_path, self.root, self.models_dir, self.roots)
                 mode = "custom" if (path / "Dockerfile").is_file() else "generated"
-            except InvalidInput:
+            except (InvalidInput, Forbidden):  # the build itself says why (start refuses, a queued job fails)
                 mode = "generated"
         return {
             "accelerator": accel,
@@ -211,7 +216,7 @@ class BuildService:
         job, twin = self.jobs.enqueue(
             s,
             BUILD_KIND,
-            {"root": str(self.root), "models_dir": str(self.models_dir)},
+            {"root": str(self.root), "models_dir": str(self.models_dir), "roots": [str(r) for r in self.roots.roots]},
             owner=actor,
             dedupe_key=f"build:{release.id}:{tag}",
         )

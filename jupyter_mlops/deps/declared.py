@@ -27,6 +27,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from ..errors import InvalidInput
+from ..paths import Roots, usable
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,6 +44,8 @@ SETTINGS_TABLE = "pyproject.toml [tool.jupyter-mlops]"
 # `${NAME}` is replaced from the environment; a trailing backslash joins lines.
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
+#: A URL requirement starts with a scheme (`https://...`, `git+ssh://...`, `file:///...`).
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _ARCHIVE = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar")
 _EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
 _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
@@ -178,24 +181,28 @@ def read_declared(
     extras: Sequence[str] | None = None,
     groups: Sequence[str] | None = None,
     requirement_files: Sequence[str | Path] | None = None,
+    roots: Roots | None = None,
 ) -> Declaration:
     """Read what `project` declares.
 
     `extras` / `groups` / `requirement_files` left as None take the defaults from
     `[tool.jupyter-mlops]` (and `requirements.txt` when present); an empty sequence
-    means none. Relative requirement files are relative to `project`.
-    Raises InvalidInput for anything unreadable or unknown; reads only."""
-    return _Reader(Path(project)).read(extras, groups, requirement_files)
+    means none. Requirement files are relative to `project` and must lie inside it;
+    the files they include (`-r`, `-c`) must lie inside `roots` (default: the project).
+    Raises InvalidInput for anything unreadable or unknown, Forbidden for a file outside;
+    reads only, and never quotes a line it cannot read as a requirement."""
+    return _Reader(Path(project), roots).read(extras, groups, requirement_files)
 
 
 class _Reader:
     """One read of one project; collects into `self.out`."""
 
-    def __init__(self, project: Path) -> None:
-        root = project.expanduser()
+    def __init__(self, project: Path, roots: Roots | None) -> None:
+        root = usable(project, "project")
         if not root.is_dir():
             raise InvalidInput(f"project: {project} is not a folder", field="project")
         self.root = root.resolve()
+        self.roots = roots or Roots([self.root])
         self.out = Declaration(project=self.root)
         self.read_files: set[tuple[Path, bool]] = set()
 
@@ -235,15 +242,12 @@ class _Reader:
             chosen_extras, extras_origin, chosen_groups, groups_origin
         )
 
+        field = origin.rsplit(" ", 1)[-1] if origin else "requirement_files"
         for name in files:
-            path = Path(name).expanduser()
-            path = path if path.is_absolute() else self.root / path
+            path = self.roots.resolve(name, field, base=self.root, within=[self.root])
             if not path.is_file():
-                raise InvalidInput(
-                    f"{origin}: requirements file {str(name)!r} not found ({path})",
-                    field=origin.rsplit(" ", 1)[-1] if origin else "requirement_files",
-                )
-            self.read_requirements(path.resolve(), constraint=False, stack=())
+                raise InvalidInput(f"{origin}: requirements file {str(name)!r} not found ({path})", field=field)
+            self.read_requirements(path, constraint=False, stack=())
         return self.out
 
     def display(self, path: Path) -> str:
@@ -297,11 +301,9 @@ class _Reader:
                 Unsupported(f"{option} {value}", where, "remote requirements file: not fetched")
             )
             return
-        target = Path(os.path.expanduser(value))
-        target = target if target.is_absolute() else path.parent / target
+        target = self.roots.resolve(value, where, base=path.parent)
         if not target.is_file():
             raise InvalidInput(f"{where}: requirements file {value!r} not found ({target})", field=where)
-        target = target.resolve()
         if target in stack:
             chain = " -> ".join(self.display(p) for p in (*stack[stack.index(target) :], target))
             raise InvalidInput(f"{where}: {option} {value} makes an include cycle ({chain})", field=where)
@@ -330,11 +332,11 @@ class _Reader:
                     "(per-line options are --hash, --config-settings, --global-option)",
                     field=where,
                 )
-        reason = _path_or_url(spec)
+        reason = _path_or_url(spec, self.root)
         if reason:
             self.out.unsupported.append(Unsupported(spec, where, reason, _egg_name(spec)))
             return
-        req = _parse(spec, where)
+        req = _parse(spec, where, quote=False)
         if req.url:
             self.out.unsupported.append(
                 Unsupported(
@@ -570,8 +572,9 @@ def _string_list(value: Any, label: str) -> list[str]:
     return value
 
 
-def _parse(text: str, where: str) -> Requirement:
-    """`text` as a Requirement, or InvalidInput saying where and what is wrong."""
+def _parse(text: str, where: str, *, quote: bool = True) -> Requirement:
+    """`text` as a Requirement, or InvalidInput saying where and what is wrong (quoting
+    `text` only with `quote`: a line of a file that may not be a requirements file is not)."""
     try:
         return Requirement(text)
     except InvalidRequirement as exc:
@@ -579,7 +582,9 @@ def _parse(text: str, where: str) -> Requirement:
         problem = lines[0] if lines else "not a requirement"
         if len(lines) >= 3 and "^" in lines[2]:
             problem += f" at column {lines[2].index('^') - 3}"
-        raise InvalidInput(f"{where}: invalid requirement {text!r}: {problem}", field=where) from None
+        if quote:
+            raise InvalidInput(f"{where}: invalid requirement {text!r}: {problem}", field=where) from None
+        raise InvalidInput(f"{where}: not a valid requirement ({problem})", field=where) from None
 
 
 def _and(outer: Marker | None, inner: Marker | None) -> Marker | None:
@@ -660,15 +665,24 @@ def _options(text: str, where: str) -> list[tuple[str, str | None]]:
     return found
 
 
-def _path_or_url(spec: str) -> str | None:
-    """Why `spec` (a requirement line) is a path or URL rather than a name, or None."""
+def _path_or_url(spec: str, project: Path) -> str | None:
+    """Why `spec` (a requirement line) is a URL or an existing local path (relative to the
+    project, where pip runs) rather than a name, or None: a line that is neither is read
+    as a requirement, so the text of a file that is not a requirements file is never kept."""
     head = spec.split(";", 1)[0].strip()
     if " @ " in head or ("@" in head.split("://", 1)[0] and "://" in head):
         return None  # `name @ url`: a named direct reference, parsed as a Requirement
-    if "://" in head:
+    if _URL.match(head):
         return "URL requirement: its version is not checked"
-    if head.startswith((".", "/", "~")) or "/" in head or "\\" in head or head.lower().endswith(_ARCHIVE):
-        return "local path requirement: its version is not checked"
+    looks_like_path = head.startswith((".", "/", "~")) or "/" in head or "\\" in head
+    if looks_like_path or head.lower().endswith(_ARCHIVE):
+        try:
+            local = Path(os.path.expanduser(head))
+            exists = (local if local.is_absolute() else project / local).exists()
+        except (OSError, ValueError):
+            exists = False
+        if exists:
+            return "local path requirement: its version is not checked"
     return None
 
 

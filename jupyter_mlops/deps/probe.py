@@ -8,6 +8,7 @@ and the accelerator build of torch. Nothing here imports the environment's packa
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, Unavailable
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Accelerator", "Distribution", "HostSigns", "Probe", "canonical_name", "clean_env", "probe"]
 
@@ -210,20 +213,6 @@ def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _check_python(python: str | os.PathLike[str]) -> str:
-    raw = os.fspath(python) if python is not None else ""
-    if not isinstance(raw, str) or not raw.strip():
-        raise InvalidInput("python: must be the path of a Python interpreter, got an empty value", field="python")
-    path = raw if os.sep in raw else (shutil.which(raw) or raw)
-    if not os.path.isabs(path):
-        path = os.path.abspath(path)
-    if not os.path.exists(path):
-        raise InvalidInput(f"python: no interpreter at {raw!r} (the file does not exist)", field="python")
-    if os.path.isdir(path) or not os.access(path, os.X_OK):
-        raise InvalidInput(f"python: {raw!r} is not an executable file", field="python")
-    return path
-
-
 def _tail(text: bytes | str | None, limit: int = 2000) -> str:
     if not text:
         return ""
@@ -257,13 +246,16 @@ def probe(python: str | os.PathLike[str], timeout: float = 60, env: dict[str, st
     (field `python`) when there is no executable interpreter there, Unavailable when it
     does not answer within `timeout` seconds or answers with something that is not a probe.
     """
-    exe = _check_python(python)
+    from .interpreter import executable
+
+    exe = executable(python)
     # No `-I`: isolated mode implies `-s`, which hides the user site-packages that the
     # kernel (started as plain `python -m ipykernel_launcher`) does import. No `-E`
     # either: PYTHONNOUSERSITE / PYTHONUSERBASE from the kernelspec's env must count.
     # Instead the server's import-steering variables are removed from the environment
     # (clean_env), and the script drops the working directory from sys.path itself.
-    # `-c` keeps the script's own folder (our package) off sys.path.
+    # `-c` keeps the script's own folder (our package) off sys.path. What the interpreter
+    # writes to stderr goes to the log, never into an answer.
     cmd = [exe, "-c", _script()]
     started = time.monotonic()
     try:
@@ -271,19 +263,20 @@ def probe(python: str | os.PathLike[str], timeout: float = 60, env: dict[str, st
             cmd, capture_output=True, timeout=timeout, env=clean_env(env), stdin=subprocess.DEVNULL, check=False
         )
     except subprocess.TimeoutExpired as exc:
+        log.warning("jupyter_mlops: the probe of %s timed out; stderr: %s", exe, _tail(exc.stderr))
         raise Unavailable(
-            f"python: {exe} did not finish the environment probe within {timeout:g} s"
-            + (f"; stderr: {_tail(exc.stderr)}" if exc.stderr else ""),
-            field="python",
+            f"python: {exe} did not finish the environment probe within {timeout:g} s", field="python"
         ) from None
     except OSError as exc:
         raise InvalidInput(f"python: cannot run {exe}: {exc.strerror or exc}", field="python") from None
     duration = time.monotonic() - started
-    stderr = _tail(done.stderr)
     if done.returncode != 0:
+        log.warning(
+            "jupyter_mlops: the probe of %s exited with %s; stderr: %s", exe, done.returncode, _tail(done.stderr)
+        )
         raise Unavailable(
-            f"python: the environment probe failed with {exe} (exit code {done.returncode})"
-            + (f"; stderr: {stderr}" if stderr else ""),
+            f"python: the environment probe failed with {exe} (exit code {done.returncode}; the server log has "
+            "its error output)",
             field="python",
         )
     try:
@@ -294,9 +287,11 @@ def probe(python: str | os.PathLike[str], timeout: float = 60, env: dict[str, st
         data["duration"] = round(duration, 4)
         return Probe.from_dict(data)
     except (ValueError, KeyError, TypeError) as exc:
+        log.warning(
+            "jupyter_mlops: the probe of %s answered %r; stderr: %s", exe, _tail(done.stdout, 200), _tail(done.stderr)
+        )
         raise Unavailable(
-            f"python: {exe} answered the environment probe with something that is not "
-            f"its JSON ({exc}); stdout starts {_tail(done.stdout, 200)!r}" + (f"; stderr: {stderr}" if stderr else ""),
+            f"python: {exe} answered the environment probe with something that is not its JSON ({exc})",
             field="python",
         ) from None
 

@@ -46,6 +46,7 @@ def repair(
     extras: list[str] | None = None,
     groups: list[str] | None = None,
     requirement_files: list[str] | None = None,
+    roots: list[str] | None = None,
     installer: str | None = None,
     protected_patterns: list[str] | None = None,
     actor: str = "",
@@ -59,6 +60,7 @@ def repair(
         tuple(extras) if extras is not None else None,
         tuple(groups) if groups is not None else None,
         tuple(requirement_files) if requirement_files is not None else None,
+        tuple(roots or ()),
     )
     patterns = tuple(protected_patterns) if protected_patterns else DEFAULT_PROTECTED
     ctx.progress(0, STEPS, "steps", "checking the environment")

@@ -13,9 +13,11 @@ from sqlalchemy import select
 from ..errors import InvalidInput
 from ..jobs.queue import JobQueue
 from ..paging import page
+from ..paths import Roots
 from ..store import Store
 from ..store.schema import DepsRun
 from .declared import Declaration, find_project, read_declared
+from .interpreter import check_interpreter
 from .plan import Plan, make_plan
 from .probe import Probe, probe
 from .rules import INSTALLERS
@@ -26,13 +28,15 @@ REPAIR_KIND = "deps.repair"
 
 @dataclass(frozen=True)
 class Target:
-    """Which environment, against which project and which of its declarations."""
+    """Which environment, against which project and which of its declarations; `roots`
+    are the folders its requirements files may include others from."""
 
     python: str
     project: str
     extras: tuple[str, ...] | None = None
     groups: tuple[str, ...] | None = None
     requirement_files: tuple[str, ...] | None = None
+    roots: tuple[str, ...] = ()
 
     def to_params(self) -> dict[str, Any]:
         return {
@@ -41,6 +45,7 @@ class Target:
             "extras": list(self.extras) if self.extras is not None else None,
             "groups": list(self.groups) if self.groups is not None else None,
             "requirement_files": list(self.requirement_files) if self.requirement_files is not None else None,
+            "roots": list(self.roots),
         }
 
 
@@ -48,39 +53,54 @@ def make_target(
     python: Any,
     project: Any = None,
     *,
+    roots: Roots,
     start: Path | None = None,
     stop: Path | None = None,
     extras: Any = None,
     groups: Any = None,
     requirement_files: Any = None,
 ) -> Target:
-    """Validate a target: `python` an interpreter path, `project` a folder (default: found
-    upward from `start`). Bad input is InvalidInput naming the field."""
+    """Validate a target: `python` an interpreter path; `project` a folder inside the
+    `roots` (default: found upward from `start`, a relative one taken from `start`);
+    `requirement_files` files inside the project. Bad input is InvalidInput naming the
+    field, a path outside is Forbidden; nothing outside is read."""
     if not isinstance(python, str) or not python.strip():
         raise InvalidInput("python: give the path of the kernel's interpreter", field="python")
+    base = start or Path.cwd()
     if project is None or project == "":
-        found = find_project(start or Path.cwd(), stop=stop)
+        found = find_project(base, stop=stop)
         if found is None:
             raise InvalidInput(
-                "project: no pyproject.toml or requirements.txt found from "
-                f"{start or Path.cwd()} upward; give the project folder",
+                f"project: no pyproject.toml or requirements.txt found from {base} upward; give the project folder",
                 field="project",
             )
         project = str(found)
-    if not isinstance(project, str) or not Path(project).is_dir():
+    if not isinstance(project, str):
+        raise InvalidInput("project: must be a string (a folder)", field="project")
+    folder = roots.resolve(project, "project", base=base)
+    if not folder.is_dir():
         raise InvalidInput(f"project: {project!r} is not a folder", field="project")
-    lists = {}
+    lists: dict[str, tuple[str, ...] | None] = {}
     for name, value in (("extras", extras), ("groups", groups), ("requirement_files", requirement_files)):
         if value is not None and (not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value)):
             raise InvalidInput(f"{name}: must be a list of strings", field=name)
         lists[name] = tuple(value) if value is not None else None
-    return Target(python=python, project=str(Path(project).resolve()), **lists)
+    if lists["requirement_files"] is not None:
+        lists["requirement_files"] = tuple(
+            str(roots.resolve(name, "requirement_files", base=folder, within=[folder]))
+            for name in lists["requirement_files"]
+        )
+    return Target(python=python, project=str(folder), roots=tuple(str(r) for r in roots.roots), **lists)
 
 
 def declaration_of(target: Target) -> Declaration:
-    """What the target's project declares."""
+    """What the target's project declares (its files may include others inside the roots)."""
     return read_declared(
-        Path(target.project), extras=target.extras, groups=target.groups, requirement_files=target.requirement_files
+        Path(target.project),
+        extras=target.extras,
+        groups=target.groups,
+        requirement_files=target.requirement_files,
+        roots=Roots(Path(r) for r in target.roots) if target.roots else Roots([Path(target.project)]),
     )
 
 
@@ -169,15 +189,25 @@ def record_run(
 
 
 class DepsService:
-    """Check and plan in the caller's process; repair as a durable job."""
+    """Check and plan in the caller's process; repair as a durable job. Requests name
+    paths inside `roots` and interpreters of kernels or of `allowed_pythons`."""
 
     def __init__(
-        self, store: Store, jobs: JobQueue, workspace_root: Path, protected_patterns: Sequence[str] = DEFAULT_PROTECTED
+        self,
+        store: Store,
+        jobs: JobQueue,
+        workspace_root: Path,
+        protected_patterns: Sequence[str] = DEFAULT_PROTECTED,
+        *,
+        roots: Sequence[Path] = (),
+        allowed_pythons: Sequence[Path] = (),
     ) -> None:
         self.store = store
         self.jobs = jobs
         self.workspace_root = Path(workspace_root).resolve()
         self.protected_patterns = tuple(protected_patterns)
+        self.roots = Roots(roots or [self.workspace_root])
+        self.allowed_pythons = tuple(allowed_pythons)
 
     def target(
         self,
@@ -188,15 +218,25 @@ class DepsService:
         extras: Any = None,
         groups: Any = None,
         requirement_files: Any = None,
+        known_pythons: Sequence[str] = (),
     ) -> Target:
-        """The target `python` x `project`. Without `project`, the project is found upward
-        from `start` (default: the workspace root), never above the workspace root when
-        `start` is inside the workspace."""
+        """The target `python` x `project`. `python` must be an allowed interpreter (see
+        `interpreter.check_interpreter`; `known_pythons` are vouched for by the caller, e.g.
+        a running kernel's). Without `project`, it is found upward from `start` (default: the
+        workspace root), never above the workspace root when `start` is inside it."""
         root = self.workspace_root
         begin = (start or root).resolve()
         stop = root if begin == root or root in begin.parents else None
+        exe = check_interpreter(python, allowed=self.allowed_pythons, known=known_pythons)
         return make_target(
-            python, project, start=begin, stop=stop, extras=extras, groups=groups, requirement_files=requirement_files
+            exe,
+            project,
+            roots=self.roots,
+            start=begin,
+            stop=stop,
+            extras=extras,
+            groups=groups,
+            requirement_files=requirement_files,
         )
 
     def check(self, target: Target, actor: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from ..config import DEFAULT_DISK_MARGIN
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..jobs.queue import JobQueue
 from ..paging import check_limit, decode_cursor, encode_cursor
+from ..paths import inside
 from ..registry.service import Registry
 from ..secretfile import SecretFiles, forget
 from ..store import Store
@@ -78,6 +79,31 @@ def _writable_problem(paths: list[Path]) -> Path | None:
                 if not os.access(root, os.W_OK | os.X_OK):
                     return Path(root)
     return None
+
+
+def _refuse_escapes(cache: Path, repo_path: Path, blobs: list[Path], paths: list[Path]) -> None:
+    """Forbidden (naming what, deleting nothing) when a deletion would reach out of the
+    model cache: the repo folder itself a link elsewhere, a blob (the target of a snapshot
+    link) outside the repo's blobs, or a path reached through a link out of the repo."""
+    root = Path(os.path.realpath(cache))
+    repo = Path(os.path.realpath(repo_path))
+    if not inside(repo, root):
+        raise Forbidden(
+            f"repo_id: {repo_path.name} links outside the model cache; nothing was deleted", field="repo_id"
+        )
+    for blob in blobs:
+        real = Path(os.path.realpath(blob))
+        if not inside(real, repo / "blobs"):
+            raise Forbidden(
+                f"files: a link in {repo_path.name} points outside the model cache (to {real}); nothing was deleted",
+                field="files",
+            )
+    for path in paths:
+        parent = Path(os.path.realpath(path.parent))
+        if not (inside(parent, repo) or (path == repo_path and parent == root)):
+            raise Forbidden(
+                f"files: {path} lies outside the model cache through a link; nothing was deleted", field="files"
+            )
 
 
 class HubService:
@@ -173,7 +199,7 @@ class HubService:
     def list_local(self, q: str | None = None, limit: Any = None, cursor: str | None = None) -> dict[str, Any]:
         """Cached models by repo id with revisions, size on disk, file count and times; one page."""
         size = check_limit(limit)
-        after = decode_cursor(cursor, str) if cursor else None
+        after = decode_cursor(cursor, str, "hub.models") if cursor else None
         info = self._scan()
         repos = sorted((r for r in (info.repos if info else ()) if r.repo_type == "model"), key=lambda r: r.repo_id)
         if q:
@@ -186,7 +212,7 @@ class HubService:
             view = repo_view(r)
             view["downloading"] = r.repo_id in downloading
             items.append(view)
-        nxt = encode_cursor(repos[size - 1].repo_id) if len(repos) > size else None
+        nxt = encode_cursor(repos[size - 1].repo_id, "hub.models") if len(repos) > size else None
         return {
             "items": items,
             "next_cursor": nxt,
@@ -297,6 +323,7 @@ class HubService:
         else:
             strategy = info.delete_revisions(*commits)
             paths = [*strategy.repos, *strategy.snapshots, *strategy.refs, *strategy.blobs]
+        _refuse_escapes(self.models_dir, repo.repo_path, list(strategy.blobs), paths)
         denied = _writable_problem(paths)
         if denied is not None:
             raise Forbidden(f"permission denied: cannot delete under {denied}")

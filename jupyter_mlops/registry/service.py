@@ -245,7 +245,7 @@ class Registry:
             view = model_view(m)
             view["release_count"] = s.scalar(select(func.count()).where(Release.model_id == m.id))
             aliases = select(Alias.name, Alias.release_id).where(Alias.model_id == m.id).order_by(Alias.name)
-            view["aliases"] = dict(s.execute(aliases).tuples().all())
+            view["aliases"] = dict(s.execute(aliases).all())
             return view
 
     def update_model(self, name: str, data: Any, actor: str) -> dict[str, Any]:
@@ -685,9 +685,9 @@ class Registry:
 
             size = check_limit(limit)
             if cursor:
-                stmt = stmt.where(key > decode_cursor(cursor, str))
+                stmt = stmt.where(key > decode_cursor(cursor, str, "aliases"))
             rows = s.execute(stmt.order_by(key).limit(size + 1)).all()
-            nxt = encode_cursor(rows[size - 1].key) if len(rows) > size else None
+            nxt = encode_cursor(rows[size - 1].key, "aliases") if len(rows) > size else None
             return {
                 "items": [{"model": r[0], "alias": r[1], "release_id": r[2]} for r in rows[:size]],
                 "next_cursor": nxt,

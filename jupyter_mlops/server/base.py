@@ -8,18 +8,34 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from http.client import responses
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.base.handlers import APIHandler
+from tornado import web
+from tornado.http1connection import HTTP1Connection
 
 from ..errors import InvalidInput, MLOpsError, NotFound, Unavailable
-from ..fields import INT64_MAX
+from ..fields import INT64_MAX, MAX_DEPTH, json_problem
 
 if TYPE_CHECKING:
     from ..services import Services
 
 #: Blocking service calls run here, never on the event loop.
 EXECUTOR = ThreadPoolExecutor(max_workers=8, thread_name_prefix="mlops-api")
+#: How deep a body may nest (each field has its own, smaller limit: fields.MAX_DEPTH).
+BODY_DEPTH = 2 * MAX_DEPTH
+#: The body size limit when the settings cannot say (they failed to load).
+DEFAULT_MAX_BODY = 10 << 20
+#: `error` of a JSON answer for an HTTP status the server itself raised (auth, XSRF, 404...).
+HTTP_ERRORS = {
+    400: "InvalidInput",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    413: "TooLarge",
+    503: "Unavailable",
+}
 
 
 class ServiceHolder:
@@ -59,10 +75,50 @@ class ServiceHolder:
             raise Unavailable(f"the MLOps store failed to start: {exc}") from None
 
 
+@web.stream_request_body
 class MLOpsHandler(APIHandler):
-    """Every MLOps route: verbs decorated `@authenticated` and `@authorized` in the subclasses."""
+    """Every MLOps route: verbs decorated `@authenticated` and `@authorized` in the subclasses.
+
+    The body is streamed in and capped (the `max_body_bytes` setting): a larger one is refused
+    with 413 as soon as its size is known, before it is read. Every error answer is JSON
+    `{error, message[, field]}`, the server's own (403 for a missing XSRF token, 404...) too."""
 
     auth_resource = "mlops"
+    _body: list[bytes]
+    _body_size: int
+
+    @property
+    def max_body(self) -> int:
+        effective = self.settings.get("mlops_settings")
+        return int(getattr(effective, "max_body_bytes", DEFAULT_MAX_BODY))
+
+    # jupyter_server's JupyterHandler.prepare and APIHandler.prepare already disagree with
+    # tornado's (and with each other): no signature matches all three; this one is APIHandler's.
+    async def prepare(self) -> None:  # type: ignore[override]
+        """Auth and XSRF (the server's), then the body cap, before any of the body is read."""
+        self._body, self._body_size = [], 0
+        await super().prepare()
+        length = self.request.headers.get("Content-Length")
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            raise web.HTTPError(413, f"body: must be at most {self.max_body} bytes (got {length})")
+        if isinstance(self.request.connection, HTTP1Connection):  # a chunked body is capped as it comes
+            self.request.connection.set_max_body_size(self.max_body)
+
+    def data_received(self, chunk: bytes) -> None:
+        self._body_size += len(chunk)
+        if self._body_size > self.max_body:
+            raise web.HTTPError(413, f"body: must be at most {self.max_body} bytes")
+        self._body.append(chunk)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """The server's own errors as this API's JSON errors (the message, never a traceback)."""
+        exc = (kwargs.get("exc_info") or (None, None, None))[1]
+        message = (exc.log_message if isinstance(exc, web.HTTPError) else None) or responses.get(status_code, "error")
+        body: dict[str, Any] = {"error": HTTP_ERRORS.get(status_code, "HTTPError"), "message": message}
+        if status_code == 413:
+            body["field"] = "body"
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
 
     @property
     def services(self) -> Services:
@@ -75,14 +131,21 @@ class MLOpsHandler(APIHandler):
         return getattr(user, "username", None) or str(user)
 
     def json_body(self) -> Any:
-        """The request body as JSON, or InvalidInput naming `body`."""
-        raw = self.request.body
+        """The request body as JSON, or InvalidInput naming `body` (not JSON, or nested too
+        deep); each field's rules check its text."""
+        raw = b"".join(self._body)
         if not raw:
             return {}
         try:
-            return json.loads(raw, parse_constant=_no_constant)
+            data = json.loads(raw, parse_constant=_no_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidInput(f"body: is not valid JSON ({exc})", field="body") from None
+        except RecursionError:
+            raise InvalidInput(f"body: must not nest deeper than {BODY_DEPTH} levels", field="body") from None
+        problem = json_problem(data, BODY_DEPTH, text=False)  # text is each field's own rule
+        if problem:
+            raise InvalidInput(f"body: {problem}", field="body")
+        return data
 
     def query(self, *names: str) -> dict[str, str | None]:
         """Named query arguments (missing ones None); an unknown argument is InvalidInput."""
@@ -115,6 +178,16 @@ class MLOpsHandler(APIHandler):
             status = 200  # the same work was already queued: answered, not created
         self.set_status(status)
         self.finish(json.dumps(result, default=str))
+
+
+class NotFoundHandler(MLOpsHandler):
+    """Any other path under /mlops/api: a JSON 404 (after auth, like every route)."""
+
+    @web.authenticated
+    async def get(self, path: str) -> None:
+        raise web.HTTPError(404, f"no such API path: {path}")
+
+    post = put = patch = delete = get
 
 
 def _no_constant(name: str) -> Any:

@@ -356,7 +356,10 @@ class DepsHandlerBase(MLOpsHandler):
                 python,
                 fields.get("project") or None,
                 start=start,
-                **{k: fields.get(k) for k in deps_rules().LIST_FIELDS},
+                extras=fields.get("extras"),
+                groups=fields.get("groups"),
+                requirement_files=fields.get("requirement_files"),
+                known_pythons=[found.python] if found is not None else [],
             )
             answer = call(target, fields)
             if found is not None and isinstance(answer, dict):

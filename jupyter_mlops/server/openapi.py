@@ -17,10 +17,11 @@ ERROR = {
 }
 ERRORS = {
     "400": "invalid input: the message names the field and the rule",
-    "403": "not authenticated or not authorized",
+    "403": "not authenticated, not authorized, no XSRF token, or a path outside the allowed folders",
     "404": "unknown object",
     "409": "conflict with the current state",
-    "503": "the store is still starting, or failed to start",
+    "413": "the body is larger than the max_body_bytes setting (field: body)",
+    "503": "the store is still starting, or failed to start, or a backing service (Docker) is down",
 }
 
 
@@ -44,6 +45,17 @@ def document(base_url: str = "/") -> dict[str, Any]:
                         "description": "success",
                         "content": {"application/json": {"schema": ref(op.response) if op.response else {}}},
                     },
+                    **(
+                        {
+                            "200": {
+                                "description": "the same work is queued or running already: that one, with "
+                                "deduplicated: true",
+                                "content": {"application/json": {"schema": ref(op.response) if op.response else {}}},
+                            }
+                        }
+                        if op.dedupes
+                        else {}
+                    ),
                     **{
                         code: {"description": text, "content": {"application/json": {"schema": ERROR}}}
                         for code, text in ERRORS.items()

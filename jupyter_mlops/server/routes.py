@@ -41,6 +41,8 @@ class Op:
     body: dict[str, Any] | None = None
     status: int = 200
     response: str | None = None  #: name of the answer's schema in schemas.SCHEMAS
+    #: a submit answered 200 (not 201) with the active twin when the same work is queued already
+    dedupes: bool = False
 
 
 @dataclass(frozen=True)
@@ -273,6 +275,7 @@ ROUTES: tuple[Route, ...] = (
                 "Queue the repair job (protected accelerator builds are never touched); returns the job",
                 body=deps_rules.PLAN.create_schema(),
                 status=201,
+                dedupes=True,
                 response="Job",
             ),
         },
@@ -301,6 +304,7 @@ ROUTES: tuple[Route, ...] = (
                 "is answered instead (200, deduplicated: true). The token is never stored or echoed",
                 body=hub_rules.DOWNLOAD.create_schema(),
                 status=201,
+                dedupes=True,
                 response="Job",
             ),
         },
@@ -379,6 +383,7 @@ ROUTES: tuple[Route, ...] = (
                 "is answered instead (200, deduplicated: true). 503 when no Docker daemon answers",
                 body=build_rules.BUILD.create_schema(),
                 status=201,
+                dedupes=True,
                 response="Build",
             ),
         },
@@ -416,6 +421,7 @@ ROUTES: tuple[Route, ...] = (
                 "Queue a push of the build's image to a registry (201); credentials are never stored",
                 body=build_rules.PUSH.create_schema(),
                 status=201,
+                dedupes=True,
                 response="BuildPush",
             ),
         },
@@ -424,5 +430,9 @@ ROUTES: tuple[Route, ...] = (
 
 
 def handlers() -> list[tuple[str, type]]:
-    """Tornado (pattern, handler) pairs under `mlops/api`; the extension app puts base_url in front."""
-    return [(url_path_join(*API_PREFIX, route.pattern().lstrip("/")), route.handler) for route in ROUTES]
+    """Tornado (pattern, handler) pairs under `mlops/api`, then a JSON 404 for any other path
+    there; the extension app puts base_url in front."""
+    from .base import NotFoundHandler
+
+    routes = [(url_path_join(*API_PREFIX, route.pattern().lstrip("/")), route.handler) for route in ROUTES]
+    return [*routes, (url_path_join(*API_PREFIX, "(.*)"), NotFoundHandler)]
