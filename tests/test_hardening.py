@@ -276,3 +276,19 @@ async def test_every_answer_under_the_api_is_documented_json(api: Any, jp_fetch:
     # not logged in: Jupyter's 403, as this API's JSON error
     resp = await jp_fetch("mlops", "api", "models", method="GET", headers={"Authorization": ""}, raise_error=False)
     assert resp.code == 403 and json.loads(resp.body)["error"] == "Forbidden"
+
+
+async def test_a_browser_post_without_its_xsrf_token_is_a_json_403(
+        jp_serverapp: Any, http_server_client: Any, jp_base_url: str) -> None:
+    """Logged in by cookie (as the sidebar is) but without the XSRF token: Jupyter refuses,
+    in this API's error shape."""
+    base = jp_base_url.rstrip("/")
+    token = jp_serverapp.identity_provider.token
+    login = await http_server_client.fetch(f"{base}/api/status?token={token}", raise_error=False)
+    assert login.code == 200
+    cookies = "; ".join(c.split(";", 1)[0] for c in login.headers.get_list("Set-Cookie"))
+    assert cookies, "no login cookie"
+    refused = await http_server_client.fetch(f"{base}/mlops/api/models", method="POST", body=b"{}",
+                                             headers={"Cookie": cookies}, raise_error=False)
+    answer = json.loads(refused.body)
+    assert refused.code == 403 and answer["error"] == "Forbidden" and "_xsrf" in answer["message"], answer
