@@ -3,6 +3,7 @@ JSON Schema, so the REST checks, the notebook faces and the OpenAPI document agr
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,7 +34,10 @@ class Field:
     description: str = ""
     nullable: bool = False
     max_length: int | None = None
+    min_length: int | None = None
     pattern: str | None = None
+    #: a regex that must match nowhere in the value (JSON Schema `not: {pattern}`)
+    forbid: str | None = None
     rule: str = ""
     enum: tuple[str, ...] | None = None
     minimum: int | None = None
@@ -59,20 +63,26 @@ class Field:
             if self.nullable:
                 return None
             raise InvalidInput(f"{name}: must not be null", field=name)
+        if self.type == "integer" and isinstance(value, float) and value.is_integer():
+            value = int(value)  # JSON Schema (and JavaScript) count 1.0 as an integer
         kinds = JSON_TYPES[self.type]
         if not isinstance(value, kinds) or (self.type in ("integer", "number") and isinstance(value, bool)):
             raise InvalidInput(f"{name}: must be {_article(self.type)} (got {_json_type(value)})", field=name)
         # text is checked where it is: an array of typed items leaves it to each item's rule
-        problem = json_problem(value, text=self.items is None)
+        problem = json_problem(value, content=self.items is None)
         if problem:
             raise InvalidInput(f"{name}: {problem}", field=name)
         if self.normalize is not None:
             value = self.normalize(value)
         if self.max_length is not None and isinstance(value, str) and len(value) > self.max_length:
             raise InvalidInput(f"{name}: must be at most {self.max_length} characters (got {len(value)})", field=name)
+        if self.min_length is not None and isinstance(value, str) and len(value) < self.min_length:
+            raise InvalidInput(f"{name}: must be at least {self.min_length} character(s)", field=name)
         if self.enum is not None and value not in self.enum:
             raise InvalidInput(f"{name}: must be one of {', '.join(self.enum)} (got {value!r})", field=name)
-        if self._regex is not None and not self._regex.fullmatch(value):
+        if self._regex is not None and (
+            not self._regex.fullmatch(value) or (self.forbid is not None and re.search(self.forbid, value))
+        ):
             got = "value not shown" if self.secret else f"got {_short(value)}"
             raise InvalidInput(f"{name}: {self.rule or f'must match {self.pattern}'} ({got})", field=name)
         if self.minimum is not None and value < self.minimum:
@@ -96,6 +106,7 @@ class Field:
         for key, value in (
             ("description", self.description or self.rule),
             ("maxLength", self.max_length),
+            ("minLength", self.min_length),
             ("pattern", f"^(?:{self.pattern})$" if self.pattern else None),
             ("enum", list(self.enum) if self.enum else None),
             ("minimum", self.minimum),
@@ -106,6 +117,8 @@ class Field:
                 schema[key] = value
         if self.items is not None:
             schema["items"] = self.items.json_schema()
+        if self.forbid is not None:
+            schema["not"] = {"type": "string", "pattern": self.forbid}
         return schema
 
 
@@ -147,22 +160,26 @@ def object_schema(spec: Spec, required: tuple[str, ...] = ()) -> dict[str, Any]:
     return schema
 
 
-def json_problem(value: Any, max_depth: int = MAX_DEPTH, *, text: bool = True) -> str | None:
+def json_problem(value: Any, max_depth: int = MAX_DEPTH, *, content: bool = True) -> str | None:
     """Why a decoded JSON value cannot be taken, or None: nested deeper than `max_depth`
-    objects and arrays, or (with `text`) a string or key holding a lone surrogate, which no
-    UTF-8 store or file name can hold. Walks without recursion."""
+    objects and arrays, or (with `content`) a number too large to be finite (`1e400`) or a
+    string or key holding a lone surrogate, which no UTF-8 store or file name can hold.
+    Walks without recursion."""
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, str):
-            if text and not _unicode(item):
+            if content and not _unicode(item):
                 return "must be valid Unicode text (it holds a lone surrogate)"
+        elif isinstance(item, float):
+            if content and not math.isfinite(item):
+                return "must hold finite numbers (JSON has no Infinity or NaN)"
         elif isinstance(item, (dict, list)):
             if depth >= max_depth:
                 return f"must not nest deeper than {max_depth} levels"
             if isinstance(item, dict):
                 for key, child in item.items():
-                    if text and not _unicode(key):
+                    if content and not _unicode(key):
                         return "must be valid Unicode text (a key holds a lone surrogate)"
                     stack.append((child, depth + 1))
             else:
@@ -195,24 +212,48 @@ def _short(value: str) -> str:
 
 @dataclass(frozen=True)
 class Shape:
-    """The fields of one kind of object: which are required to create it and
-    which may change afterwards."""
+    """The fields of one kind of object: which are required to create it, which may change
+    afterwards, which go `together` (all or none given), and of which `one_of` exactly one
+    is given (not null, empty or 0)."""
 
     fields: Spec
     required: tuple[str, ...] = ()
     updatable: tuple[str, ...] = ()
+    together: tuple[str, ...] = ()
+    one_of: tuple[str, ...] = ()
 
     def for_create(self, data: Any) -> dict[str, Any]:
         """Cleaned input for a create; InvalidInput otherwise."""
-        return clean(self.fields, data, required=self.required)
+        cleaned = clean(self.fields, data, required=self.required)
+        if self.together:
+            given = [name for name in self.together if name in cleaned]
+            if given and len(given) != len(self.together):
+                missing = next(name for name in self.together if name not in cleaned)
+                raise InvalidInput(
+                    f"{missing}: give {' and '.join(self.together)} together, or none of them", field=missing
+                )
+        if self.one_of and sum(1 for name in self.one_of if cleaned.get(name)) != 1:
+            raise InvalidInput(
+                f"{self.one_of[0]}: give exactly one of {' or '.join(self.one_of)}", field=self.one_of[0]
+            )
+        return cleaned
 
     def for_update(self, data: Any) -> dict[str, Any]:
         """Cleaned input for an update of the updatable fields; InvalidInput otherwise."""
         return clean(self._update_spec(), data, partial=True)
 
     def create_schema(self) -> dict[str, Any]:
-        """JSON Schema of a create body."""
-        return object_schema(self.fields, self.required)
+        """JSON Schema of a create body (with the together and one-of rules)."""
+        schema = object_schema(self.fields, self.required)
+        if self.together:
+            schema["dependentRequired"] = {
+                name: [other for other in self.together if other != name] for name in self.together
+            }
+        if self.one_of:
+            schema["oneOf"] = [
+                {"required": [name], "properties": {name: {"not": {"enum": [None, "", 0]}}}} for name in self.one_of
+            ]
+        return schema
 
     def update_schema(self) -> dict[str, Any]:
         """JSON Schema of an update body (at least one field)."""

@@ -16,7 +16,7 @@ from jupyter_mlops.server.base import MLOpsHandler
 from jupyter_mlops.server.routes import PATH_PARAMS, ROUTES, Route
 
 #: A value for each path parameter that the route pattern accepts.
-SAMPLES = {"name": "m1", "model": "m1", "org": "m1", "alias": "production", "release_id": "1", "artifact_id": "1",
+SAMPLES = {"name": "m1", "model": "m1", "org": "m1", "repo": "m1", "alias": "production", "release_id": "1", "artifact_id": "1",
            "deployment_id": "1", "job_id": "1", "build_id": "1", "action": "promote"}
 VERBS = ("get", "head", "post", "put", "patch", "delete", "options")
 CALLS = [pytest.param(route, verb, id=f"{verb.upper()} {route.path}") for route in ROUTES for verb in route.ops]

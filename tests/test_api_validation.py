@@ -123,8 +123,8 @@ CASES = [
     case("PATCH", "releases/1", {"metadata": [1]}, field="metadata", schema=True, id="type-release-metadata"),
     case("PUT", "aliases/m1/production", {"release_id": "1"}, field="release_id", schema=True, id="type-alias-str"),
     case("PUT", "aliases/m1/production", {"release_id": True}, field="release_id", schema=True, id="type-alias-bool"),
-    # JSON Schema counts 1.0 as an integer; the server is stricter, so no schema check here.
-    case("POST", "deployments", {**DEP, "release_id": 1.0}, field="release_id", id="type-dep-float"),
+    # JSON Schema counts 1.0 as an integer, and so does the server; 1.5 is no integer to either
+    case("POST", "deployments", {**DEP, "release_id": 1.5}, field="release_id", schema=True, id="type-dep-float"),
     case("POST", "artifacts", {**ART, "size": "10"}, field="size", schema=True, id="type-size-str"),
     # -- numbers out of range (including past what SQLite can store)
     case("POST", "models", {**NEW, "parameter_count": -1}, field="parameter_count", schema=True, id="negative-count"),

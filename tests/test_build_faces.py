@@ -484,7 +484,7 @@ def test_panel_build_push_cancel_and_errors(panel_svc: Services, docker_api: Any
     panel.push_build.value = build["id"]
     panel.username.value = "ada"
     panel.push_button.click()
-    assert "password: give both username and password" in panel.error.value and not panel.busy
+    assert "password: give username and password together" in panel.error.value and not panel.busy
 
     # cancel mid-build from the panel (the release picked from the dropdowns this time)
     panel.release_text.value = ""

@@ -118,6 +118,21 @@ async def test_python_must_be_an_allowed_python_interpreter(
         answer = await refused(api, "GET", "deps/status", status=403, field="python", python=python,
                                project=str(project))
         assert "allowed_pythons" in answer["message"]
+    # no answer tells whether a path outside the allowed places exists, or what it is
+    answers = {python: (await refused(api, "GET", "deps/status", status=403, field="python", python=python,
+                                      project=str(project)))["message"].split(" is not", 1)[1]
+               for python in ("/root/.ssh/id_rsa", "/etc/shadow", "/nonexistent/python", "/usr/bin/id")}
+    assert len(set(answers.values())) == 1, answers
+    # next to an allowed interpreter, only a Python name counts: nothing else there is run
+    sibling = Path(sys.executable).parent / "zz-not-python"
+    sibling.write_text(f"#!/bin/sh\ntouch {trap}-sibling\n")
+    sibling.chmod(0o755)
+    try:
+        await refused(api, "GET", "deps/status", status=403, field="python", python=str(sibling),
+                      project=str(project))
+    finally:
+        sibling.unlink()
+    assert not Path(f"{trap}-sibling").exists()
     # an executable inside an allowed folder that is not Python: asked once, never probed
     fake = tmp_path_factory.mktemp("fake-env") / "bin" / "python"
     fake.parent.mkdir()
@@ -128,8 +143,6 @@ async def test_python_must_be_an_allowed_python_interpreter(
     assert "is not a Python interpreter" in answer["message"]
     assert Path(f"{trap}-I").exists()  # asked with `-I -c CHECK`...
     assert not Path(f"{trap}-c").exists()  # ...but the probe script (`-c SCRIPT`) was never handed to it
-    await refused(api, "GET", "deps/status", status=400, field="python", python="/nonexistent/python",
-                  project=str(project))
     assert snapshot(jp_root_dir) == before
 
 
@@ -178,11 +191,24 @@ async def test_deleting_cache_files_never_follows_a_link_out(api: Any, jp_root_d
         answer = await refused(api, "DELETE", "hub/models/org/evil2", status=403, field="files", **params)
         assert "outside the model cache" in answer["message"] and "nothing was deleted" in answer["message"]
     assert files(outside) == disk and files(repo) == cache and snapshot(jp_root_dir) == before
+    # the listing reports no size or time of the file outside
+    code, listed = await api("GET", "hub/models/org/evil2")
+    assert code == 200 and listed["size_on_disk"] == 2 and listed["revisions"][0]["size_on_disk"] == 2
     # the whole repo goes as a folder: its links are removed, never followed
     code, answer = await api("DELETE", "hub/models/org/evil2")
     assert code == 200 and answer["scope"] == "repo", answer
     assert not repo.exists() and files(outside) == disk
     assert (outside / "secret.txt").read_text().startswith("root:")
+
+
+async def test_deleting_a_repo_never_takes_another_with_the_same_commit(api: Any, jp_root_dir: Path) -> None:
+    await api("GET", "health")
+    models = jp_root_dir / "models"
+    good = fake_cache_repo(models, "org/good", {"w.bin": b"good weights"})
+    evil = fake_cache_repo(models, "org/evil", {"w.bin": b"other weights"})  # the same commit id
+    code, answer = await api("DELETE", "hub/models/org/evil", revision="main")
+    assert code == 200 and answer["repo_id"] == "org/evil", answer
+    assert not evil.exists() and files(good) and (good / "refs" / "main").is_file()
 
 
 # -- image builds --------------------------------------------------------------------------------
@@ -239,6 +265,10 @@ async def test_malformed_input_is_400_naming_the_field(api: Any, jp_root_dir: Pa
         nested = {"k": nested}
     await refused(api, "POST", "models", {"name": "deep", "storage_path": "/d", "metadata": nested},
                   status=400, field="metadata")
+    for raw_body, field in ((b'{"name": "inf", "storage_path": "/d", "metadata": {"x": 1e400}}', "metadata"),
+                            (b'{"name": "inf", "storage_path": "/d", "parameter_count": 1e400}', "parameter_count")):
+        code, answer = await api("POST", "models", raw=raw_body)  # 1e400 decodes to inf, which JSON cannot say
+        assert (code, answer["field"]) == (400, field), answer
     for body, field in (({"name": "m", "storage_path": "/d", "description": "\udc00"}, "description"),
                         ({"name": "m", "storage_path": "/d", "metadata": {"\udc00": 1}}, "metadata"),
                         ({"name": "m", "storage_path": "/d", "tags": ["ok", "\ud800x"]}, "tags[1]")):
@@ -265,14 +295,44 @@ async def test_a_large_body_is_refused_before_it_is_read(api: Any, jp_root_dir: 
     writer.close()
     assert reply.startswith("HTTP/1.1 413"), reply[:200]
     assert '"field": "body"' in reply
+    # a chunked body (no length told) is cut off at the cap with the same JSON answer, and the
+    # verb never runs (a promote takes no body: it would act on an empty one)
+    code, _ = await api("POST", "models", {"name": "big", "storage_path": "/d"})
+    code, release = await api("POST", "releases", {"model": "big", "version": "1.0"})
+    assert code == 201
+    head = (f"POST {jp_base_url.rstrip('/')}/mlops/api/releases/{release['id']}/promote HTTP/1.1\r\n"
+            f"Host: 127.0.0.1\r\nAuthorization: {jp_auth_header['Authorization']}\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n")
+    reader, writer = await asyncio.open_connection("127.0.0.1", jp_http_port)
+    writer.write(head.encode())
+    chunk = b"x" * 16384
+    try:
+        for _ in range(8):  # 128 KiB in all, twice the cap
+            writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+    except ConnectionError:
+        pass  # the server may close as soon as it has answered
+    reply = (await asyncio.wait_for(reader.read(4096), timeout=10)).decode("latin-1")
+    writer.close()
+    assert reply.startswith("HTTP/1.1 413") and '"field": "body"' in reply, reply[:300]
+    await asyncio.sleep(0.5)  # had the verb run, it would have by now
+    code, now = await api("GET", f"releases/{release['id']}")
+    assert now["status"] == "candidate", now
 
 
-async def test_every_answer_under_the_api_is_documented_json(api: Any, jp_fetch: Any) -> None:
+async def test_every_answer_under_the_api_is_documented_json(api: Any, jp_fetch: Any, jp_serverapp: Any) -> None:
     for path in ("releases/-1", "releases/abc", "jobs/x/log", "nope", "models/m/x/y/z"):
         code, answer = await api("GET", path)
         assert code == 404 and answer["error"] == "NotFound", (path, answer)
-    code, answer = await api("PUT", "models")
-    assert code == 405 and answer["error"] == "MethodNotAllowed"
+    resp = await jp_fetch("mlops", "api", "models", method="PUT", body=b"{}", raise_error=False)
+    assert resp.code == 405 and json.loads(resp.body)["error"] == "MethodNotAllowed"
+    assert resp.headers["Allow"] == "GET, POST"
+    # Jupyter's own ?token= login is not an unknown query parameter
+    token = jp_serverapp.identity_provider.token
+    resp = await jp_fetch("mlops", "api", "models", params={"token": token}, raise_error=False)
+    assert resp.code == 200
     # not logged in: Jupyter's 403, as this API's JSON error
     resp = await jp_fetch("mlops", "api", "models", method="GET", headers={"Authorization": ""}, raise_error=False)
     assert resp.code == 403 and json.loads(resp.body)["error"] == "Forbidden"

@@ -487,7 +487,7 @@ def test_registry_aliases_history_and_palette_actions(lab: Lab) -> None:
     detail.locator('[data-testid="mlops-alias-name"]').fill("v2")
     detail.locator('[data-testid="mlops-alias-release"]').select_option(str(second["id"]))
     detail.locator('[data-testid="mlops-alias-set"]').click()
-    lab.wait_text(detail.locator('[data-testid="mlops-field-error"][data-field="alias"]'), "looks like a version")
+    lab.wait_text(detail.locator('[data-testid="mlops-field-error"][data-field="alias"]'), "not look like a version")
     detail.locator('[data-testid="mlops-alias-name"]').fill("prod")
     detail.locator('[data-testid="mlops-alias-set"]').click()
     alias = detail.locator('[data-testid="mlops-alias-row"][data-alias="prod"]')

@@ -16,6 +16,16 @@ HOST = rf"(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9a-fA-F:]+\])(?::[0-9]{{1,5}})?"
 TAG_PART = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 #: A repository path without its registry host.
 REPO_PATH = rf"{COMPONENT}(?:/{COMPONENT})*"
+#: A first part Docker reads as a registry host: with a '.' or a ':port', or localhost.
+REGISTRY_HOST = (
+    rf"(?:{_LABEL}(?:\.{_LABEL})+(?::[0-9]{{1,5}})?|{_LABEL}:[0-9]{{1,5}}|localhost"
+    rf"|\[[0-9a-fA-F]*:[0-9a-fA-F:]*\](?::[0-9]{{1,5}})?)"
+)
+#: A first path component that cannot be read as a host (no '.').
+_PLAIN = r"[a-z0-9]+(?:(?:_|__|-+)[a-z0-9]+)*"
+#: A whole reference, as `_image_problem` reads it (the document publishes this): a host
+#: and a path, or a path whose first part has no '.', or a single component; then a tag.
+IMAGE_PATTERN = rf"(?:{REGISTRY_HOST}/{REPO_PATH}|{_PLAIN}(?:/{COMPONENT})+|{COMPONENT})(?::{TAG_PART})?"
 IMAGE_RULE = (
     "must be an image reference name[:tag]: lowercase letters, digits and separators . _ __ - "
     "in '/'-separated parts, optionally a registry host[:port]/ in front, a tag of letters, digits, "
@@ -79,6 +89,7 @@ def _relative_problem(value: str) -> str | None:
 IMAGE = Field(
     "string",
     max_length=255,
+    pattern=IMAGE_PATTERN,
     rule=IMAGE_RULE,
     check=_image_problem,
     description="image name[:tag], e.g. registry.local:5000/team/model:1.0",
@@ -87,6 +98,7 @@ BASE_IMAGE = Field(
     "string",
     nullable=True,
     max_length=255,
+    pattern=IMAGE_PATTERN,
     rule=IMAGE_RULE,
     check=_image_problem,
     description="base image of the generated Dockerfile (default: by accelerator)",
@@ -195,16 +207,17 @@ PUSH = Shape(
             pattern=TAG_PART,
             rule="must be letters, digits, _ . - (at most 128, not starting with . or -)",
         ),
-        "username": Field("string", nullable=True, max_length=500, description="registry user; never stored"),
+        "username": Field("string", max_length=500, min_length=1, description="registry user; never stored"),
         "password": Field(
             "string",
-            nullable=True,
             max_length=4000,
+            min_length=1,
             secret=True,
             description="registry password or token; never stored",
         ),
     },
     required=("registry",),
+    together=("username", "password"),
 )
 
 

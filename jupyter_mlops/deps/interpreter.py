@@ -26,19 +26,29 @@ CHECK_TIMEOUT = 20.0
 OLDEST = (3, 8)
 
 
-def executable(python: Any) -> str:
-    """The absolute path of the executable file `python` names (a bare name is looked up on
-    PATH); InvalidInput naming `python` when there is none."""
+#: What an interpreter next to a known one, or in an allowed folder, may be called.
+PYTHON_NAME = re.compile(r"python(\d+(\.\d+)?)?")
+
+
+def absolute(python: Any) -> str:
+    """`python` as an absolute, normalized path (a bare name looked up on PATH), without
+    looking at the file; InvalidInput naming `python` when it is empty or no usable path."""
     if not isinstance(python, (str, os.PathLike)) or not os.fspath(python).strip():
         raise InvalidInput("python: must be the path of a Python interpreter, got an empty value", field="python")
     raw = os.fspath(python)
     usable(raw, "python")
     path = raw if os.sep in raw else (shutil.which(raw) or raw)
-    path = os.path.abspath(os.path.expanduser(path))
+    return os.path.normpath(os.path.abspath(os.path.expanduser(path)))
+
+
+def executable(python: Any) -> str:
+    """The absolute path of the executable file `python` names; InvalidInput naming
+    `python` when there is none."""
+    path = absolute(python)
     if not os.path.exists(path):
-        raise InvalidInput(f"python: no interpreter at {raw!r} (the file does not exist)", field="python")
+        raise InvalidInput(f"python: no interpreter at {os.fspath(python)!r} (the file does not exist)", field="python")
     if os.path.isdir(path) or not os.access(path, os.X_OK):
-        raise InvalidInput(f"python: {raw!r} is not an executable file", field="python")
+        raise InvalidInput(f"python: {os.fspath(python)!r} is not an executable file", field="python")
     return path
 
 
@@ -59,31 +69,35 @@ def kernel_interpreters() -> list[str]:
 
 
 def is_allowed(path: str, known: Iterable[str], allowed: Iterable[Path]) -> bool:
-    """Whether `path` (absolute, not resolved: a venv's python is a link) is one of the
-    `known` interpreters or next to one (the same bin folder), or is or lies under one of
-    the `allowed` entries."""
-    norm = os.path.normpath(path)
+    """Whether `path` (absolute and normalized, not resolved: a venv's python is a link) is
+    one of the `known` interpreters or an `allowed` entry itself, or is named like Python
+    (`python`, `python3`, `python3.11`) and lies next to a known one (the same bin folder)
+    or under an allowed folder."""
     known_paths = {os.path.normpath(k) for k in known}
-    if norm in known_paths or os.path.dirname(norm) in {os.path.dirname(k) for k in known_paths}:
+    if path in known_paths or any(path == str(entry) for entry in allowed):
         return True
-    return any(norm == str(entry) or inside(Path(norm), entry) for entry in allowed)
+    if not PYTHON_NAME.fullmatch(os.path.basename(path)):
+        return False
+    folder = os.path.dirname(path)
+    return folder in {os.path.dirname(k) for k in known_paths} or any(inside(Path(path), e) for e in allowed)
 
 
 def check_interpreter(python: Any, *, allowed: Sequence[Path] = (), known: Iterable[str] = ()) -> str:
     """`python` as an absolute path when it is an allowed Python interpreter (see the module
     doc; `known` adds interpreters the caller vouches for, e.g. a running kernel's), else
-    Forbidden (not allowed) or InvalidInput (not Python), naming `python`. Nothing the
-    executable writes is passed on."""
+    Forbidden (not allowed: said before the file is even looked at, so no answer tells
+    whether a path exists) or InvalidInput (no executable there, or not Python), naming
+    `python`. Nothing the executable writes is passed on."""
     from .probe import clean_env
 
-    exe = executable(python)
-    kernels = [*known, *kernel_interpreters(), sys.executable]
-    if not is_allowed(exe, kernels, allowed):
+    path = absolute(python)
+    if not is_allowed(path, [*known, *kernel_interpreters(), sys.executable], allowed):
         raise Forbidden(
-            f"python: {exe} is not the interpreter of a kernel here; register its environment as a kernel "
+            f"python: {path} is not the interpreter of a kernel here; register its environment as a kernel "
             "(python -m ipykernel install --user --name NAME) or add it to the allowed_pythons setting",
             field="python",
         )
+    exe = executable(path)
     try:
         done = subprocess.run(
             [exe, "-I", "-c", CHECK],

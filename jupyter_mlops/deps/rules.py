@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import InvalidInput
 from ..fields import Field, Shape
 
 INSTALLERS = ("uv", "pip")
@@ -43,22 +42,16 @@ TARGET_FIELDS: dict[str, Field] = {
 }
 #: The fields that are lists (comma-separated in a query string).
 LIST_FIELDS = ("extras", "groups", "requirement_files")
-TARGET = Shape(TARGET_FIELDS)
+TARGET = Shape(TARGET_FIELDS, one_of=("kernel_id", "python"))
 PLAN = Shape(
     {
         **TARGET_FIELDS,
         "installer": Field("string", "uv or pip (default: uv when available)", nullable=True, enum=INSTALLERS),
-    }
+    },
+    one_of=("kernel_id", "python"),
 )
 
 
-def one_interpreter(fields: dict[str, Any]) -> tuple[str | None, str | None]:
-    """(kernel_id, python) of a checked request: exactly one of them is given."""
-    kernel_id = fields.get("kernel_id") or None
-    python = fields.get("python") or None
-    if (kernel_id is None) == (python is None):
-        raise InvalidInput(
-            "kernel_id: give exactly one of kernel_id (a running kernel) or python (an interpreter path)",
-            field="kernel_id",
-        )
-    return kernel_id, python
+def interpreter_of(fields: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(kernel_id, python) of a request TARGET or PLAN checked: exactly one of them is given."""
+    return fields.get("kernel_id") or None, fields.get("python") or None

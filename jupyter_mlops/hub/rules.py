@@ -11,7 +11,10 @@ from typing import Any
 from ..fields import Field, Shape
 
 PART_MAX = 96
-REPO_PART = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?"
+#: One part of a repo id: a letter or digit first, a letter, digit or '_' last, at most 96.
+REPO_PART = rf"[A-Za-z0-9](?:[A-Za-z0-9_.-]{{0,{PART_MAX - 2}}}[A-Za-z0-9_])?"
+#: Nowhere in a repo id (Hugging Face's rule).
+REPO_FORBID = r"--|\.\."
 REPO_RULE = (
     "must be org/name: two parts of letters, digits, '-', '_' and '.', not starting or ending "
     "with '-' or '.', without '--' or '..', each at most 96 characters"
@@ -23,20 +26,6 @@ REVISION_RULE = (
 )
 PATTERN_RULE = "must be a relative glob (letters, digits, . _ - / * ? [ ] + , = @ ~ and spaces), without '..' parts"
 FILE_RULE = "must be a relative file path in the repo (or a glob), without '..' parts"
-
-
-def _repo_problem(value: str) -> str | None:
-    parts = value.split("/")
-    if len(parts) != 2:
-        return "must be exactly org/name (one '/')"
-    for part in parts:
-        if len(part) > PART_MAX:
-            return f"each part must be at most {PART_MAX} characters"
-        if "--" in part or ".." in part:
-            return "must not contain '--' or '..'"
-        if part.endswith((".", "-")):
-            return "parts must not end with '-' or '.'"
-    return None
 
 
 def _relative_path_problem(value: str) -> str | None:
@@ -64,8 +53,8 @@ REPO_ID = Field(
     description="Hugging Face model repo id, org/name",
     max_length=2 * PART_MAX + 1,
     pattern=f"{REPO_PART}/{REPO_PART}",
+    forbid=REPO_FORBID,
     rule=REPO_RULE,
-    check=_repo_problem,
 )
 REVISION = Field(
     "string",

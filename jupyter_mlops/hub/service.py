@@ -3,6 +3,7 @@ make a registry model from a download, and the workspace's default model."""
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 from datetime import datetime, timezone
@@ -39,31 +40,49 @@ def _rel(file: Any, rev: Any) -> str:
         return str(file.file_name)
 
 
-def revision_view(rev: Any) -> dict[str, Any]:
-    """A cached revision as JSON."""
+def _in_cache(files: Any, cache: Path) -> list[Any]:
+    """The files whose blob lies inside the model cache: a link out of it is listed by
+    name only, its target's size and times are never reported."""
+    return [f for f in files if inside(Path(os.path.realpath(f.blob_path)), cache)]
+
+
+def _figures(files: list[Any]) -> dict[str, Any]:
+    """Bytes (each blob once) and the newest times of `files`."""
+    blobs = {f.blob_path: f.size_on_disk for f in files}
+    return {
+        "size_on_disk": sum(blobs.values()),
+        "last_accessed": _ts(max((f.blob_last_accessed for f in files), default=None)),
+        "last_modified": _ts(max((f.blob_last_modified for f in files), default=None)),
+    }
+
+
+def revision_view(rev: Any, cache: Path) -> dict[str, Any]:
+    """A cached revision as JSON (sizes and times of what lies inside `cache` only)."""
     names = sorted(_rel(f, rev) for f in rev.files)
+    figures = _figures(_in_cache(rev.files, cache))
     return {
         "commit": rev.commit_hash,
         "refs": sorted(rev.refs),
-        "size_on_disk": rev.size_on_disk,
+        "size_on_disk": figures["size_on_disk"],
         "file_count": len(rev.files),
         "files": names[:MAX_FILES_LISTED],
-        "last_modified": _ts(rev.last_modified),
+        "last_modified": figures["last_modified"],
         "snapshot_path": str(rev.snapshot_path),
     }
 
 
-def repo_view(repo: Any) -> dict[str, Any]:
-    """A cached repo as JSON, newest revision first."""
+def repo_view(repo: Any, cache: Path) -> dict[str, Any]:
+    """A cached repo as JSON, newest revision first (sizes and times inside `cache` only)."""
     revs = sorted(repo.revisions, key=lambda r: r.last_modified, reverse=True)
+    figures = _figures(_in_cache([f for r in repo.revisions for f in r.files], cache))
     return {
         "repo_id": repo.repo_id,
         "path": str(repo.repo_path),
-        "size_on_disk": repo.size_on_disk,
+        "size_on_disk": figures["size_on_disk"],
         "file_count": repo.nb_files,
-        "last_accessed": _ts(repo.last_accessed),
-        "last_modified": _ts(repo.last_modified),
-        "revisions": [revision_view(r) for r in revs],
+        "last_accessed": figures["last_accessed"],
+        "last_modified": figures["last_modified"],
+        "revisions": [revision_view(r, cache) for r in revs],
     }
 
 
@@ -209,7 +228,7 @@ class HubService:
         downloading = {j["params"].get("repo_id") for j in self._active_downloads()}
         items = []
         for r in repos[:size]:
-            view = repo_view(r)
+            view = repo_view(r, self.models_dir)
             view["downloading"] = r.repo_id in downloading
             items.append(view)
         nxt = encode_cursor(repos[size - 1].repo_id, "hub.models") if len(repos) > size else None
@@ -217,7 +236,11 @@ class HubService:
             "items": items,
             "next_cursor": nxt,
             "cache_dir": str(self.models_dir),
-            "size_on_disk": info.size_on_disk if info else 0,
+            "size_on_disk": _figures(
+                _in_cache(
+                    [f for r in (info.repos if info else ()) for v in r.revisions for f in v.files], self.models_dir
+                )
+            )["size_on_disk"],
         }
 
     def get_local(self, repo_id: str) -> dict[str, Any]:
@@ -226,7 +249,7 @@ class HubService:
         repo = self._repos().get(repo_id)
         if repo is None:
             raise NotFound(f"repo {repo_id} is not in the model cache {self.models_dir}")
-        return repo_view(repo)
+        return repo_view(repo, self.models_dir)
 
     # -- which revision --------------------------------------------------------
     @staticmethod
@@ -321,7 +344,9 @@ class HubService:
             strategy = info.delete_files(*selected)
             paths = [f.file_path for f in selected] + list(strategy.blobs)
         else:
-            strategy = info.delete_revisions(*commits)
+            # huggingface_hub matches commit hashes across the whole cache: a commit another
+            # repo shares must not take that repo's revision instead
+            strategy = dataclasses.replace(info, repos=frozenset({repo})).delete_revisions(*commits)
             paths = [*strategy.repos, *strategy.snapshots, *strategy.refs, *strategy.blobs]
         _refuse_escapes(self.models_dir, repo.repo_path, list(strategy.blobs), paths)
         denied = _writable_problem(paths)
@@ -381,7 +406,7 @@ class HubService:
                 "revision": revision,
                 "commit": rev.commit_hash,
                 "endpoint": self.endpoint,
-                "size_on_disk": rev.size_on_disk,
+                "size_on_disk": revision_view(rev, self.models_dir)["size_on_disk"],
                 "file_count": len(rev.files),
             },
         }

@@ -35,14 +35,14 @@ TAG = Field(
     pattern=r"[A-Za-z0-9][A-Za-z0-9._:=/-]*",
     rule="must start with a letter or digit and use only letters, digits and . _ : = / - (at most 64)",
 )
+#: A letter, then letters, digits, '_' and '-'; but not `v` and digits only (a version).
+ALIAS_PATTERN = r"(?:[A-Za-uw-z][A-Za-z0-9_-]*|v(?:[0-9]*[A-Za-z_-][A-Za-z0-9_-]*)?)"
 ALIAS = Field(
     "string",
     max_length=64,
-    pattern=r"[A-Za-z][A-Za-z0-9_-]*",
-    rule="must start with a letter and use only letters, digits, '_' and '-' (at most 64)",
-    check=lambda v: (
-        "looks like a version; aliases must not be plain version strings" if re.fullmatch(r"v\d+", v) else None
-    ),
+    pattern=ALIAS_PATTERN,
+    rule="must start with a letter and use only letters, digits, '_' and '-' (at most 64), and not look like "
+    "a version (v1, v20)",
 )
 HF_REPO = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?/[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?"
 S3_URI = r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\x00]*)?"
@@ -68,6 +68,7 @@ def _storage_problem(value: str) -> str | None:
 STORAGE_PATH = Field(
     "string",
     max_length=1024,
+    min_length=1,
     rule="s3://bucket/key, hf://org/name[@revision] or a filesystem path",
     check=_storage_problem,
 )
@@ -117,7 +118,7 @@ ARTIFACT_FIELDS = {
     "size": Field("integer", nullable=True, minimum=0),
     "sha256": Field("string", nullable=True, pattern=r"[0-9a-f]{64}", rule="must be 64 lowercase hex digits"),
 }
-ARTIFACT = Shape(ARTIFACT_FIELDS, required=("name", "path"))
+ARTIFACT = Shape(ARTIFACT_FIELDS, required=("name", "path"), one_of=("release_id", "model"))
 
 DEPLOYMENT_STATUSES = ("pending", "active", "failed", "retired")
 DEPLOYMENT_FIELDS = {

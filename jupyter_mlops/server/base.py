@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from asyncio import Future
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future as ThreadFuture
+from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from http.client import responses
 from typing import TYPE_CHECKING, Any
 
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
-from tornado.http1connection import HTTP1Connection
 
 from ..errors import InvalidInput, MLOpsError, NotFound, Unavailable
 from ..fields import INT64_MAX, MAX_DEPTH, json_problem
@@ -43,7 +44,7 @@ class ServiceHolder:
     (or at the first request, whichever comes first); requests wait for them."""
 
     def __init__(self, build: Callable[[], Services]) -> None:
-        self.future: Future[Services] = Future()
+        self.future: ThreadFuture[Services] = ThreadFuture()
         self._build = build
         self._lock = threading.Lock()
         self._started = False
@@ -101,14 +102,27 @@ class MLOpsHandler(APIHandler):
         length = self.request.headers.get("Content-Length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
             raise web.HTTPError(413, f"body: must be at most {self.max_body} bytes (got {length})")
-        if isinstance(self.request.connection, HTTP1Connection):  # a chunked body is capped as it comes
-            self.request.connection.set_max_body_size(self.max_body)
 
     def data_received(self, chunk: bytes) -> None:
+        """Keep the body's chunks; past the cap (a chunked body has no length to refuse
+        early) answer 413 at once and drop the rest as it comes."""
+        if self._finished:
+            return
         self._body_size += len(chunk)
         if self._body_size > self.max_body:
-            raise web.HTTPError(413, f"body: must be at most {self.max_body} bytes")
+            self._body = []
+            error = web.HTTPError(413, f"body: must be at most {self.max_body} bytes")
+            self.send_error(413, exc_info=(type(error), error, None))
+            return
         self._body.append(chunk)
+
+    def finish(self, chunk: Any = None) -> Future[None]:
+        """Finish once (after an early 413 tornado still calls the verb when the body ends)."""
+        if self._finished:
+            done: Future[None] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+        return super().finish(chunk)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """The server's own errors as this API's JSON errors (the message, never a traceback)."""
@@ -117,6 +131,8 @@ class MLOpsHandler(APIHandler):
         body: dict[str, Any] = {"error": HTTP_ERRORS.get(status_code, "HTTPError"), "message": message}
         if status_code == 413:
             body["field"] = "body"
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
 
@@ -130,6 +146,14 @@ class MLOpsHandler(APIHandler):
         user = self.current_user
         return getattr(user, "username", None) or str(user)
 
+    def allowed_methods(self) -> list[str]:
+        """The verbs this handler answers (for a 405's Allow header)."""
+        return [
+            m.upper()
+            for m in ("get", "post", "put", "patch", "delete")
+            if getattr(type(self), m) is not getattr(web.RequestHandler, m)
+        ]
+
     def json_body(self) -> Any:
         """The request body as JSON, or InvalidInput naming `body` (not JSON, or nested too
         deep); each field's rules check its text."""
@@ -142,14 +166,15 @@ class MLOpsHandler(APIHandler):
             raise InvalidInput(f"body: is not valid JSON ({exc})", field="body") from None
         except RecursionError:
             raise InvalidInput(f"body: must not nest deeper than {BODY_DEPTH} levels", field="body") from None
-        problem = json_problem(data, BODY_DEPTH, text=False)  # text is each field's own rule
+        problem = json_problem(data, BODY_DEPTH, content=False)  # text and numbers are each field's rule
         if problem:
             raise InvalidInput(f"body: {problem}", field="body")
         return data
 
     def query(self, *names: str) -> dict[str, str | None]:
-        """Named query arguments (missing ones None); an unknown argument is InvalidInput."""
-        unknown = sorted(set(self.request.query_arguments) - set(names))
+        """Named query arguments (missing ones None); an unknown argument is InvalidInput
+        (but Jupyter's own `token`, with which a browser may log in)."""
+        unknown = sorted(set(self.request.query_arguments) - set(names) - {"token"})
         if unknown:
             allowed = ", ".join(names) or "none"
             raise InvalidInput(f"{unknown[0]}: unknown query parameter; allowed: {allowed}", field=unknown[0])
@@ -167,7 +192,10 @@ class MLOpsHandler(APIHandler):
     ) -> None:
         """In a thread: check the query against `params`, call `fn(query)`; write
         its answer, or its domain error, as JSON. A 201 answer marked `deduplicated`
-        (an active twin job was returned) is sent as 200."""
+        (an active twin job was returned) is sent as 200. Nothing runs once the request was
+        answered already (a body refused while it streamed in)."""
+        if self._finished:
+            return
         try:
             result = await asyncio.get_running_loop().run_in_executor(EXECUTOR, lambda: fn(self.query(*params)))
         except MLOpsError as exc:
@@ -177,7 +205,7 @@ class MLOpsHandler(APIHandler):
         if status == 201 and isinstance(result, dict) and result.get("deduplicated"):
             status = 200  # the same work was already queued: answered, not created
         self.set_status(status)
-        self.finish(json.dumps(result, default=str))
+        self.finish(json.dumps(result, default=str, allow_nan=False))
 
 
 class NotFoundHandler(MLOpsHandler):

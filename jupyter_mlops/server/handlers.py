@@ -316,6 +316,8 @@ class DepsHandlerBase(MLOpsHandler):
 
     async def body_call(self, call: Callable[[Any, dict[str, Any]], Any], *, status: int = 200) -> None:
         """`deps_call` with the JSON body (no query parameters allowed)."""
+        if self._finished:  # refused while the body streamed in
+            return
         try:
             self.query()
             body = self.json_body()
@@ -341,7 +343,7 @@ class DepsHandlerBase(MLOpsHandler):
         try:
             self.query(*params)  # unknown query parameters first, before anything else
             fields = shape.for_create(data)
-            kernel_id, python = deps_rules().one_interpreter(fields)
+            kernel_id, python = deps_rules().interpreter_of(fields)
             start: Path | None = None
             if kernel_id is not None:
                 found = await kernel_python(self.kernel_manager, kernel_id, timeout=KERNEL_TIMEOUT)

@@ -7,6 +7,9 @@ from typing import Any
 from jupyter_server.utils import url_path_join
 
 from .. import __version__
+from ..fields import INT64_MAX
+from ..jobs.queue import STATES
+from ..paging import MAX_LIMIT
 from .routes import API_PREFIX, PATH_PARAMS, ROUTES
 from .schemas import SCHEMAS, ref
 
@@ -15,10 +18,23 @@ ERROR = {
     "properties": {"error": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}},
     "required": ["error", "message"],
 }
+#: A true/false query flag as the server reads it (empty: the default, false).
+FLAG = {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no", ""]}
+#: Query parameters whose values the server checks, by name (any other is a string).
+QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+    "after": {"type": "integer", "minimum": 0, "maximum": INT64_MAX},
+    "release_id": {"type": "integer", "minimum": -INT64_MAX, "maximum": INT64_MAX},
+    "active": FLAG,
+    "cascade": FLAG,
+    "force": FLAG,
+    "state": {"type": "string", "enum": [*STATES, ""]},
+}
 ERRORS = {
     "400": "invalid input: the message names the field and the rule",
     "403": "not authenticated, not authorized, no XSRF token, or a path outside the allowed folders",
     "404": "unknown object",
+    "405": "the path does not take this verb (the Allow header lists those it takes)",
     "409": "conflict with the current state",
     "413": "the body is larger than the max_body_bytes setting (field: body)",
     "503": "the store is still starting, or failed to start, or a backing service (Docker) is down",
@@ -33,7 +49,13 @@ def document(base_url: str = "/") -> dict[str, Any]:
         for method, op in route.ops.items():
             params = [{"name": p, "in": "path", "required": True, "schema": PATH_PARAMS[p][1]} for p in route.params]
             params += [
-                {"name": q, "in": "query", "required": False, "description": text, "schema": {"type": "string"}}
+                {
+                    "name": q,
+                    "in": "query",
+                    "required": False,
+                    "description": text,
+                    "schema": op.query_schemas.get(q) or QUERY_SCHEMAS.get(q) or {"type": "string"},
+                }
                 for q, text in op.query.items()
             ]
             spec: dict[str, Any] = {

@@ -16,12 +16,20 @@ from ..registry import rules
 from . import handlers as h
 
 API_PREFIX = ("mlops", "api")
+#: One part of a Hugging Face repo id in a path (`{org}/{repo}`), as hub.rules.REPO_ID takes it.
+_REPO_PART_SCHEMA = {
+    "type": "string",
+    "maxLength": hub_rules.PART_MAX,
+    "pattern": f"^(?:{hub_rules.REPO_PART})$",
+    "not": {"type": "string", "pattern": hub_rules.REPO_FORBID},
+}
 #: Path parameters and the text each matches.
 PATH_PARAMS: dict[str, tuple[str, dict[str, Any]]] = {
     "name": (r"[^/]+", {"type": "string"}),
     "model": (r"[^/]+", {"type": "string"}),
-    "org": (r"[^/]+", {"type": "string"}),
-    "alias": (r"[^/]+", {"type": "string"}),
+    "org": (r"[^/]+", _REPO_PART_SCHEMA),
+    "repo": (r"[^/]+", _REPO_PART_SCHEMA),
+    "alias": (r"[^/]+", {"type": "string", "maxLength": 64, "pattern": f"^(?:{rules.ALIAS_PATTERN})$"}),
     "release_id": (r"\d+", {"type": "integer"}),
     "artifact_id": (r"\d+", {"type": "integer"}),
     "deployment_id": (r"\d+", {"type": "integer"}),
@@ -43,6 +51,8 @@ class Op:
     response: str | None = None  #: name of the answer's schema in schemas.SCHEMAS
     #: a submit answered 200 (not 201) with the active twin when the same work is queued already
     dedupes: bool = False
+    #: JSON Schemas of query parameters this verb checks in its own way (else openapi.QUERY_SCHEMAS)
+    query_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,15 @@ class Route:
     def pattern(self) -> str:
         """The tornado regex for this path (without the prefix)."""
         return re.sub(r"{(\w+)}", lambda m: f"({PATH_PARAMS[m.group(1)][0]})", self.path)
+
+
+def _filter(schema: dict[str, Any]) -> dict[str, Any]:
+    """A list filter's schema: a value the field takes, or empty (no filter)."""
+    return {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
+
+
+def _enum(values: tuple[str, ...]) -> dict[str, Any]:
+    return _filter({"type": "string", "enum": list(values)})
 
 
 def _paged(**query: str) -> dict[str, str]:
@@ -99,6 +118,7 @@ ROUTES: tuple[Route, ...] = (
                     status="has a release in this status",
                 ),
                 response="ModelPage",
+                query_schemas={"status": _enum(rules.RELEASE_STATUSES)},
             ),
             "post": Op("Create a model", body=rules.MODEL.create_schema(), status=201, response="Model"),
         },
@@ -122,6 +142,10 @@ ROUTES: tuple[Route, ...] = (
                     model="model name", status="release status", quantization="quantization", version="exact version"
                 ),
                 response="ReleasePage",
+                query_schemas={
+                    "status": _enum(rules.RELEASE_STATUSES),
+                    "quantization": _filter(rules.QUANTIZATION.json_schema()),
+                },
             ),
             "post": Op(
                 "Create a candidate release", body=rules.RELEASE.create_schema(), status=201, response="Release"
@@ -181,6 +205,7 @@ ROUTES: tuple[Route, ...] = (
                     model="model name", release_id="release id", environment="environment", status="deployment status"
                 ),
                 response="DeploymentPage",
+                query_schemas={"status": _enum(rules.DEPLOYMENT_STATUSES)},
             ),
             "post": Op("Record a deployment", body=rules.DEPLOYMENT.create_schema(), status=201, response="Deployment"),
         },
@@ -328,7 +353,7 @@ ROUTES: tuple[Route, ...] = (
         },
     ),
     Route(
-        "/hub/models/{org}/{name}",
+        "/hub/models/{org}/{repo}",
         h.HubModelHandler,
         {
             "get": Op("One cached model (org/name)", response="HubModel"),
@@ -345,7 +370,7 @@ ROUTES: tuple[Route, ...] = (
         },
     ),
     Route(
-        "/hub/models/{org}/{name}/register",
+        "/hub/models/{org}/{repo}/register",
         h.HubRegisterHandler,
         {
             "post": Op(

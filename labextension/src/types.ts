@@ -609,7 +609,7 @@ export interface PostHubDownloadsBody {
   token?: string | null;
 }
 
-/** POST /hub/models/{org}/{name}/register */
+/** POST /hub/models/{org}/{repo}/register */
 export interface PostHubRegisterBody {
   /** branch, tag or commit (default main) */
   revision?: string;
@@ -660,7 +660,7 @@ export interface PostBuildPushBody {
   /** must be letters, digits, _ . - (at most 128, not starting with . or -) */
   tag?: string | null;
   /** registry user; never stored */
-  username?: string | null;
+  username?: string;
   /** registry password or token; never stored */
-  password?: string | null;
+  password?: string;
 }
