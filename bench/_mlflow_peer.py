@@ -1,7 +1,7 @@
 """MLflow tracking server as a benchmark peer for the model-registry REST API.
 
 Stdlib only at import time.  MLflow itself lives in a separate virtualenv
-(``bench/.venv-mlflow`` by default, git-ignored) and runs as a subprocess bound
+(``.venv-mlflow`` at the repo root by default, git-ignored; tests/services.sh install makes it) and runs as a subprocess bound
 to 127.0.0.1 only.  Requests go through one persistent keep-alive
 ``http.client.HTTPConnection``.
 
@@ -46,10 +46,10 @@ __all__ = [
 ]
 
 BENCH_DIR = Path(__file__).resolve().parent
-DEFAULT_VENV = BENCH_DIR / ".venv-mlflow"
+DEFAULT_VENV = BENCH_DIR.parent / ".venv-mlflow"  # shared with the tests (tests/services.sh install)
 #: pip requirement for the peer; the full ``mlflow`` package (not mlflow-skinny)
 #: is needed for ``mlflow server``.  Override with $MLFLOW_PEER_SPEC.
-MLFLOW_SPEC = os.environ.get("MLFLOW_PEER_SPEC", "mlflow")
+MLFLOW_SPEC = os.environ.get("MLFLOW_PEER_SPEC", "mlflow==3.17.2")
 HOST = "127.0.0.1"
 API = "/api/2.0/mlflow"
 #: Matches model-01000 .. model-01999 (1000 models) once seeded with >= 2000 models.

@@ -165,7 +165,7 @@ def main() -> None:
         t0 = time.monotonic()
         seed_ours(root, args.models, args.releases)
         print(f"ours: seeded {args.models} models, {args.releases} releases in {time.monotonic() - t0:.1f} s")
-        python = ensure_mlflow_venv(Path(__file__).resolve().parent / ".venv-mlflow")
+        python = ensure_mlflow_venv()
         with OurServer(root) as server, MlflowPeer(python, Path(tmp) / "mlflow") as peer:
             peer.seed(args.models, args.releases)
             mlflow_version = peer.version()

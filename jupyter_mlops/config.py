@@ -104,6 +104,12 @@ class MLOpsSettings(Configurable):
         help="Base image of generated Dockerfiles by accelerator: keys rocm, cuda, cpu (defaults "
         "rocm/pytorch:latest, pytorch/pytorch:latest, python:3.12-slim).",
     ).tag(config=True, env=("JUPYTER_MLOPS_BUILD_BASE_IMAGES",))
+    mlflow_tracking_uri = Unicode(
+        "",
+        help="URL of an MLflow tracking server (`mlflow server`) to import registered models from and to read "
+        "releases' runs from; its token comes from $MLFLOW_TRACKING_TOKEN (or $MLFLOW_TRACKING_USERNAME and "
+        "$MLFLOW_TRACKING_PASSWORD), never from a config file.",
+    ).tag(config=True, env=("JUPYTER_MLOPS_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"), secret=True)
     max_jobs = Int(2, min=1, max=64, help="How many jobs the server's worker runs at once.").tag(
         config=True, env=("JUPYTER_MLOPS_MAX_JOBS",)
     )
@@ -120,6 +126,16 @@ class MLOpsSettings(Configurable):
                 f"postgresql+psycopg://user@host/db (got {redact_url(url)!r})"
             )
         return str(url)
+
+    @validate("mlflow_tracking_uri")
+    def _check_mlflow_tracking_uri(self, proposal: Any) -> str:
+        url = proposal["value"]
+        if url and (not url.startswith(("http://", "https://")) or not urlsplit(url).hostname):
+            raise TraitError(
+                f"must be the http:// or https:// URL of an MLflow tracking server (got {redact_url(url)!r}); "
+                "a local store (file:, sqlite:) is read through one: `mlflow server --backend-store-uri ...`"
+            )
+        return str(url).rstrip("/")
 
     @validate("hf_endpoint")
     def _check_hf_endpoint(self, proposal: Any) -> str:
@@ -172,6 +188,7 @@ class Settings:
     download_disk_margin: int = 1 << 30
     docker_host: str = DEFAULT_DOCKER_HOST
     build_base_images: Mapping[str, str] = field(default_factory=dict)
+    mlflow_tracking_uri: str = ""
     max_jobs: int = 2
     run_worker: bool = True
     extra_roots: tuple[Path, ...] = ()
@@ -184,6 +201,22 @@ class Settings:
         """The folders a request may name: the workspace, the model cache, the extra roots."""
         ws = self.workspace
         return (ws.root, ws.models_dir, *self.extra_roots)
+
+    @property
+    def workspace_located(self) -> bool:
+        """Whether the workspace was named (a setting, a database URL) or found upward (a
+        `.mlops/` folder), rather than taken as the current folder for want of one."""
+        named = self.origins.get("workspace_dir") != ROOT_SOURCE or "db_url" in self.origins
+        return named or self.workspace.state_dir.is_dir()
+
+    @property
+    def served(self) -> bool:
+        """Whether a Jupyter server handed this workspace down (this is one of its kernels)."""
+        return self.origins.get("workspace_dir", "").startswith("server")
+
+    def where(self) -> dict[str, str]:
+        """Which workspace and store a face uses, as it may show them (passwords hidden)."""
+        return {"path": str(self.workspace.root), "store": redact_url(self.workspace.db_url)}
 
     @classmethod
     def of(cls, workspace_dir: str | Path, **values: Any) -> Settings:
@@ -434,6 +467,7 @@ def resolve(
         download_disk_margin=holder.download_disk_margin,
         docker_host=holder.docker_host,
         build_base_images=dict(holder.build_base_images),
+        mlflow_tracking_uri=holder.mlflow_tracking_uri,
         max_jobs=holder.max_jobs,
         run_worker=holder.run_worker,
         extra_roots=tuple(_under(root, p) for p in holder.extra_roots),

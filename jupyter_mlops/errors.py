@@ -20,6 +20,10 @@ class MLOpsError(Exception):
             body["field"] = self.field
         return body
 
+    def _render_traceback_(self) -> list[str]:
+        """How IPython shows it when it stops a cell: one line, the message, no traceback."""
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self.message}"]
+
 
 class InvalidInput(MLOpsError):
     """Input broke a rule; the message names the field and the rule."""
@@ -49,3 +53,12 @@ class Unavailable(MLOpsError):
     """A backing service (database, daemon) is not ready or not reachable."""
 
     status = 503
+
+
+def one_line(exc: BaseException) -> str:
+    """A failure in one line: a domain error's message, else the exception's type and the
+    first line of its text (never the chain of exceptions behind it)."""
+    if isinstance(exc, MLOpsError):
+        return exc.message
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__

@@ -2,7 +2,8 @@
 
 A command's answer is returned as a `cli.Result`, which the notebook shows as an
 HTML table (plain text in a terminal) and which code can keep: `r = %mlops releases
-show 3; r["status"]`. Errors print one line and return None; the kernel never exits."""
+show 3; r["status"]`. A failure raises (so Run All stops at that cell) and shows as one
+line, the message, not a traceback; the kernel never exits."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from .cli.hub import download_progress_text
 from .cli.render import Result, job_progress_text
 from .cli.tree import HelpRequested, UsageError, build_parser, parse_body, run
-from .errors import MLOpsError
 
 if TYPE_CHECKING:
     from .services import Services
@@ -61,16 +61,10 @@ class MLOpsMagics(Magics):
         except HelpRequested as help_:
             print(help_.text.rstrip())
         except UsageError as exc:
-            _error(f"{exc.message} (see {exc.prog or PROG} --help)")
-        except MLOpsError as exc:
-            _error(exc.message)
+            raise UsageError(f"{exc.message} (see {exc.prog or PROG} --help)", usage=exc.usage, prog=exc.prog) from None
         except ValueError as exc:  # shlex: unbalanced quotes
-            _error(f"{PROG}: cannot split the line: {exc}")
+            raise UsageError(f"{PROG}: cannot split the line: {exc}", prog=PROG) from None
         return None
-
-
-def _error(message: str) -> None:
-    print(f"mlops error: {message}", file=sys.stderr)
 
 
 def _is_download(argv: list[str]) -> bool:

@@ -35,6 +35,20 @@ class SecretFiles:
             fh.write(text)
         return str(path)
 
+    def submit(
+        self, secret: str | None, kind: str, params: dict[str, Any], *, owner: str, dedupe_key: str
+    ) -> dict[str, Any]:
+        """Queue a job whose params name the one-shot file `secret`; the file is deleted when
+        no new job will read it (the submit failed, or an active twin was answered instead)."""
+        try:
+            job: dict[str, Any] = self.jobs.submit(kind, params, owner=owner, dedupe_key=dedupe_key)
+        except BaseException:
+            forget(secret)
+            raise
+        if job.get("deduplicated"):
+            forget(secret)
+        return job
+
     def claimed(self) -> set[str]:
         """The secret files named in the params of active jobs (of any kind)."""
         found: set[str] = set()

@@ -27,6 +27,7 @@ class Services:
         from .deps.service import DepsService
         from .deps.status import DEFAULT_PROTECTED
         from .hub.service import HubService
+        from .tracking.service import TrackingService
 
         self.settings = settings
         self.workspace = workspace = settings.workspace
@@ -62,12 +63,21 @@ class Services:
             base_images=dict(settings.build_base_images),
             roots=settings.roots,
         )
+        self.tracking = TrackingService(
+            self.registry, self.jobs, settings.mlflow_tracking_uri, workspace.state_dir / "secrets"
+        )
         self._storage: tuple[float, dict[str, Any]] | None = None
         self._storage_lock = threading.Lock()
 
     def dashboard(self) -> dict[str, Any]:
-        """Counts, recent releases and deployments, jobs by state, and storage figures."""
-        return {**self.registry.counts(), "jobs": self.jobs.counts(), "storage": self.storage()}
+        """Counts, recent releases and deployments, jobs by state, storage figures, and which
+        workspace and store answer."""
+        return {
+            **self.registry.counts(),
+            "jobs": self.jobs.counts(),
+            "storage": self.storage(),
+            "workspace": self.settings.where(),
+        }
 
     def storage(self) -> dict[str, Any]:
         """Disk used and free for the workspace and the model cache (cached for a few seconds)."""

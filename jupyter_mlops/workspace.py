@@ -21,6 +21,11 @@ class Workspace:
         """`<root>/.mlops`: the database, its backups and job scratch space."""
         return self.root / STATE_DIRNAME
 
+    def has_store(self) -> bool:
+        """Whether the store is there: the SQLite file exists (a database server's is taken to)."""
+        path = self.sqlite_path
+        return path is None or path.is_file()
+
     @property
     def sqlite_path(self) -> Path | None:
         """The database file when the store is SQLite, else None."""

@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 from hub_server import FakeHub
 
@@ -335,6 +336,70 @@ def start_lab(root_dir: Path, home: Path, *, bindir: Path | None = None,
             server.stop()
             raise RuntimeError(f"jupyter lab did not answer /api/status within {timeout:g} s:\n{server.log_tail()}")
         time.sleep(0.2)
+
+
+KERNEL_TIMEOUT = 120.0
+
+
+class ServerKernel:
+    """A kernel the server started for a notebook (through its sessions API, as JupyterLab
+    starts one when a notebook opens), driven over ZMQ."""
+
+    def __init__(self, server: LabServer, path: str) -> None:
+        from jupyter_client.blocking import BlockingKernelClient
+
+        status, answer = server.request("POST", "api/sessions", {"path": path, "name": Path(path).name,
+                                                                 "type": "notebook", "kernel": {"name": "python3"}})
+        assert status == 201, answer
+        self.server, self.kernel_id = server, answer["kernel"]["id"]
+        connection = Path(server.env["JUPYTER_RUNTIME_DIR"]) / f"kernel-{self.kernel_id}.json"
+        deadline = time.monotonic() + KERNEL_TIMEOUT
+        while not connection.is_file():
+            assert time.monotonic() < deadline, f"no connection file {connection}"
+            time.sleep(0.1)
+        self.client = BlockingKernelClient(connection_file=str(connection))
+        self.client.load_connection_file()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=KERNEL_TIMEOUT)
+
+    def execute(self, code: str, timeout: float = KERNEL_TIMEOUT * 3) -> tuple[list[Any], bool]:
+        """Run `code` as a cell: its outputs (nbformat output nodes) and whether it succeeded."""
+        outputs: list[Any] = []
+
+        def hook(msg: dict[str, Any]) -> None:
+            if msg["header"]["msg_type"] in ("stream", "display_data", "execute_result", "error"):
+                outputs.append(nbformat.v4.output_from_msg(msg))
+
+        reply = self.client.execute_interactive(code, output_hook=hook, timeout=timeout, allow_stdin=False)
+        return outputs, reply["content"]["status"] == "ok"
+
+    def close(self) -> None:
+        self.client.stop_channels()
+        self.server.request("DELETE", f"api/kernels/{self.kernel_id}")
+
+
+def run_all(server: LabServer, path: str, *, edits: Mapping[str, str] | None = None,
+            timeout: float = KERNEL_TIMEOUT * 3) -> Any:
+    """Open notebook `path` (relative to the server's root) as JupyterLab does, in a kernel the
+    server starts, and Run All: the code cells in order, each cell's outputs kept, stopping at
+    the first cell that fails (its error is its last output; later cells stay unrun).
+    `edits` replace the source of the code cell starting with a key, as a user changes what
+    the notebook's markdown says to change. Returns the notebook with its outputs (not saved)."""
+    nb = nbformat.read(server.root_dir / path, as_version=4)
+    for start, source in (edits or {}).items():
+        cells = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(start)]
+        assert len(cells) == 1, f"{path}: {len(cells)} code cells start with {start!r}"
+        cells[0].source = source
+    kernel = ServerKernel(server, path)
+    try:
+        for count, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1):
+            cell.outputs, succeeded = kernel.execute(cell.source, timeout)
+            cell.execution_count = count
+            if not succeeded:
+                break
+    finally:
+        kernel.close()
+    return nb
 
 
 def page_config(server: LabServer) -> dict[str, Any]:

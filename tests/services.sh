@@ -2,15 +2,20 @@
 # The services the tests use, from Debian's packages, private to one test run.
 #
 #   tests/services.sh install      apt-get what is missing: docker.io, busybox-static,
-#                                  docker-registry, python3-pip, chromium (idempotent; sudo
-#                                  when not root)
+#                                  docker-registry, python3-pip, python3-venv, chromium
+#                                  (idempotent; sudo when not root), and MLflow (the tests'
+#                                  tracking server) into .venv-mlflow
 #   tests/services.sh run CMD...   start a Docker daemon on a private socket and data root
 #                                  (--iptables=false --bridge=none) and a registry on
 #                                  127.0.0.1, run CMD with DOCKER_HOST and
 #                                  JUPYTER_MLOPS_TEST_REGISTRY set, stop both, exit with CMD's code
 set -euo pipefail
 
-PACKAGES=(docker.io busybox-static docker-registry python3-pip chromium)
+PACKAGES=(docker.io busybox-static docker-registry python3-pip python3-venv chromium)
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+#: MLflow for the tests' tracking server (tests/mlflow_support.py starts it), in its own venv.
+MLFLOW_VENV="$ROOT/.venv-mlflow"
+MLFLOW_SPEC="mlflow==3.17.2"
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -24,6 +29,11 @@ install() {
     echo "services: installing ${missing[*]}"
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  if ! "$MLFLOW_VENV/bin/python" -c 'import mlflow.server' >/dev/null 2>&1; then
+    echo "services: installing $MLFLOW_SPEC into $MLFLOW_VENV (about a minute)"
+    python3 -m venv "$MLFLOW_VENV"
+    "$MLFLOW_VENV/bin/python" -m pip install -q --disable-pip-version-check "$MLFLOW_SPEC"
   fi
 }
 

@@ -69,9 +69,16 @@ async def test_model_create_read_update(api: Api, storage_path: str) -> None:
 
 # -- releases ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("given", "stored"), [(None, "none"), ("none", "none"), ("fp16", "fp16"), ("bf16", "bf16"),
-                                               ("int8", "int8"), ("int4", "int4"), ("gguf", "gguf"),
-                                               ("gguf-q4_k_m", "gguf-q4_k_m"), ("GGUF-Q8_0", "gguf-q8_0")])
+QUANT_SPELLINGS = [(None, "none"), ("none", "none"), ("fp16", "fp16"), ("FP16", "fp16"), ("float16", "fp16"),
+                   ("BF16", "bf16"), ("int8", "int8"), ("INT4", "int4"), ("gguf", "gguf"),
+                   ("gguf-q4_k_m", "gguf-q4_k_m"), ("GGUF-Q8_0", "gguf-q8_0"), ("Q4_K_M", "gguf-q4_k_m"),
+                   ("IQ2_XXS", "gguf-iq2_xxs"), ("gguf_Q5_K_S", "gguf-q5_k_s"), ("exl2-4.0bpw", "exl2-4.0bpw"),
+                   ("EXL2_6.5bpw", "exl2-6.5bpw"), ("mlx-4bit", "mlx-4bit"), ("MLX-8bit", "mlx-8bit"),
+                   ("bnb-4bit", "bnb-4bit"), ("bitsandbytes-nf4", "bnb-nf4"), ("AWQ", "awq"), ("awq-4bit", "awq-4bit"),
+                   ("GPTQ-4bit-128g", "gptq-4bit-128g"), ("my-quant+v2", "my-quant+v2")]
+
+
+@pytest.mark.parametrize(("given", "stored"), QUANT_SPELLINGS)
 async def test_release_fields(api: Api, given: str | None, stored: str) -> None:
     await model(api)
     quant = {} if given is None else {"quantization": given}
@@ -89,6 +96,12 @@ async def test_release_fields(api: Api, given: str | None, stored: str) -> None:
     # the same version in another quantization is another release
     other = await release(api, version="2.1.0-rc1", quantization="int4" if stored != "int4" else "int8")
     assert other["id"] != created["id"]
+    # another spelling of the same quantization is the same release: refused, not a twin
+    if given is not None and given != stored:
+        status, again = await api("POST", "releases", {"model": "m1", "version": "2.1.0-rc1", "quantization": stored})
+        assert status == 409 and "already exists" in again["message"], again
+    listed = await ok(api, "GET", "releases", model="m1", quantization=given or "none")
+    assert [r["id"] for r in listed["items"]] == [created["id"]]  # a filter is normalised the same way
 
 
 def test_lifecycle_table_is_the_issue_s() -> None:

@@ -80,7 +80,7 @@ ART = {"release_id": 1, "name": "w.bin", "path": "/data/w.bin"}
 DEP = {"release_id": 1, "environment": "prod"}
 BAD_NAMES = ["../x", "a b", "", "a" * 101, ".hidden", "x/y", "-x", "name.", "ü", "a\x00b", "a;drop"]
 BAD_VERSIONS = ["", "latest", "1..2", "../1", "1/2", "v", "1 2", "9" * 65]
-BAD_QUANTS = ["int3", "gguf-", "gguf q4", "fp64", "", "none;", "GGUF-Q4 K"]
+BAD_QUANTS = ["gguf-", "gguf q4", "", "none;", "GGUF-Q4 K", "../q4", "q" * 65, "-x", "x/y", "int8.", " int8"]
 BAD_PATHS = ["ftp://x", "s3://A_b", "hf://../../etc", "hf://org", "hf://org/name/extra", "s3://b", "", "   ",
              "/data/\x00x", "file:///etc/passwd", "p" * 1025]
 
@@ -213,7 +213,7 @@ CASES = [
           ("models", {"cursor": base64.urlsafe_b64encode(b'["models.name"]').decode()}),
           ("jobs", {"cursor": base64.urlsafe_b64encode(b"[" * 5000).decode()}),  # too deep to decode
           ("models", {"colour": "red"}), ("models", {"status": "live"}), ("releases", {"status": "bogus"}),
-          ("releases", {"quantization": "int3"}), ("deployments", {"status": "x"}),
+          ("releases", {"quantization": "q4 k m"}), ("deployments", {"status": "x"}),
           ("artifacts", {"release_id": "abc"}), ("deployments", {"release_id": "1e3"}),
           ("artifacts", {"release_id": "99999999999999999999999"}), ("health", {"x": "1"}),
           ("dashboard", {"verbose": "1"}), ("jobs", {"active": "perhaps"}), ("jobs", {"state": "nope"}),

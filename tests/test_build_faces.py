@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from docker_support import RUNNING, SLEEPY_RUN, log_text, run_container, wait_for
+from magic_support import magic_fails
 from store_support import assert_secret_nowhere
 
 from jupyter_mlops import services as services_mod
@@ -245,36 +246,35 @@ def test_magic_detach_then_cancel_a_queued_build(shared: Shared, capsys: pytest.
     assert sh.run_line_magic("mlops", "builds list --active").data["items"] == []
     assert db_row(shared.root, "select j.state, b.image_id from builds b join jobs j on j.id = b.job_id "
                                "where b.id = ?", queued["id"]) == ("cancelled", None)
-    capsys.readouterr()
-    assert sh.run_line_magic("mlops", f"builds cancel {queued['id']}") is None
-    assert capsys.readouterr().err == f"mlops error: job {queued['job_id']} already cancelled; nothing to cancel\n"
+    assert magic_fails(sh, f"builds cancel {queued['id']}") == (f"job {queued['job_id']} already cancelled; "
+                                                                 "nothing to cancel")
 
 
 BAD_MAGIC = [
-    ("build tiny:1.0 --tag 'Bad Tag'", "mlops error: tag: "),
-    ("build tiny:1.0 --tag team/Tiny:1", "mlops error: tag: "),
-    ("build tiny:1.0 --base-image 'has space'", "mlops error: base_image: "),
-    ("build tiny:1.0 --platform amd64", "mlops error: platform: "),
-    ("build tiny:1.0 --project ../outside", "mlops error: project: "),
+    ("build tiny:1.0 --tag 'Bad Tag'", "tag: "),
+    ("build tiny:1.0 --tag team/Tiny:1", "tag: "),
+    ("build tiny:1.0 --base-image 'has space'", "base_image: "),
+    ("build tiny:1.0 --platform amd64", "platform: "),
+    ("build tiny:1.0 --project ../outside", "project: "),
     ("build tiny:1.0 --build-arg FACES_UNSET_ARG",
-     "mlops error: build_args: --build-arg FACES_UNSET_ARG has no value and $FACES_UNSET_ARG is not set"),
-    ("build tiny:1.0 --build-arg 9X=1", "mlops error: build_args: "),
-    ("build tiny:1.0 --run-check \"sh -c 'unbalanced\"", "mlops error: run_check: cannot split the command"),
+     "build_args: --build-arg FACES_UNSET_ARG has no value and $FACES_UNSET_ARG is not set"),
+    ("build tiny:1.0 --build-arg 9X=1", "build_args: "),
+    ("build tiny:1.0 --run-check \"sh -c 'unbalanced\"", "run_check: cannot split the command"),
     ("build tiny:1.0 --push 127.0.0.1:5000 --username ada",
-     f"mlops error: password: --username needs the password in ${PASSWORD_ENV}"),
-    ("build tiny:1.0 --push 127.0.0.1:5000 --password-stdin", "mlops error: username: --password-stdin needs "
+     f"password: --username needs the password in ${PASSWORD_ENV}"),
+    ("build tiny:1.0 --push 127.0.0.1:5000 --password-stdin", "username: --password-stdin needs "
                                                              "--username USER"),
-    ("build tiny:1.0 --push 'bad registry'", "mlops error: registry: "),
-    ("build tiny:1.0 --detach --push 127.0.0.1:5000", "mlops error: build: --push needs the build to finish"),
-    ("build tiny:1.0 --repository team/tiny", "mlops error: build: --repository, --push-tag, --username and "
+    ("build tiny:1.0 --push 'bad registry'", "registry: "),
+    ("build tiny:1.0 --detach --push 127.0.0.1:5000", "build: --push needs the build to finish"),
+    ("build tiny:1.0 --repository team/tiny", "build: --repository, --push-tag, --username and "
                                               "--password-stdin go with --push REGISTRY"),
-    ("build tiny:1.0 --accelerator tpu", "mlops error: %mlops build: argument --accelerator: invalid choice"),
-    ("build tiny", "mlops error: release: must be MODEL:VERSION or MODEL:VERSION:QUANTIZATION"),
-    ("build tiny:9.9", "mlops error: release tiny:9.9:none does not exist"),
-    ("build 999", "mlops error: release 999 does not exist"),
-    ("builds show 999", "mlops error: build 999 does not exist"),
+    ("build tiny:1.0 --accelerator tpu", "%mlops build: argument --accelerator: invalid choice"),
+    ("build tiny", "release: must be MODEL:VERSION or MODEL:VERSION:QUANTIZATION"),
+    ("build tiny:9.9", "release tiny:9.9:none does not exist"),
+    ("build 999", "release 999 does not exist"),
+    ("builds show 999", "build 999 does not exist"),
     ("builds push 1 127.0.0.1:5000 --username ada",
-     f"mlops error: password: --username needs the password in ${PASSWORD_ENV}"),
+     f"password: --username needs the password in ${PASSWORD_ENV}"),
 ]
 
 
@@ -285,9 +285,7 @@ def test_magic_bad_input_names_the_field_and_records_nothing(shared: Shared,
     db = shared.root / ".mlops" / "mlops.db"
     before = snapshot(db)
     for line, message in BAD_MAGIC:
-        assert sh.run_line_magic("mlops", line) is None, line
-        err = capsys.readouterr().err
-        assert err.startswith(message) and err.count("\n") == 1, (line, err)
+        assert magic_fails(sh, line).startswith(message), line
     assert snapshot(db) == before
 
 

@@ -54,8 +54,10 @@ def test_create_list_show_promote(cli: Run, workspace: Path) -> None:
                              "--notes", "first", "--json").stdout)
     assert release["status"] == "candidate" and release["quantization"] == "gguf-q4_k_m"
 
-    table = cli("models", "list").stdout
-    lines = table.splitlines()
+    listed = cli("models", "list")
+    lines = listed.stdout.splitlines()
+    # which workspace and store answered, on stderr (stdout is the answer alone)
+    assert listed.stderr == f"workspace {workspace} (store sqlite:///{workspace}/.mlops/mlops.db)\n"
     assert lines[0] == "models (1)" and lines[1].split()[:2] == ["name", "base_model"]
     assert "llama-ft" in lines[3] and "hf://acme/llama-ft" in lines[3]
 
@@ -81,7 +83,7 @@ def test_bad_input_exits_1_and_changes_nothing(cli: Run, workspace: Path) -> Non
 
     cases = [
         (("releases", "create", "m1", "not-a-version"), "version: must be a version"),
-        (("releases", "create", "m1", "2.0", "--quantization", "int3"), "quantization: must be one of"),
+        (("releases", "create", "m1", "2.0", "--quantization", "q4 k m"), "quantization: must be a quantization"),
         (("releases", "create", "m1", "1.0"), "version: release m1:1.0:none already exists"),
         (("models", "create", "bad name", "--storage-path", "/x"), "name: must start with a letter or digit"),
         (("models", "create", "m2", "--storage-path", "ftp://host/x"), "storage_path: must be an s3:// or hf://"),
@@ -120,12 +122,17 @@ def test_help(cli: Run) -> None:
     assert "--n N" in cli("jobs", "selftest", "--help").stdout
 
 
-def test_workspace_option_and_selftest(cli: Run, tmp_path: Path) -> None:
+def test_workspace_option_and_selftest(cli: Run, tmp_path: Path, workspace: Path) -> None:
     other = tmp_path / "other"
     cli("--workspace", str(other), "models", "create", "far", "--storage-path", "/far")
-    assert json.loads(cli("models", "list", "--json").stdout)["items"] == []
     far = json.loads(cli("models", "list", "--json", "--workspace", str(other)).stdout)
     assert [m["name"] for m in far["items"]] == ["far"]
+    assert far["workspace"] == {"path": str(other), "store": f"sqlite:///{other}/.mlops/mlops.db"}
+    # the environment's workspace has no store yet: a read-only command says so and makes none
+    refused = cli("models", "list", "--json", expect=1)
+    assert "has no registry yet" in refused.stderr and "jupyter mlops init" in refused.stderr
+    assert not (workspace / ".mlops" / "mlops.db").exists()
+    cli("models", "create", "near", "--storage-path", "/near")  # a command that records makes it
 
     job = json.loads(cli("jobs", "selftest", "--n", "3", "--delay", "0.05", "--json").stdout)
     assert job["state"] == "succeeded" and job["result"] == {"counted": 3} and job["owner"] == "cli-user"
@@ -150,3 +157,88 @@ def test_jupyter_mlops_console_command(env: dict[str, str], tmp_path: Path) -> N
     proc = subprocess.run(["jupyter", "mlops", "models", "show", "nope"], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "model 'nope' does not exist" in proc.stderr
+
+
+def test_outside_a_workspace_read_only_commands_leave_the_folder_empty(tmp_path: Path) -> None:
+    """As git outside a repository: say so, say how to make or name one, create nothing."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_MLOPS_")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "jupyter_mlops.cli", *args], env=env, cwd=empty,
+                              capture_output=True, text=True, timeout=120)
+
+    for args in (("models", "list"), ("releases", "list"), ("jobs", "list"), ("audit",), ("dashboard",),
+                 ("deployments", "list"), ("artifacts", "list"), ("builds", "list"), ("models", "--local"),
+                 ("models", "create", "m1", "--storage-path", "/x")):
+        proc = run(*args)
+        assert proc.returncode == 1 and proc.stdout == "", (args, proc)
+        assert proc.stderr.startswith(f"error: not in an MLOps workspace: no .mlops/ in {empty}"), proc.stderr
+        assert "`jupyter mlops init` makes one here" in proc.stderr and "--workspace DIR" in proc.stderr
+    assert list(empty.iterdir()) == []
+    assert run("config").returncode == 0 and list(empty.iterdir()) == []  # needs no store
+
+    made = run("init")
+    assert made.returncode == 0 and f"initialized empty MLOps workspace in {empty}" in made.stdout
+    assert (empty / ".mlops" / "mlops.db").is_file()
+    assert "reinitialized existing" in run("init").stdout
+    listed = run("models", "list")
+    assert listed.returncode == 0 and listed.stdout.splitlines()[0] == "models (0)"
+    assert listed.stderr == f"workspace {empty} (store sqlite:///{empty}/.mlops/mlops.db)\n"
+    sub = empty / "deeper" / "still"
+    sub.mkdir(parents=True)
+    found = subprocess.run([sys.executable, "-m", "jupyter_mlops.cli", "models", "list", "--json"], env=env, cwd=sub,
+                           capture_output=True, text=True, timeout=120)
+    assert json.loads(found.stdout)["workspace"]["path"] == str(empty)  # found upward, as git finds .git
+
+
+def test_deployments_and_artifacts(cli: Run, workspace: Path) -> None:
+    cli("models", "create", "m1", "--storage-path", "/data/m1")
+    release = json.loads(cli("releases", "create", "m1", "1.0", "--quantization", "Q4_K_M", "--json").stdout)
+    made = json.loads(cli("deployments", "create", str(release["id"]), "prod", "--endpoint", "http://10.0.0.5:8000",
+                          "--json").stdout)
+    assert (made["status"], made["model"], made["version"], made["quantization"]) == (
+        "pending", "m1", "1.0", "gguf-q4_k_m")
+    shown = cli("deployments", "update", str(made["id"]), "--status", "active").stdout
+    assert f"updated deployment {made['id']}: m1 1.0 (gguf-q4_k_m) in prod, active" in shown
+    listed = cli("deployments", "list", "--model", "m1", "--status", "active").stdout
+    assert "deployments (1)" in listed and "http://10.0.0.5:8000" in listed
+    assert "status: must be one of" in cli("deployments", "update", str(made["id"]), "--status", "up", expect=1).stderr
+
+    artifact = json.loads(cli("artifacts", "create", "model.gguf", "/data/m1/model.gguf", "--release",
+                              str(release["id"]), "--kind", "weights", "--size", "123", "--json").stdout)
+    assert (artifact["kind"], artifact["size"], artifact["release_id"]) == ("weights", 123, release["id"])
+    card = json.loads(cli("artifacts", "create", "card.md", "/data/m1/README.md", "--model", "m1", "--json").stdout)
+    assert card["release_id"] is None and card["kind"] == "file"
+    assert "artifacts (2)" in cli("artifacts", "list", "--model", "m1").stdout
+    assert "artifacts (1)" in cli("artifacts", "list", "--release", str(release["id"])).stdout
+    assert "name: must be a file name" in cli("artifacts", "create", "a/b", "/x", "--model", "m1", expect=1).stderr
+    assert "forgot artifact" in cli("artifacts", "delete", str(card["id"])).stdout
+    assert "forgot deployment" in cli("deployments", "delete", str(made["id"])).stdout
+    with sqlite3.connect(workspace / ".mlops" / "mlops.db") as conn:
+        actions = conn.execute("select entity_type, action, actor from audit_events where entity_type in "
+                               "('deployment', 'artifact') order by id").fetchall()
+    assert actions == [("deployment", "create", "cli-user"), ("deployment", "update", "cli-user"),
+                       ("artifact", "create", "cli-user"), ("artifact", "create", "cli-user"),
+                       ("artifact", "delete", "cli-user"), ("deployment", "delete", "cli-user")]
+
+
+def test_a_failed_download_says_its_cause_in_one_line(cli: Run, env: dict[str, str]) -> None:
+    from lab_support import free_port
+
+    port = free_port()  # nothing listens: the Hub is unreachable, as offline
+    env["JUPYTER_MLOPS_HF_ENDPOINT"] = f"http://127.0.0.1:{port}"
+    failed = cli("download", "org/tiny", expect=1)
+    assert "Traceback" not in failed.stderr + failed.stdout
+    assert failed.stderr.splitlines()[-1] == (
+        f"error: download job 1 failed: network failure talking to http://127.0.0.1:{port}: ConnectError: "
+        "[Errno 111] Connection refused")
+    assert len(failed.stderr.splitlines()) <= 3  # queued, (progress,) the error
+    job = json.loads(cli("jobs", "show", "1", "--json").stdout)
+    assert job["error"] == f"network failure talking to http://127.0.0.1:{port}: ConnectError: [Errno 111] " \
+                           "Connection refused"
+    lines = json.loads(cli("jobs", "log", "1", "--json").stdout)["lines"]
+    trace = [ln["line"] for ln in lines if ln["stream"] == "trace"]
+    assert trace[0] == "Traceback (most recent call last):" and trace[-1].startswith(
+        "jupyter_mlops.errors.Unavailable: network failure talking to")

@@ -21,13 +21,20 @@ import nbformat
 import pytest
 from deps_support import isolated_env as pip_env
 from hub_server import FakeHub
-from lab_support import LabServer, isolated_env, start_lab
+from lab_support import KERNEL_TIMEOUT, ServerKernel, isolated_env, start_lab
 from nbclient import NotebookClient
 
 from jupyter_mlops.deps.probe import probe
 
 MARK = "@@mlops@@ "
-KERNEL_TIMEOUT = 120.0
+
+
+def run_probe(kernel: ServerKernel, code: str) -> list[Any]:
+    """Execute `code`; the values it printed after MARK (as JSON), in order. Fails on an error."""
+    outputs, succeeded = kernel.execute(code)
+    text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    assert succeeded, (text, outputs)
+    return [json.loads(line[len(MARK):]) for line in text.splitlines() if line.startswith(MARK)]
 FILES = {"config.json": b'{"model_type": "tiny"}', "weights.bin": b"w" * 4096}
 
 
@@ -62,47 +69,6 @@ def setup(tmp_path: Path, hub: FakeHub, rocm_env_copy: Path, wheelhouse: Path) -
     finally:
         killed = server.stop()
         assert not killed, f"processes needed SIGKILL at stop: {killed}"
-
-
-class KernelOfServer:
-    """A kernel the server started (through its sessions API), driven over ZMQ."""
-
-    def __init__(self, server: LabServer, path: str) -> None:
-        from jupyter_client.blocking import BlockingKernelClient
-
-        status, answer = server.request("POST", "api/sessions", {"path": path, "name": Path(path).name,
-                                                                 "type": "notebook", "kernel": {"name": "python3"}})
-        assert status == 201, answer
-        self.server, self.kernel_id = server, answer["kernel"]["id"]
-        connection = Path(server.env["JUPYTER_RUNTIME_DIR"]) / f"kernel-{self.kernel_id}.json"
-        deadline = time.monotonic() + KERNEL_TIMEOUT
-        while not connection.is_file():
-            assert time.monotonic() < deadline, f"no connection file {connection}"
-            time.sleep(0.1)
-        self.client = BlockingKernelClient(connection_file=str(connection))
-        self.client.load_connection_file()
-        self.client.start_channels()
-        self.client.wait_for_ready(timeout=KERNEL_TIMEOUT)
-
-    def run(self, code: str) -> list[Any]:
-        """Execute `code`; the values it printed after MARK (as JSON), in order. Fails on an error."""
-        out: list[str] = []
-
-        def hook(msg: dict[str, Any]) -> None:
-            kind, content = msg["header"]["msg_type"], msg["content"]
-            if kind == "stream":
-                out.append(content["text"])
-            elif kind == "error":
-                out.append("\n".join(content["traceback"]))
-
-        reply = self.client.execute_interactive(code, output_hook=hook, timeout=KERNEL_TIMEOUT * 3)
-        text = "".join(out)
-        assert reply["content"]["status"] == "ok", text
-        return [json.loads(line[len(MARK):]) for line in text.splitlines() if line.startswith(MARK)]
-
-    def close(self) -> None:
-        self.client.stop_channels()
-        self.server.request("DELETE", f"api/kernels/{self.kernel_id}")
 
 
 PROBE_CELLS = [
@@ -149,16 +115,16 @@ def test_server_kernels_and_cli_share_one_configuration(setup: dict[str, Any], t
     server, hub = setup["server"], setup["hub"]
     # 1. a kernel the server started: the server's effective settings, its command line included
     server.put_notebook("probe/server.ipynb", [])
-    kernel = KernelOfServer(server, "probe/server.ipynb")
+    kernel = ServerKernel(server, "probe/server.ipynb")
     try:
         gets = len(hub.file_gets("org/tiny"))
-        seen = [v for cell in probe_cells(setup) for v in kernel.run(cell)]
+        seen = [v for cell in probe_cells(setup) for v in run_probe(kernel, cell)]
         check_probe(seen, setup, server_handed=True, changes={"filelock"})
         assert len(hub.file_gets("org/tiny")) > gets  # the bytes came from the configured Hub
 
         # a repair submitted in the kernel runs in the server's worker with the configured set
         alpha_before = probe(setup["python"]).distributions["alpha"].version
-        (fixed,) = kernel.run(
+        (fixed,) = run_probe(kernel, 
             f"fixed = %mlops deps fix --yes --python {setup['python']} --project {setup['project']} "
             "--installer pip\nshow({'title': fixed.title, 'job': fixed.data})")
     finally:

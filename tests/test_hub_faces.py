@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from hub_server import FakeHub, payload
 from rest_support import wait_job, walk
+from magic_support import magic_fails
 from store_support import assert_secret_nowhere
 
 from jupyter_mlops import services as services_mod
@@ -335,8 +336,7 @@ def test_magic_download_list_delete(workspace: Path, hub: FakeHub, monkeypatch: 
         assert "download 1 org/tiny succeeded: 1.0 MiB / 1.0 MiB (100%)" in out.out  # the text progress bar
         listed = sh.run_line_magic("mlops", "models --local")
         assert [r["repo_id"] for r in listed.data["items"]] == ["org/tiny"] and "org/tiny" in listed.html()
-        assert sh.run_line_magic("mlops", "delete org/none") is None
-        assert "not in the model cache" in capsys.readouterr().err
+        assert "not in the model cache" in magic_fails(sh, "delete org/none")
         gone = sh.run_line_magic("mlops", "delete org/tiny --file model-q8.gguf")
         assert gone["scope"] == "files" and gone["freed_bytes"] >= MB
         gone = sh.run_line_magic("mlops", "hub delete org/tiny")

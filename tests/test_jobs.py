@@ -20,9 +20,10 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import select
 
-from jupyter_mlops.errors import Conflict, NotFound
+from jupyter_mlops.errors import Conflict, NotFound, one_line
 from jupyter_mlops.jobs import FINAL_STATES, JobQueue
-from jupyter_mlops.jobs.context import FLUSH_INTERVAL
+from jupyter_mlops.jobs.context import FLUSH_INTERVAL, MAX_LINE, MAX_PIECES, JobContext
+from jupyter_mlops.jobs.follow import follow
 from jupyter_mlops.jobs.queue import is_runner_of, pid_alive
 from jupyter_mlops.jobs.worker import Worker
 from jupyter_mlops.store import Store
@@ -468,7 +469,8 @@ def test_worker_survives_a_store_error_and_goes_on(
 
 # -- inline worker (a kernel or the CLI with no server) --------------------------------
 
-def test_inline_run_succeeds_and_failure_is_recorded_with_traceback(queue: JobQueue, store: Store) -> None:
+def test_inline_run_succeeds_and_failure_is_recorded_with_traceback(queue: JobQueue, store: Store,
+                                                                    tmp_path: Path) -> None:
     ok = queue.submit(KIND, {"n": 3, "delay": 0.01})
     ticks: list[int] = []
     done = Worker(store).run_job(ok["id"], on_tick=lambda: ticks.append(1))
@@ -484,10 +486,42 @@ def test_inline_run_succeeds_and_failure_is_recorded_with_traceback(queue: JobQu
     assert failed["progress"]["done"] == 2 and failed["finished_at"]
     lines = all_log(queue, bad["id"])
     assert [ln["line"] for ln in lines[:2]] == ["step 1 of 5", "step 2 of 5"]
-    err = [ln for ln in lines if ln["stream"] == "err"]
-    text = "\n".join(ln["line"] for ln in err)
-    assert "Traceback (most recent call last)" in text
-    assert "RuntimeError: asked to fail at step 3" in text and "diagnostic.py" in text
+    # The traceback is kept whole, one log line per line, on its own stream.
+    trace = [ln["line"] for ln in lines if ln["stream"] == "trace"]
+    assert trace[0] == "Traceback (most recent call last):" and trace[-1] == "RuntimeError: asked to fail at step 3"
+    assert any("diagnostic.py" in ln for ln in trace) and not any("\n" in ln for ln in trace)
+    assert [ln["stream"] for ln in lines] == ["out", "out"] + ["trace"] * len(trace)
+
+    # A face following the job sees the job's lines, not the traceback (it shows the one-line error).
+    seen: list[str] = []
+    follow(queue, bad["id"], scratch=tmp_path, on_line=seen.append)
+    assert seen == ["step 1 of 5", "step 2 of 5"]
+
+
+def test_a_long_line_is_kept_as_continuation_lines(store: Store, queue: JobQueue) -> None:
+    job = queue.submit(KIND, {"n": 1})
+    ctx = JobContext(store, job["id"], {})
+    path = "/very/long/" + "segment/" * 1000 + "end.bin"  # 8,015 characters: over MAX_LINE
+    ctx.log(f"first\n{path}\nlast")
+    ctx.log("x" * (MAX_LINE * (MAX_PIECES + 2)))
+    ctx.flush()
+    lines = [ln["line"] for ln in all_log(queue, job["id"])]
+    assert lines[0] == "first" and "".join(lines[1:4]) == path and lines[4] == "last"
+    assert [len(ln) for ln in lines[1:4]] == [MAX_LINE, MAX_LINE, len(path) - 2 * MAX_LINE]
+    rest = lines[5:]
+    assert len(rest) == MAX_PIECES + 1 and rest[-1] == f"… {2 * MAX_LINE} more characters cut"
+
+
+def test_one_line_names_the_cause_not_the_chain() -> None:
+    try:
+        try:
+            raise OSError("[Errno 111] Connection refused")
+        except OSError as inner:
+            raise RuntimeError("download failed\nmore detail on a second line") from inner
+    except RuntimeError as exc:
+        assert one_line(exc) == "RuntimeError: download failed"
+    assert one_line(NotFound("model 'x' does not exist")) == "model 'x' does not exist"
+    assert one_line(KeyError()) == "KeyError"
 
 
 def test_dedupe_returns_the_active_job(queue: JobQueue) -> None:

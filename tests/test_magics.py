@@ -14,6 +14,7 @@ from jupyter_mlops.cli import Result
 from jupyter_mlops import services as services_mod
 from jupyter_mlops.jobs.worker import Worker
 from jupyter_mlops.store import engine as store_engine
+from magic_support import magic_fails
 
 
 def _forget_services() -> None:
@@ -87,18 +88,10 @@ def test_bad_input_prints_one_line_and_changes_nothing(shell: InteractiveShell, 
         before = conn.execute("select count(*) from releases").fetchone()[0]
         audit_before = conn.execute("select count(*) from audit_events").fetchone()[0]
 
-    assert mlops(shell, "releases create m1 not-a-version") is None
-    out, err = capsys.readouterr()
-    assert err.count("\n") == 1 and "version: must be a version" in err and "Traceback" not in err + out
-
-    assert mlops(shell, "models create 'bad name' --storage-path /x") is None
-    assert "name: must start with a letter or digit" in capsys.readouterr().err
-
-    assert mlops(shell, "models create m2 --storage-path /x --metadata '{oops'") is None
-    assert "metadata: must be valid JSON" in capsys.readouterr().err
-
-    assert mlops(shell, "models show nope") is None
-    assert "model 'nope' does not exist" in capsys.readouterr().err
+    assert magic_fails(shell, "releases create m1 not-a-version").startswith("version: must be a version")
+    assert "name: must start with a letter or digit" in magic_fails(shell, "models create 'bad name' --storage-path /x")
+    assert "metadata: must be valid JSON" in magic_fails(shell, "models create m2 --storage-path /x --metadata '{oops'")
+    assert "model 'nope' does not exist" in magic_fails(shell, "models show nope")
 
     with db(workspace) as conn:
         assert conn.execute("select count(*) from releases").fetchone()[0] == before
@@ -107,15 +100,11 @@ def test_bad_input_prints_one_line_and_changes_nothing(shell: InteractiveShell, 
 
 
 def test_usage_errors_and_help_do_not_exit(shell: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
-    assert mlops(shell, "models create m1") is None  # missing --storage-path: argparse would exit
-    err = capsys.readouterr().err
+    err = magic_fails(shell, "models create m1")  # missing --storage-path: argparse would exit
     assert "required: --storage-path" in err and "%mlops models create --help" in err
-
-    assert mlops(shell, "promote abc") is None
-    assert "argument ID: must be a whole number" in capsys.readouterr().err
-
-    assert mlops(shell, "frobnicate") is None
-    assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
+    assert "argument ID: must be a whole number" in magic_fails(shell, "promote abc")
+    assert "invalid choice: 'frobnicate'" in magic_fails(shell, "frobnicate")
+    assert "cannot split the line" in magic_fails(shell, "models show 'unbalanced")
 
     assert mlops(shell, "--help") is None
     out = capsys.readouterr().out
@@ -132,6 +121,8 @@ def test_usage_errors_and_help_do_not_exit(shell: InteractiveShell, capsys: pyte
     assert "usage: %mlops" in capsys.readouterr().out
 
     # The shell survived every one of these.
+    assert "has no registry yet" in magic_fails(shell, "models list")  # and a read-only command made no store
+    assert mlops(shell, "init").title.startswith("initialized empty MLOps workspace in ")
     assert mlops(shell, "models list")["items"] == []
 
 
@@ -143,10 +134,8 @@ def test_cell_magic_body_adds_fields(shell: InteractiveShell, capsys: pytest.Cap
                                '{"release_notes": "body", "auto_build": true}')
     assert rel["release_notes"] == "line-wins" and rel["auto_build"] is True
 
-    assert shell.run_cell_magic("mlops", "releases create m1 2.1", '{"colour": "red"}') is None
-    assert "colour: unknown field" in capsys.readouterr().err
-    assert shell.run_cell_magic("mlops", "models list", '{"q": "m"}') is None
-    assert "takes no JSON body" in capsys.readouterr().err
+    assert "colour: unknown field" in magic_fails(shell, "releases create m1 2.1", '{"colour": "red"}')
+    assert "takes no JSON body" in magic_fails(shell, "models list", '{"q": "m"}')
 
 
 def test_json_option_and_workspace_option(shell: InteractiveShell, tmp_path: Path) -> None:
@@ -154,7 +143,7 @@ def test_json_option_and_workspace_option(shell: InteractiveShell, tmp_path: Pat
     made = mlops(shell, f"--workspace {other} models create elsewhere --storage-path /x --json")
     assert made.as_json and '"name": "elsewhere"' in repr(made)
     assert (other / ".mlops" / "mlops.db").is_file()
-    assert mlops(shell, "models list")["items"] == []  # the env workspace is untouched
+    assert "has no registry yet" in magic_fails(shell, "models list")  # the env workspace is untouched
     assert [m["name"] for m in mlops(shell, f"models list --workspace {other}")["items"]] == ["elsewhere"]
 
 
@@ -171,8 +160,7 @@ def test_selftest_inline_shows_progress(shell: InteractiveShell, workspace: Path
     log = mlops(shell, f"jobs log {result['id']} --after 4")
     assert [line["line"] for line in log["lines"]] == ["step 5 of 6", "step 6 of 6"]
     assert mlops(shell, "jobs list --state succeeded")["items"][0]["id"] == result["id"]
-    assert mlops(shell, f"jobs cancel {result['id']}") is None
-    assert "already succeeded" in capsys.readouterr().err
+    assert "already succeeded" in magic_fails(shell, f"jobs cancel {result['id']}")
 
 
 def test_selftest_waits_on_a_live_worker(shell: InteractiveShell) -> None:
@@ -192,3 +180,25 @@ def test_selftest_waits_on_a_live_worker(shell: InteractiveShell) -> None:
         thread.join(timeout=10)
     assert result is not None and result["state"] == "succeeded"
     assert "server's worker" in result.title
+
+
+def test_deployments_and_artifacts(shell: InteractiveShell, workspace: Path) -> None:
+    mlops(shell, "models create m1 --storage-path /data/m1")
+    rel = mlops(shell, "releases create m1 1.0 --quantization exl2_4.0bpw")
+    assert rel["quantization"] == "exl2-4.0bpw"
+    shell.user_ns["rid"] = rel["id"]
+    dep = mlops(shell, "deployments create {rid} staging --endpoint http://127.0.0.1:8000/v1")
+    assert dep.title == f"recorded deployment {dep['id']}: m1 1.0 (exl2-4.0bpw) in staging, pending"
+    shell.user_ns["dep"] = dep.data
+    assert mlops(shell, "deployments update {dep['id']} --status active")["status"] == "active"
+    page = mlops(shell, "deployments list --environment staging")
+    assert [d["id"] for d in page["items"]] == [dep["id"]] and "staging" in page.html()
+    art = shell.run_cell_magic("mlops", "artifacts create tokenizer.json /data/m1/tokenizer.json --release {rid}",
+                               '{"kind": "tokenizer", "size": 2048}')
+    assert (art["kind"], art["size"]) == ("tokenizer", 2048)
+    assert "status: must be one of pending, active, failed, retired" in magic_fails(
+        shell, "deployments update {dep['id']} --status live")
+    assert "release 99 does not exist" in magic_fails(shell, "deployments create 99 prod")
+    with db(workspace) as conn:
+        assert conn.execute("select environment, status from deployments").fetchall() == [("staging", "active")]
+        assert conn.execute("select name, kind from artifacts").fetchall() == [("tokenizer.json", "tokenizer")]

@@ -1,24 +1,40 @@
-"""The demo notebooks executed with nbclient in a real python3 kernel on a temporary workspace."""
+"""The demo notebooks as a newcomer runs them: the README's first command makes a folder
+`demo-workspace` with copies of `notebooks/*.ipynb` and starts `jupyter lab` on it; each
+notebook is opened (a kernel the server starts) and Run All runs it top to bottom, twice.
+No environment variable steers them: what differs on this machine is in the server's
+config file (the Hub at 127.0.0.1, the test daemon and base image), in pip's and uv's
+configuration (a local package index, as a mirror is configured), and in the one cell the
+hub and builds notebooks say to edit (the registry to push to)."""
 from __future__ import annotations
 
+import getpass
+import json
+import os
+import shutil
 import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from deps_support import build_wheel, isolated_env as pip_env
+from hub_server import FakeHub, payload
+from lab_support import LabServer, isolated_env, run_all, start_lab
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "registry.ipynb"
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+from jupyter_mlops.deps.probe import probe
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+DEMOS = ("registry", "model_hub", "dependencies", "builds")
+HUB_REPO = "hf-internal-testing/tiny-random-gpt2"
 
 
 def _cell(nb: Any, starts: str) -> Any:
-    for cell in nb.cells:
-        if cell.cell_type == "code" and cell.source.startswith(starts):
-            return cell
-    raise AssertionError(f"no code cell starts with {starts!r}")
+    cells = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(starts)]
+    assert len(cells) == 1, f"{len(cells)} code cells start with {starts!r}"
+    return cells[0]
 
 
 def _text(cell: Any, kind: str = "text/plain") -> str:
@@ -32,211 +48,148 @@ def _text(cell: Any, kind: str = "text/plain") -> str:
     return "".join(parts)
 
 
-@pytest.mark.timeout(240)
-def test_registry_notebook_runs(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("JUPYTER_MLOPS_WORKSPACE", str(workspace))
-    monkeypatch.setenv("JUPYTERHUB_USER", "nb-user")
-    monkeypatch.delenv("JUPYTER_MLOPS_DB_URL", raising=False)
-    monkeypatch.delenv("JUPYTER_MLOPS_MODELS_DIR", raising=False)
-    run_dir = workspace / "run"
-    run_dir.mkdir()
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(nb, timeout=90, startup_timeout=60, kernel_name="python3",
-                   resources={"metadata": {"path": str(run_dir)}}).execute()
-
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert errors == []
-    assert f"workspace: {workspace}" in _text(_cell(nb, "import os"), "stdout")
-    assert _text(_cell(nb, "%mlops --help"), "stdout").startswith("usage: %mlops")
-
-    created = _cell(nb, "%mlops models create")
-    assert "<table>" in _text(created, "text/html") and "demo-llm" in _text(created)
-
-    bad = _cell(nb, "%mlops releases create demo-llm not-a-version")
-    err = _text(bad, "stderr")
-    assert err.startswith("mlops error: version: must be a version") and err.count("\n") == 1
-    assert "Traceback" not in err
-
-    listed = _text(_cell(nb, "%mlops releases list"), "text/html")
-    assert "gguf-q4_k_m" in listed and "int8" in listed
-    assert "is now released" in _text(_cell(nb, "%mlops promote"))
-    audit = _text(_cell(nb, "%mlops audit"))
-    assert "set_alias" in audit and "promote" in audit and "nb-user" in audit
-    assert WIDGET_VIEW in _cell(nb, "from jupyter_mlops.widgets").outputs[0].data
-
-    selftest = _cell(nb, "selftest = %mlops jobs selftest")
-    bars = [o for o in selftest.outputs if o.output_type == "display_data" and WIDGET_VIEW in o.data]
-    assert len(bars) == 1  # the live progress bar
-    assert "succeeded (run inline)" in _text(selftest)
-    assert "step 10 of 10" in _text(_cell(nb, "%mlops jobs log"))
-    # The progress bar's last state, as the kernel sent it to the front end.
-    states = nb.metadata["widgets"][WIDGET_STATE]["state"].values()
-    bar = next(s["state"] for s in states if s["model_name"] == "IntProgressModel")
-    assert bar["value"] == bar["max"] == 10 and bar["bar_style"] == "success"
-
-    with sqlite3.connect(workspace / ".mlops" / "mlops.db") as conn:
-        assert conn.execute("select name, parameter_count from models").fetchall() == [("demo-llm", 8_000_000_000)]
-        assert conn.execute("select id, version, quantization, status from releases order by id").fetchall() == [
-            (1, "1.0.0", "int8", "released"), (2, "1.0.0-gguf", "gguf-q4_k_m", "candidate")]
-        assert conn.execute("select name, release_id from aliases").fetchall() == [("prod", 1)]
-        assert conn.execute("select kind, state, owner from jobs").fetchall() == [
-            ("diagnostic.count", "succeeded", "nb-user")]
-        assert conn.execute("select distinct actor from audit_events").fetchall() == [("nb-user",)]
+def _errors(nb: Any) -> list[str]:
+    return [f"{o.ename}: {o.evalue}" for c in nb.cells if c.cell_type == "code" for o in c.outputs
+            if o.output_type == "error"]
 
 
-DEPS_NOTEBOOK = NOTEBOOK.with_name("dependencies.ipynb")
+def _all_ran(nb: Any) -> bool:
+    return all(c.execution_count is not None for c in nb.cells if c.cell_type == "code")
 
 
-@pytest.mark.timeout(420)
-def test_dependencies_notebook_runs(workspace: Path, monkeypatch: pytest.MonkeyPatch, rocm_env_copy: Path,
-                                    wheelhouse: Path, tmp_path: Path) -> None:
-    """The demo against a real rocm venv (not the kernel's own env) and a project whose
-    requirements.txt points at the local wheelhouse only."""
-    from deps_support import isolated_env
-    from jupyter_mlops.deps.probe import probe
-
-    for key in [k for k in __import__("os").environ if k.startswith(("PIP_", "UV_"))]:
-        monkeypatch.delenv(key)
-    for key, value in isolated_env(tmp_path / "uv-cache").items():
-        monkeypatch.setenv(key, value)
-    project = tmp_path / "demo-project"
-    project.mkdir()
-    (project / "requirements.txt").write_text(
-        f"--no-index\n--find-links {wheelhouse}\nalpha>=2\nfilelock\ntorch\n")
-    monkeypatch.setenv("JUPYTER_MLOPS_WORKSPACE", str(workspace))
-    monkeypatch.setenv("JUPYTERHUB_USER", "nb-user")
-    monkeypatch.setenv("MLOPS_DEMO_PROJECT", str(project))
-    monkeypatch.setenv("MLOPS_DEMO_PYTHON", str(rocm_env_copy))
-    monkeypatch.delenv("JUPYTER_MLOPS_DB_URL", raising=False)
-    torch_record = probe(rocm_env_copy).distributions["torch"].record_sha256
-
-    nb = nbformat.read(DEPS_NOTEBOOK, as_version=4)
-    NotebookClient(nb, timeout=300, startup_timeout=60, kernel_name="python3",
-                   resources={"metadata": {"path": str(workspace)}}).execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert errors == []
-    status = _text(_cell(nb, "status = %mlops deps check"))
-    assert "outdated" in status and "missing" in status and "torch" in status
-    assert "upgrade" in _text(_cell(nb, "%mlops deps plan"))
-    assert "re-run with --yes" in _text(_cell(nb, "%mlops deps fix --python"))
-    fixed = _cell(nb, "fixed = %mlops deps fix --yes")
-    assert "succeeded (run inline)" in _text(fixed) and "restart the kernel" in _text(fixed)
-    assert "protected: torch" in _text(fixed, "stdout")
-    assert "repair" in _text(_cell(nb, "%mlops deps history"))
-    assert WIDGET_VIEW in _cell(nb, "from jupyter_mlops.widgets").outputs[0].data
-    after = probe(rocm_env_copy)
-    assert after.distributions["alpha"].version == "2.0"
-    assert after.distributions["torch"].record_sha256 == torch_record
-    with sqlite3.connect(workspace / ".mlops" / "mlops.db") as conn:
-        assert conn.execute("select kind, state, owner from jobs").fetchall() == [("deps.repair", "succeeded", "nb-user")]
+@pytest.fixture
+def demo(tmp_path: Path, hub: FakeHub, docker_host: str, base_image: str) -> Iterator[dict[str, Any]]:
+    """The README's demo workspace and server, with this machine's differences in config."""
+    root = tmp_path / "demo-workspace"
+    root.mkdir()
+    for path in NOTEBOOKS.glob("*.ipynb"):
+        shutil.copy(path, root / path.name)
+    sha = hub.add_repo(HUB_REPO, {"config.json": b'{"model_type": "gpt2"}', "tokenizer.json": b"{}",
+                                  "model.safetensors": payload("st", 1 << 20),
+                                  "pytorch_model.bin": payload("pt", 1 << 20)})
+    wheels = tmp_path / "index"
+    wheels.mkdir()
+    for name, version in (("six", "1.17.0"), ("tomli", "2.2.1")):  # stand-ins for PyPI's
+        build_wheel(wheels, name, version, files={f"{name}.py": f"__version__ = {version!r}\n"})
+    home = tmp_path / "home"
+    env = isolated_env(home, base={k: v for k, v in pip_env(tmp_path / "uv-cache").items()
+                                   if not k.startswith(("JUPYTER_MLOPS_", "DOCKER_", "MLFLOW_"))
+                                   and k != "JUPYTERHUB_USER"})
+    # pip and uv find packages in the local index, as a machine configured for a mirror does
+    env.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(wheels), UV_FIND_LINKS=str(wheels))
+    (Path(env["JUPYTER_CONFIG_DIR"]) / "jupyter_server_config.json").write_text(json.dumps({"MLOpsApp": {
+        "hf_endpoint": hub.url, "download_disk_margin": 0, "docker_host": docker_host,
+        "build_base_images": {"cpu": base_image}}}))
+    server = start_lab(root, home, env=env)
+    try:
+        yield {"server": server, "root": root, "sha": sha, "env": env}
+    finally:
+        killed = server.stop()
+        assert not killed, f"processes needed SIGKILL at stop: {killed}"
 
 
-HUB_NOTEBOOK = NOTEBOOK.with_name("model_hub.ipynb")
-
-
-@pytest.mark.timeout(300)
-def test_model_hub_notebook_runs(workspace: Path, monkeypatch: pytest.MonkeyPatch, hub: Any, tmp_path: Path) -> None:
-    """The demo against FakeHub on 127.0.0.1 (the real huggingface_hub client in the kernel,
-    the download job run inline by the kernel: no server here)."""
-    from hub_server import payload
-
-    sha = hub.add_repo("demo/tiny-llm", {"config.json": b'{"model_type": "tiny"}',
-                                         "tiny-q4.gguf": payload("q4", 2 << 20), "tiny-q8.gguf": payload("q8", 1 << 20)})
-    monkeypatch.setenv("JUPYTER_MLOPS_WORKSPACE", str(workspace))
-    monkeypatch.setenv("JUPYTERHUB_USER", "nb-user")
-    monkeypatch.setenv("HF_ENDPOINT", hub.url)
-    monkeypatch.setenv("HUB_DEMO_REPO", "demo/tiny-llm")
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_CACHE", "HF_HUB_OFFLINE", "JUPYTER_MLOPS_DB_URL",
-                 "JUPYTER_MLOPS_MODELS_DIR"):
-        monkeypatch.delenv(name, raising=False)
-    nb = nbformat.read(HUB_NOTEBOOK, as_version=4)
-    NotebookClient(nb, timeout=120, startup_timeout=60, kernel_name="python3",
-                   resources={"metadata": {"path": str(workspace)}}).execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert errors == []
-    assert f"hub: {hub.url}" in _text(_cell(nb, "import os"), "stdout")
-    got = _cell(nb, "job = %mlops download")
-    assert any(o.output_type == "display_data" and WIDGET_VIEW in o.data for o in got.outputs)  # progress bar
-    assert "downloaded demo/tiny-llm@main" in _text(got) and "run inline" in _text(got)
-    assert [f for f in hub.file_gets("demo/tiny-llm") if "q8" in f] == []
-    listed = _text(_cell(nb, "%mlops models --local"), "text/html")
-    assert "demo/tiny-llm" in listed and sha[:8] in listed
-    assert _text(_cell(nb, "model = %mlops hub register"), "stdout").strip() == f"hf://demo/tiny-llm@{sha}"
-    refused = _text(_cell(nb, "%mlops delete $REPO"), "stderr")
-    assert refused.startswith("mlops error: cannot delete demo/tiny-llm: it is the default model (demo-llm)")
-    assert WIDGET_VIEW in _cell(nb, "from jupyter_mlops.widgets").outputs[0].data
-    freed = _text(_cell(nb, "freed = %mlops delete $REPO --force"))
-    assert "deleted demo/tiny-llm: freed 2.0 MiB" in freed
-    assert "(0)" in _text(nb.cells[-1])
-    states = nb.metadata["widgets"][WIDGET_STATE]["state"].values()
-    bar = next(s["state"] for s in states if s["model_name"] == "IntProgressModel")
-    assert bar["value"] == bar["max"] > 2_000_000 and bar["bar_style"] == "success"
-    with sqlite3.connect(workspace / ".mlops" / "mlops.db") as conn:
-        assert conn.execute("select kind, state, owner from jobs").fetchall() == [("hub.download", "succeeded", "nb-user")]
-        assert conn.execute("select name, storage_path from models").fetchall() == [
-            ("demo-llm", f"hf://demo/tiny-llm@{sha}")]
-    assert not (workspace / "models" / "models--demo--tiny-llm").exists()
-
-
-BUILDS_NOTEBOOK = NOTEBOOK.with_name("builds.ipynb")
-
-
-@pytest.mark.timeout(300)
-def test_builds_notebook_runs(workspace: Path, monkeypatch: pytest.MonkeyPatch, docker_api: Any, base_image: str,
-                              registry_addr: str) -> None:
-    """The demo against the test daemon (the kernel inherits DOCKER_HOST) with the test base
-    image, pushing to the test registry; run twice: the second run reuses what the first made."""
-    monkeypatch.setenv("JUPYTER_MLOPS_WORKSPACE", str(workspace))
-    monkeypatch.setenv("JUPYTERHUB_USER", "nb-user")
-    monkeypatch.setenv("JUPYTER_MLOPS_DEMO_BASE_IMAGE", base_image)
-    monkeypatch.setenv("JUPYTER_MLOPS_DEMO_REGISTRY", registry_addr)
-    for name in ("JUPYTER_MLOPS_DB_URL", "JUPYTER_MLOPS_MODELS_DIR", "JUPYTER_MLOPS_REGISTRY_PASSWORD"):
-        monkeypatch.delenv(name, raising=False)
+@pytest.mark.timeout(1200)
+def test_demo_notebooks_run_all_in_the_demo_workspace(demo: dict[str, Any], hub: FakeHub, registry_addr: str,
+                                                      docker_api: Any) -> None:
+    server: LabServer = demo["server"]
+    root: Path = demo["root"]
+    edits = {"REGISTRY = ": f'REGISTRY = "{registry_addr}"'}
     runs = []
-    for _ in range(2):
-        nb = nbformat.read(BUILDS_NOTEBOOK, as_version=4)
-        NotebookClient(nb, timeout=240, startup_timeout=60, kernel_name="python3",
-                       resources={"metadata": {"path": str(workspace)}}).execute()
-        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-        assert errors == []
-        assert all(not _text(c, "stderr") for c in nb.cells if c.cell_type == "code")  # no "mlops error:"
-        runs.append(nb)
+    for _ in range(2):  # Run All again changes nothing it should not
+        books = {}
+        for name in DEMOS:
+            nb = run_all(server, f"{name}.ipynb", edits=edits if name == "builds" else None)
+            assert _errors(nb) == [] and _all_ran(nb), (name, _errors(nb))
+            books[name] = nb
+        runs.append(books)
     first, again = runs
-    assert f"workspace: {workspace}" in _text(_cell(first, "import os"), "stdout")
-    assert "tiny-demo" in _text(_cell(first, "folder = root"), "text/html")
-    built = _cell(first, "build = %mlops build")
-    log = _text(built, "stdout")
-    assert "Step 1/" in log and "Successfully tagged tiny-demo:1.0.0" in log and "run check: exited 0" in log
+
+    # registry
+    reg = first["registry"]
+    assert f"{root}" in _text(_cell(reg, "%load_ext jupyter_mlops"))
+    assert "<table>" in _text(_cell(reg, "found = %mlops models list --q demo-llm"), "text/html")
+    assert _text(_cell(reg, "from jupyter_mlops.errors import InvalidInput"), "stdout").startswith(
+        "version: must be a version")
+    listed = _text(_cell(reg, "%mlops releases list"), "text/html")
+    assert "int8" in listed and "gguf-q4_k_m" in listed
+    assert "active" in _text(_cell(reg, "deployment = %mlops deployments create"), "text/html")
+    assert "succeeded (run by the server's worker)" in _text(_cell(reg, "selftest = %mlops jobs selftest"))
+
+    # model hub: downloaded by the server's worker from the configured Hub, the bin file left out
+    hub_nb = first["model_hub"]
+    assert hub.url in _text(_cell(hub_nb, "%load_ext jupyter_mlops"))
+    got = _text(_cell(hub_nb, "job = %mlops download"))
+    assert f"downloaded {HUB_REPO}@main" in got and "by the server's worker" in got
+    assert not [f for f in hub.file_gets(HUB_REPO) if f.endswith(".bin")]
+    assert _text(_cell(hub_nb, "name = REPO"), "stdout").strip() == f"hf://{HUB_REPO}@{demo['sha']}"
+    refused = _text(_cell(hub_nb, "from jupyter_mlops.errors import Conflict"), "stdout")
+    assert refused.startswith(f"cannot delete {HUB_REPO}: it is the default model (tiny-random-gpt2)")
+    assert f"deleted {HUB_REPO}: freed" in _text(_cell(hub_nb, "freed = %mlops delete"))
+
+    # dependencies: the demo made its project and venv, found two missing, installed them
+    deps_nb = first["dependencies"]
+    python = root / "demo-project" / ".venv" / "bin" / "python"
+    status = _text(_cell(deps_nb, "status = %mlops deps check"))
+    assert "six" in status and "tomli" in status and "missing" in status
+    assert "re-run with --yes" in _text(_cell(deps_nb, "%mlops deps fix --python"))
+    fixed = _text(_cell(deps_nb, "fixed = %mlops deps fix --yes"))
+    assert "succeeded (run by the server's worker)" in fixed
+    installed = probe(python).distributions
+    assert (installed["six"].version, installed["tomli"].version) == ("1.17.0", "2.2.1")
+    assert "ok" in _text(_cell(again["dependencies"], "status = %mlops deps check"))
+
+    # builds: built from the configured base image, pushed to the registry the cell names, reused next time
+    builds_nb = first["builds"]
+    built = _cell(builds_nb, "build = %mlops build")
+    assert "Successfully tagged tiny-demo:1.0.0" in _text(built, "stdout")
     assert "built tiny-demo:1.0.0 (image " in _text(built)
-    assert "tiny-demo:1.0.0:none" in _text(_cell(first, "%mlops builds list"), "text/html")
-    assert "Successfully built" in _text(_cell(first, "%mlops builds log"))
-    pushed = _text(_cell(first, "pushed = None"))
-    assert f"pushed {registry_addr}/demo/tiny-demo:1.0.0@sha256:" in pushed
-    assert WIDGET_VIEW in _cell(first, "from jupyter_mlops.widgets").outputs[0].data
-    assert "reused tiny-demo:1.0.0 (image " in _text(_cell(again, "build = %mlops build"))
+    assert f"pushed {registry_addr}/demo/tiny-demo:1.0.0@sha256:" in _text(_cell(builds_nb, "pushed = None"))
+    assert "reused tiny-demo:1.0.0 (image " in _text(_cell(again["builds"], "build = %mlops build"))
+    assert docker_api.inspect_image("tiny-demo:1.0.0")["Config"]["Labels"]
 
-    with sqlite3.connect(workspace / ".mlops" / "mlops.db") as conn:
-        assert conn.execute("select name, storage_path from models").fetchall() == [
-            ("tiny-demo", "demo-models/tiny-demo")]
-        assert conn.execute("select version, quantization from releases").fetchall() == [("1.0.0", "none")]
-        rows = conn.execute("select b.tag, b.image_id, b.reused, b.created_by, j.state from builds b "
-                            "join jobs j on j.id = b.job_id order by b.id").fetchall()
-        digests = conn.execute("select reference, digest from build_pushes order by id").fetchall()
-        assert sorted(set(conn.execute("select kind, state, owner from jobs").fetchall())) == [
-            ("build.image", "succeeded", "nb-user"), ("build.push", "succeeded", "nb-user")]
-    assert [(tag, reused, who, state) for tag, _, reused, who, state in rows] == [
-        ("tiny-demo:1.0.0", 0, "nb-user", "succeeded"), ("tiny-demo:1.0.0", 1, "nb-user", "succeeded")]
-    assert rows[0][1] == rows[1][1] == docker_api.inspect_image("tiny-demo:1.0.0")["Id"]
-    assert [ref for ref, _ in digests] == [f"{registry_addr}/demo/tiny-demo:1.0.0"] * 2
-    assert digests[0][1] == digests[1][1] and digests[0][1].startswith("sha256:")
+    # one person, one actor: the kernels above, the REST API (as the sidebar calls it) and the CLI
+    server.ok("POST", "models", {"name": "from-rest", "storage_path": "/data/rest"})
+    cli_env = {k: v for k, v in demo["env"].items() if k != "JUPYTERHUB_USER"}
+    made = subprocess.run([sys.executable, "-m", "jupyter_mlops.cli", "models", "create", "from-cli",
+                           "--storage-path", "/data/cli"], cwd=root, env=cli_env, capture_output=True, text=True,
+                          timeout=120)
+    assert made.returncode == 0, made.stderr
+    with sqlite3.connect(root / ".mlops" / "mlops.db") as conn:
+        actors = {a for (a,) in conn.execute("select distinct actor from audit_events")}
+        owners = {o for (o,) in conn.execute("select distinct owner from jobs")}
+        assert conn.execute("select count(*) from audit_events where entity_id in ('from-rest', 'from-cli')"
+                            ).fetchone() == (2,)
+    assert actors == owners == {getpass.getuser()}
 
 
-@pytest.mark.parametrize("path", [NOTEBOOK, DEPS_NOTEBOOK, HUB_NOTEBOOK, BUILDS_NOTEBOOK], ids=lambda p: p.stem)
-def test_notebook_is_stored_clean(path: Path) -> None:
-    """The committed demo notebooks carry no outputs (the test runs make them)."""
-    nb = nbformat.read(path, as_version=4)
+@pytest.mark.timeout(300)
+def test_a_failing_magic_stops_run_all_with_one_line(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    home = tmp_path / "home"
+    server = start_lab(root, home, env=isolated_env(home, base={k: v for k, v in os.environ.items()
+                                                                if not k.startswith("JUPYTER_MLOPS_")}))
+    try:
+        server.put_notebook("stops.ipynb", [
+            "%load_ext jupyter_mlops",
+            "model = %mlops models show no-such-model",
+            "print('never here', model['name'])",
+        ])
+        nb = run_all(server, "stops.ipynb")
+    finally:
+        server.stop()
+    failed = nb.cells[1]
+    (error,) = [o for o in failed.outputs if o.output_type == "error"]
+    assert (error.ename, error.evalue) == ("NotFound", "model 'no-such-model' does not exist")
+    assert len(error.traceback) == 1 and "model 'no-such-model' does not exist" in error.traceback[0]
+    assert nb.cells[2].execution_count is None and nb.cells[2].outputs == []  # Run All stopped
+
+
+@pytest.mark.parametrize("name", DEMOS)
+def test_notebook_is_stored_clean(name: str) -> None:
+    """The committed demo notebooks carry no outputs and need no environment variable."""
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     nbformat.validate(nb)
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
     assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert not any("environ" in c.source or "getenv" in c.source for c in nb.cells if c.cell_type == "code")

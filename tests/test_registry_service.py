@@ -122,7 +122,8 @@ SHAPES = {"model": rules.MODEL, "release": rules.RELEASE, "artifact": rules.ARTI
 SAMPLES = {
     rules.NAME: (["m1", "Llama-3.1-8B", "a_b.c", "x" * 100], ["../x", "a b", "", "x" * 101, "-x", "x."]),
     rules.VERSION: (["1", "1.2", "v2.0.0-rc1", "2024.05.01"], ["", "latest", "1..2", "../1"]),
-    rules.QUANTIZATION: (["none", "int4", "gguf", "gguf-q4_k_m"], ["int3", "gguf-", "", "fp64"]),
+    rules.QUANTIZATION: (["none", "int4", "gguf", "gguf-q4_k_m", "Q4_K_M", "exl2-4.0bpw", "my-label+v2"],
+                         ["gguf-", "", "q4 k m", "-x", "x/y", "int8.", "q" * 65]),
     rules.TAG: (["llm", "license=mit", "task:chat"], ["", "a b", "-x"]),
     rules.ALIAS: (["production", "staging-2"], ["1abc", "", "a b"]),
 }

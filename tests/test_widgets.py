@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from jupyter_mlops import services as services_mod
-from jupyter_mlops.registry.rules import QUANTIZATIONS
+from jupyter_mlops.registry.rules import QUANTIZATION_SUGGESTIONS
 from jupyter_mlops.services import Services
 from jupyter_mlops.store import engine as store_engine
 from jupyter_mlops.widgets import RegistryPanel
@@ -77,22 +77,41 @@ def test_create_promote_demote(panel: RegistryPanel, workspace: Path) -> None:
         (ACTOR, "create"), (ACTOR, "promote"), (ACTOR, "demote")]
 
 
-def test_gguf_variant_is_free_text(panel: RegistryPanel, workspace: Path) -> None:
-    assert list(panel.quantization.options) == [*QUANTIZATIONS, "gguf"]
-    assert panel.gguf_variant.disabled
+def test_quantization_is_free_text_with_suggestions(panel: RegistryPanel, workspace: Path) -> None:
+    assert list(panel.quantization.options) == list(QUANTIZATION_SUGGESTIONS)
+    assert not panel.quantization.ensure_option  # anything may be typed; the registry's rule decides
     panel.models.value = "alpha"
-    panel.version.value = "2.0"
-    panel.quantization.value = "gguf"
-    assert not panel.gguf_variant.disabled
-    panel.gguf_variant.value = "Q4_K_M"
-    panel.create_button.click()
-    assert rows(workspace, "select quantization from releases") == [("gguf-q4_k_m",)]
+    for version, typed in (("2.0", "Q4_K_M"), ("2.1", "EXL2_4.0bpw"), ("2.2", ""), ("2.3", "mlx-4bit")):
+        panel.version.value = version
+        panel.quantization.value = typed
+        panel.create_button.click()
+        assert panel.error.value == "", panel.error.value
+    assert rows(workspace, "select version, quantization from releases order by id") == [
+        ("2.0", "gguf-q4_k_m"), ("2.1", "exl2-4.0bpw"), ("2.2", "none"), ("2.3", "mlx-4bit")]
 
-    panel.version.value = "2.1"
-    panel.gguf_variant.value = "q4 k m"  # the registry's rule refuses it
+    panel.version.value = "2.4"
+    panel.quantization.value = "q4 k m"  # the registry's rule refuses it
     panel.create_button.click()
-    assert "quantization: must be one of" in panel.error.value
-    assert rows(workspace, "select count(*) from releases") == [(1,)]
+    assert "quantization: must be a quantization such as" in panel.error.value
+    panel.version.value = "2.0"
+    panel.quantization.value = "gguf-q4_k_m"  # another spelling of an existing release
+    panel.create_button.click()
+    assert "release alpha:2.0:gguf-q4_k_m already exists" in panel.error.value
+    assert rows(workspace, "select count(*) from releases") == [(4,)]
+
+
+def test_a_release_shows_its_deployments_and_artifacts(panel: RegistryPanel, services: Services) -> None:
+    release = services.registry.create_release({"model": "alpha", "version": "3.0"}, ACTOR)
+    services.registry.create_deployment({"release_id": release["id"], "environment": "prod", "status": "active"},
+                                        ACTOR)
+    services.registry.create_artifact({"release_id": release["id"], "name": "w.gguf", "path": "/data/w.gguf",
+                                       "kind": "weights"}, ACTOR)
+    panel.models.value = "alpha"
+    panel.release.value = release["id"]
+    detail = panel.release_detail.value
+    assert "prod" in detail and "active" in detail and "w.gguf" in detail and "MLflow run: none" in detail
+    panel.run_button.click()  # no run recorded: said in the panel
+    assert f"release {release['id']} records no MLflow run" in panel.error.value
 
 
 def test_errors_show_in_the_panel_and_change_nothing(panel: RegistryPanel, workspace: Path,
@@ -144,7 +163,7 @@ def test_buttons_disabled_while_busy_and_children_assigned_once(panel: RegistryP
     assert seen == {"busy": True, "disabled": [True] * len(panel.buttons)}
     assert not panel.busy and not panel.create_button.disabled
     assert changes == []
-    assert len(panel.children) == 12
+    assert len(panel.children) == 13
 
 
 def test_panel_from_workspace_argument(workspace: Path) -> None:

@@ -4,6 +4,7 @@ follow their logs, cancel them, push an image, and queue auto-builds of new rele
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..jobs.queue import JobQueue
 from ..paging import page
 from ..paths import Roots
+from ..registry.rules import normalize_quantization
 from ..registry.service import Registry
 from ..secretfile import SecretFiles, forget
 from ..store import Store
@@ -110,7 +112,7 @@ def model_files(storage_path: str, root: Path, models_dir: Path, roots: Roots) -
                 field="storage_path",
             )
         return snapshot
-    if "://" in storage_path:
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*:/", storage_path):  # a URI: s3://, models:/, ...
         raise InvalidInput(
             f"storage_path: {storage_path} is not on this machine; copy or download the model "
             f"into the workspace and point storage_path at it",
@@ -258,7 +260,7 @@ class BuildService:
                 f"release: must be MODEL:VERSION or MODEL:VERSION:QUANTIZATION (got {ref!r})", field="release"
             )
         model, version = parts[0], parts[1]
-        quant = parts[2].lower() if len(parts) == 3 else "none"
+        quant = normalize_quantization(parts[2]) if len(parts) == 3 else "none"
         with self.store.read() as s:
             found = s.scalar(
                 select(Release.id)

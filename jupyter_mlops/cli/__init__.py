@@ -78,5 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _print("interrupted", to_stderr=True)
         return 130
+    if result.header() and not result.as_json:  # on stderr: the answer on stdout stays the answer alone
+        _print(result.header(), to_stderr=True)
     _print(result.text())
     return 0

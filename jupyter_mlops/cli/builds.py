@@ -310,6 +310,7 @@ def register(tree: Tree) -> None:
         "build a Docker image of a release (a job; the daemon's log live), optionally push it",
         _build,
         takes_body=True,
+        writes=True,
     )
     p.add_argument("release", metavar="MODEL:VERSION[:QUANT]", help="the release (or its id)")
     p.add_argument("--tag", metavar="NAME[:TAG]", help=fields["tag"].description)
@@ -350,9 +351,11 @@ def register(tree: Tree) -> None:
     p = tree.command(builds, "show", "one build: state, image, context, run check, pushes", _builds_show)
     p.add_argument("id", metavar="ID", type=id_type)
     log_options(tree.command(builds, "log", "a build's log lines (--follow: live until it ends)", _builds_log), "build")
-    p = tree.command(builds, "cancel", "cancel a queued or running build", _builds_cancel)
+    p = tree.command(builds, "cancel", "cancel a queued or running build", _builds_cancel, writes=True)
     p.add_argument("id", metavar="ID", type=id_type)
-    p = tree.command(builds, "push", "push a build's image to a registry (a job) and print its digest", _builds_push)
+    p = tree.command(
+        builds, "push", "push a build's image to a registry (a job) and print its digest", _builds_push, writes=True
+    )
     p.add_argument("id", metavar="ID", type=id_type)
     p.add_argument("registry", metavar="REGISTRY", help="registry host[:port], e.g. 127.0.0.1:5000")
     _push_options(p)

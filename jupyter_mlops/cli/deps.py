@@ -163,13 +163,17 @@ def register(tree: Tree) -> None:
 
     _, deps = tree.group("deps", "check and repair the kernel's dependencies without touching accelerator builds")
     p = tree.command(
-        deps, "check", "status of each declared requirement, broken deps and protected builds", _deps_check
+        deps, "check", "status of each declared requirement, broken deps and protected builds", _deps_check, writes=True
     )
     _target_options(p)
-    p = tree.command(deps, "plan", "the checked dry-run plan that would fix it (nothing is installed)", _deps_plan)
+    p = tree.command(
+        deps, "plan", "the checked dry-run plan that would fix it (nothing is installed)", _deps_plan, writes=True
+    )
     _target_options(p)
     p.add_argument("--installer", choices=INSTALLERS, help="default: uv when available, else pip")
-    p = tree.command(deps, "fix", "install what is missing or outdated (a job), protected builds pinned", _deps_fix)
+    p = tree.command(
+        deps, "fix", "install what is missing or outdated (a job), protected builds pinned", _deps_fix, writes=True
+    )
     _target_options(p)
     p.add_argument("--installer", choices=INSTALLERS, help="default: uv when available, else pip")
     p.add_argument("--yes", "-y", action="store_true", help="apply without asking for confirmation")

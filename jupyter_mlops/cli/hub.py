@@ -225,31 +225,38 @@ def register(tree: Tree) -> None:
     download_help = "download a Hugging Face model into the workspace's cache (a job; live progress)"
     delete_help = "delete a downloaded model, revision or files from the local cache (bytes freed)"
     _, hub = tree.group("hub", "Hugging Face models: download, list, delete, register, default")
-    _download_options(tree.command(hub, "download", download_help, _hub_download))
+    _download_options(tree.command(hub, "download", download_help, _hub_download, writes=True))
     p = tree.command(hub, "list", "models in the local cache: revisions, size, files, last used", hub_list)
     p.add_argument("--q", metavar="TEXT", help="text in the repo id")
     paging(p)
     _repo_arg(tree.command(hub, "show", "one local model with its revisions", _hub_show))
-    _delete_options(tree.command(hub, "delete", delete_help, _hub_delete))
+    _delete_options(tree.command(hub, "delete", delete_help, _hub_delete, writes=True))
     p = tree.command(
         hub,
         "register",
         "create a registry model from a downloaded repo (storage_path hf://org/name@commit)",
         _hub_register,
+        writes=True,
     )
     _repo_arg(p)
     p.add_argument("--revision", metavar="R", help="which downloaded revision (default main)")
     p.add_argument("--name", metavar="N", help="registry model name (default: the repo's name)")
     p = tree.command(
-        hub, "default", "show the workspace's default model, or make registry model NAME the default", _hub_default
+        hub,
+        "default",
+        "show the workspace's default model, or make registry model NAME the default",
+        _hub_default,
+        writes=True,
     )
     p.add_argument("name", metavar="NAME", nargs="?")
     p.add_argument("--clear", action="store_true", help="clear the default model")
     p = tree.command(hub, "downloads", "download jobs, newest first", _hub_downloads)
     p.add_argument("--active", action="store_true", help="only queued and running downloads")
     paging(p)
-    p = tree.command(hub, "cancel", "cancel a download job", _hub_cancel)
+    p = tree.command(hub, "cancel", "cancel a download job", _hub_cancel, writes=True)
     p.add_argument("id", metavar="JOB_ID", type=id_type)
     # the short names
-    _download_options(tree.command(tree.commands, "download", download_help + " (= hub download)", _hub_download))
-    _delete_options(tree.command(tree.commands, "delete", delete_help + " (= hub delete)", _hub_delete))
+    _download_options(
+        tree.command(tree.commands, "download", download_help + " (= hub download)", _hub_download, writes=True)
+    )
+    _delete_options(tree.command(tree.commands, "delete", delete_help + " (= hub delete)", _hub_delete, writes=True))

@@ -74,13 +74,14 @@ def register(tree: Tree) -> None:
         ),
         "job",
     )
-    p = tree.command(jobs, "cancel", "cancel a queued or running job", _jobs_cancel)
+    p = tree.command(jobs, "cancel", "cancel a queued or running job", _jobs_cancel, writes=True)
     p.add_argument("id", metavar="ID", type=id_type)
     p = tree.command(
         jobs,
         "selftest",
         "run the diagnostic.count job end to end (inline when no server worker is alive)",
         _jobs_selftest,
+        writes=True,
     )
     p.add_argument("--n", metavar="N", type=bounded(1, 100_000), default=10, help="steps to count (default 10)")
     p.add_argument(

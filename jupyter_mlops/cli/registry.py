@@ -73,6 +73,7 @@ def _releases_create(ctx: Context, a: argparse.Namespace) -> Result:
             release_notes=a.notes,
             metadata=json_option("metadata", a.metadata),
             auto_build=True if a.auto_build else None,
+            mlflow_run=a.mlflow_run,
         ),
     }
     release = ctx.services.registry.create_release(data, ctx.actor)
@@ -81,6 +82,20 @@ def _releases_create(ctx: Context, a: argparse.Namespace) -> Result:
         release,
         record=release,
     )
+
+
+def _releases_update(ctx: Context, a: argparse.Namespace) -> Result:
+    data = {
+        **(ctx.body or {}),
+        **given(
+            release_notes=a.notes,
+            metadata=json_option("metadata", a.metadata),
+            auto_build=a.auto_build,
+            mlflow_run=a.mlflow_run,
+        ),
+    }
+    release = ctx.services.registry.update_release(a.id, data, ctx.actor)
+    return Result(f"updated release {release['id']}", release, record=release)
 
 
 def _releases_delete(ctx: Context, a: argparse.Namespace) -> Result:
@@ -185,7 +200,7 @@ def register(tree: Tree) -> None:
     paging(p)
     p = tree.command(models, "show", "show one model with its release count and aliases", _models_show)
     p.add_argument("name", metavar="NAME")
-    p = tree.command(models, "create", "register a model", _models_create, takes_body=True)
+    p = tree.command(models, "create", "register a model", _models_create, takes_body=True, writes=True)
     p.add_argument("name", metavar="NAME", help=f"model name: {rules.NAME_RULE}")
     p.add_argument(
         "--storage-path", metavar="P", required=not tree.body, help=f"where the weights are: {rules.STORAGE_PATH.rule}"
@@ -198,13 +213,13 @@ def register(tree: Tree) -> None:
     p.add_argument("--tag", metavar="T", action="append", help="a tag (repeat for more)")
     p.add_argument("--metadata", metavar="JSON", help="a JSON object")
     p = tree.command(
-        models, "delete", "delete a model (refused while it has releases unless --cascade)", _models_delete
+        models, "delete", "delete a model (refused while it has releases unless --cascade)", _models_delete, writes=True
     )
     p.add_argument("name", metavar="NAME")
     p.add_argument("--cascade", action="store_true", help="also delete its releases, artifacts and deployments")
 
     # releases
-    _, releases = tree.group("releases", "list, show, create and delete releases")
+    _, releases = tree.group("releases", "list, show, create, update and delete releases")
     p = tree.command(releases, "list", "list releases newest first, filtered, one page at a time", _releases_list)
     p.add_argument("--model", metavar="NAME")
     p.add_argument("--status", help=", ".join(rules.RELEASE_STATUSES))
@@ -213,28 +228,50 @@ def register(tree: Tree) -> None:
     paging(p)
     p = tree.command(releases, "show", "show one release", _releases_show)
     p.add_argument("id", metavar="ID", type=id_type)
-    p = tree.command(releases, "create", "create a candidate release of a model", _releases_create, takes_body=True)
+    p = tree.command(
+        releases, "create", "create a candidate release of a model", _releases_create, takes_body=True, writes=True
+    )
     p.add_argument("model", metavar="MODEL")
     p.add_argument("version", metavar="VERSION", help=f"release version: {rules.VERSION.rule}")
     p.add_argument("--quantization", metavar="Q", help=f"default none; {rules.QUANTIZATION.rule}")
     p.add_argument("--notes", metavar="TEXT", help="release notes")
     p.add_argument("--metadata", metavar="JSON", help="a JSON object")
     p.add_argument("--auto-build", action="store_true", help="build an image for this release automatically")
+    p.add_argument("--mlflow-run", metavar="RUN", help="the MLflow run it came from: a run id or runs:/RUN_ID")
     p = tree.command(
-        releases, "delete", "delete a release (refused while it is in use unless --cascade)", _releases_delete
+        releases,
+        "update",
+        "change a release's notes, metadata, auto-build or MLflow run",
+        _releases_update,
+        takes_body=True,
+        writes=True,
+    )
+    p.add_argument("id", metavar="ID", type=id_type)
+    p.add_argument("--notes", metavar="TEXT", help="release notes")
+    p.add_argument("--metadata", metavar="JSON", help="a JSON object (replaces the metadata)")
+    p.add_argument("--auto-build", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--mlflow-run", metavar="RUN", help="the MLflow run it came from: a run id or runs:/RUN_ID")
+    p = tree.command(
+        releases,
+        "delete",
+        "delete a release (refused while it is in use unless --cascade)",
+        _releases_delete,
+        writes=True,
     )
     p.add_argument("id", metavar="ID", type=id_type)
     p.add_argument("--cascade", action="store_true", help="also delete its artifacts and deployments")
 
     # lifecycle
     for action, (sources, target) in rules.TRANSITIONS.items():
-        p = tree.command(tree.commands, action, f"move a release from {' or '.join(sources)} to {target}", _transition)
+        p = tree.command(
+            tree.commands, action, f"move a release from {' or '.join(sources)} to {target}", _transition, writes=True
+        )
         p.add_argument("id", metavar="ID", type=id_type)
         p.set_defaults(action=action)
 
     # aliases
     _, alias = tree.group("alias", "point named aliases (prod, staging, ...) at releases")
-    p = tree.command(alias, "set", "point MODEL@ALIAS at a release of that model", _alias_set)
+    p = tree.command(alias, "set", "point MODEL@ALIAS at a release of that model", _alias_set, writes=True)
     p.add_argument("model", metavar="MODEL")
     p.add_argument("alias", metavar="ALIAS")
     p.add_argument("release_id", metavar="RELEASE_ID", type=id_type)
@@ -242,7 +279,7 @@ def register(tree: Tree) -> None:
     p.add_argument("model", metavar="MODEL", nargs="?")
     p.add_argument("alias", metavar="ALIAS", nargs="?")
     paging(p)
-    p = tree.command(alias, "delete", "remove MODEL@ALIAS", _alias_delete)
+    p = tree.command(alias, "delete", "remove MODEL@ALIAS", _alias_delete, writes=True)
     p.add_argument("model", metavar="MODEL")
     p.add_argument("alias", metavar="ALIAS")
 

@@ -27,13 +27,24 @@ class Result:
     as_json: bool = False
     #: characters a table cell shows before it is cut with …
     cell_limit: int = MAX_CELL
+    #: which workspace and store answered ({path, store}), when the command used one
+    workspace: dict[str, str] | None = None
 
     def __getitem__(self, key: Any) -> Any:
         return self.data[key]
 
     def json(self) -> str:
-        """The service's answer as indented JSON."""
-        return json.dumps(self.data, indent=2, default=str)
+        """The service's answer as indented JSON (an object answer also says which workspace)."""
+        data = self.data
+        if self.workspace is not None and isinstance(data, dict):
+            data = {**data, "workspace": self.workspace}
+        return json.dumps(data, indent=2, default=str)
+
+    def header(self) -> str:
+        """One line naming the workspace and store that answered ('' when none did)."""
+        if self.workspace is None:
+            return ""
+        return f"workspace {self.workspace['path']} (store {self.workspace['store']})"
 
     def text(self) -> str:
         """A plain-text rendering: title, key/value lines, an aligned table, next cursor."""

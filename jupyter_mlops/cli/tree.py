@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInput, MLOpsError, Unavailable
+from ..errors import InvalidInput, MLOpsError, NotFound, Unavailable
 from ..jobs.follow import FOLLOW_TIMEOUT
 from .render import Result
 
@@ -82,13 +82,33 @@ class Context:
     on_log: LogFn | None = None
     confirm: ConfirmFn | None = None
     given_services: Services | None = field(default=None, repr=False)
+    #: whether the command records something (it may create the workspace's store)
+    writes: bool = False
+    prog: str = "mlops"
 
     @property
     def services(self) -> Services:
-        """The services of these settings (Unavailable when the store cannot be opened)."""
+        """The services of these settings. Outside any workspace (none named, no `.mlops/`
+        upward) it is NotFound, as git is outside a repository; a command that only reads
+        never creates a store (NotFound when there is none yet); Unavailable when the store
+        cannot be opened."""
         if self.given_services is None:
             from ..services import services_for
+            from ..workspace import STATE_DIRNAME
 
+            ws = self.settings.workspace
+            if not self.settings.workspace_located:
+                raise NotFound(
+                    f"not in an MLOps workspace: no {STATE_DIRNAME}/ in {ws.root} or any folder above it. "
+                    f"`{self.prog} init` makes one here; or name one with --workspace DIR (or the workspace_dir "
+                    "setting, $JUPYTER_MLOPS_WORKSPACE)"
+                )
+            # (a server makes its workspace's store as it starts: its kernels may open it)
+            if not self.writes and not ws.has_store() and not self.settings.served:
+                raise NotFound(
+                    f"workspace {ws.root} has no registry yet ({ws.sqlite_path} does not exist), so there is "
+                    f"nothing to show; `{self.prog} init {ws.root}` makes an empty one"
+                )
             try:
                 self.given_services = services_for(self.settings)
             except MLOpsError:
@@ -256,20 +276,21 @@ class Tree:
         return p, p.add_subparsers(title="commands", metavar="COMMAND")
 
     def command(
-        self, parent: Any, name: str, help_text: str, func: Handler, *, takes_body: bool = False
+        self, parent: Any, name: str, help_text: str, func: Handler, *, takes_body: bool = False, writes: bool = False
     ) -> argparse.ArgumentParser:
-        """A command under `parent` (a group's subcommands, or `self.commands`) run by `func`."""
+        """A command under `parent` (a group's subcommands, or `self.commands`) run by `func`;
+        one that `writes` records something and may create the workspace's store."""
         p: argparse.ArgumentParser = parent.add_parser(name, help=help_text, description=help_text, parents=[_common()])
-        p.set_defaults(func=func, takes_body=takes_body)
+        p.set_defaults(func=func, takes_body=takes_body, writes=writes)
         return p
 
 
 def build_parser(prog: str = "mlops", *, body: bool = False) -> argparse.ArgumentParser:
     """The whole command tree, each capability registering its own commands."""
-    from . import builds, config, deps, hub, jobs, registry
+    from . import builds, config, deployments, deps, hub, jobs, mlflow, registry, workspace
 
     tree = Tree(prog, body=body)
-    for capability in (registry, jobs, hub, deps, builds, config):
+    for capability in (registry, deployments, mlflow, jobs, hub, deps, builds, workspace, config):
         capability.register(tree)
     return tree.top
 
@@ -351,9 +372,13 @@ def run(
         on_log=_stderr_line if on_log is _DEFAULT else on_log,
         confirm=tty_confirm if confirm is _DEFAULT else confirm,
         given_services=svc,
+        writes=bool(getattr(args, "writes", False)),
+        prog=prog,
     )
     result: Result = args.func(ctx, args)
     result.as_json = bool(args.json)
+    if ctx.given_services is not None:  # the command used a store: say which
+        result.workspace = ctx.settings.where()
     return result
 
 

@@ -1,6 +1,7 @@
 """Which interpreters the dependency doctor may run. A caller's `python` must be a Python
 interpreter of a kernel's environment (a kernelspec's interpreter, a running kernel's, or
-this process's own) or of the `allowed_pythons` setting; it is checked by a safe
+this process's own), of the `allowed_pythons` setting, or of a folder the caller allows
+(the project's own `.venv`); it is checked by a safe
 `-I -c` with a known answer before the probe or an installer ever runs through it."""
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ def check_interpreter(python: Any, *, allowed: Sequence[Path] = (), known: Itera
     if not is_allowed(path, [*known, *kernel_interpreters(), sys.executable], allowed):
         raise Forbidden(
             f"python: {path} is not the interpreter of a kernel here; register its environment as a kernel "
-            "(python -m ipykernel install --user --name NAME) or add it to the allowed_pythons setting",
+            "(python -m ipykernel install --user --name NAME), make it the project's .venv, or add it to the "
+            "allowed_pythons setting",
             field="python",
         )
     exe = executable(path)

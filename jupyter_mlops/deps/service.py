@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from packaging.requirements import Requirement
 from sqlalchemy import select
 
-from ..errors import InvalidInput
+from ..errors import Forbidden, InvalidInput
 from ..jobs.queue import JobQueue
 from ..paging import page
 from ..paths import Roots
@@ -24,6 +24,18 @@ from .rules import INSTALLERS
 from .status import DEFAULT_PROTECTED, MISSING, OK, OUTDATED, Status, check
 
 REPAIR_KIND = "deps.repair"
+
+
+#: A project's own environments, whose interpreters the doctor may run (uv's and venv's names).
+PROJECT_ENVS = (".venv", "venv")
+
+
+def in_project_env(python: Any) -> bool:
+    """Whether `python` names an interpreter in the bin folder of a `.venv` or `venv`."""
+    if not isinstance(python, str) or not python:
+        return False
+    path = Path(python)
+    return path.parent.name == "bin" and path.parent.parent.name in PROJECT_ENVS
 
 
 @dataclass(frozen=True)
@@ -222,14 +234,20 @@ class DepsService:
     ) -> Target:
         """The target `python` x `project`. `python` must be an allowed interpreter (see
         `interpreter.check_interpreter`; `known_pythons` are vouched for by the caller, e.g.
-        a running kernel's). Without `project`, it is found upward from `start` (default: the
-        workspace root), never above the workspace root when `start` is inside it."""
+        a running kernel's; the project's own `.venv` or `venv` is allowed too, as uv and
+        `python -m venv` make it). Without `project`, it is found upward from `start`
+        (default: the workspace root), never above the workspace root when `start` is inside it."""
         root = self.workspace_root
         begin = (start or root).resolve()
         stop = root if begin == root or root in begin.parents else None
-        exe = check_interpreter(python, allowed=self.allowed_pythons, known=known_pythons)
-        return make_target(
-            exe,
+        try:
+            exe = check_interpreter(python, allowed=self.allowed_pythons, known=known_pythons)
+        except Forbidden:
+            if not in_project_env(python):
+                raise
+            exe = ""  # a project's own environment: allowed once the project is known
+        target = make_target(
+            python,
             project,
             roots=self.roots,
             start=begin,
@@ -238,6 +256,10 @@ class DepsService:
             groups=groups,
             requirement_files=requirement_files,
         )
+        if not exe:
+            envs = [Path(target.project) / name for name in PROJECT_ENVS]
+            exe = check_interpreter(python, allowed=[*self.allowed_pythons, *envs], known=known_pythons)
+        return replace(target, python=exe)
 
     def check(self, target: Target, actor: str) -> dict[str, Any]:
         """The status of the target's environment against its project."""

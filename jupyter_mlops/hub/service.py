@@ -18,7 +18,7 @@ from ..jobs.queue import JobQueue
 from ..paging import check_limit, decode_cursor, encode_cursor
 from ..paths import inside
 from ..registry.service import Registry
-from ..secretfile import SecretFiles, forget
+from ..secretfile import SecretFiles
 from ..store import Store
 from ..store.schema import Model, Release, Setting, utcnow
 from . import rules
@@ -167,14 +167,9 @@ class HubService:
             "disk_margin": self.disk_margin,
             "actor": actor,
         }
-        try:
-            job = self.jobs.submit(DOWNLOAD_KIND, params, owner=actor, dedupe_key=f"hub:{repo_id}@{revision}")
-        except BaseException:
-            forget(token_file)
-            raise
-        if job.get("deduplicated"):
-            forget(token_file)
-        return job
+        return self.secrets.submit(
+            token_file, DOWNLOAD_KIND, params, owner=actor, dedupe_key=f"hub:{repo_id}@{revision}"
+        )
 
     def downloads(self, *, active: bool = False, limit: Any = None, cursor: str | None = None) -> dict[str, Any]:
         """Download jobs, newest first; one page."""

@@ -17,6 +17,10 @@ from ..store.schema import Job, JobLog, utcnow
 FLUSH_INTERVAL = 0.25
 HEARTBEAT_INTERVAL = 5.0
 MAX_LINE = 4000
+#: A log line longer than MAX_LINE is kept as continuation lines, up to this many; the rest is cut.
+MAX_PIECES = 16
+#: The stream of a failed job's traceback: kept in the log, but not shown as the job runs.
+TRACE = "trace"
 RATE_WINDOW = 5.0
 RATE_SAMPLE = 0.1  # at most one rate sample per this many seconds
 
@@ -73,10 +77,18 @@ class JobContext:
             if message is not None:
                 self._progress["message"] = message[:MAX_LINE]
 
-    def log(self, line: str, stream: str = "out") -> None:
-        """Append a log line (long lines are cut)."""
+    def log(self, text: str, stream: str = "out") -> None:
+        """Append `text` as log lines: one per line of it, a long line as continuation
+        lines of MAX_LINE characters (MAX_PIECES at most, then cut with a mark)."""
+        at = utcnow()
+        rows: list[tuple[str, str, Any]] = []
+        for line in text.rstrip("\n").split("\n"):
+            pieces = [line[i : i + MAX_LINE] for i in range(0, len(line), MAX_LINE)] or [""]
+            if len(pieces) > MAX_PIECES:
+                pieces = [*pieces[:MAX_PIECES], f"… {len(line) - MAX_PIECES * MAX_LINE} more characters cut"]
+            rows.extend((stream, piece, at) for piece in pieces)
         with self._lock:
-            self._lines.append((stream, line.rstrip("\n")[:MAX_LINE], utcnow()))
+            self._lines.extend(rows)
 
     # -- flushing ------------------------------------------------------------------
     def start(self) -> None:

@@ -50,7 +50,9 @@ def follow(
     """Run job `job_id` inline in a worker of this process when it is still queued and no
     server worker is alive (a plain kernel, the CLI), else follow its row for up to
     `timeout` seconds (Unavailable after that). `on_job` gets every state seen, `on_line`
-    each log line after seq `after`. `scratch` is the inline job's working folder."""
+    each log line after seq `after` but a failure's traceback (`jobs log` shows it).
+    `scratch` is the inline job's working folder."""
+    from .context import TRACE
     from .queue import ACTIVE_STATES
 
     seen = after
@@ -60,7 +62,8 @@ def follow(
         while on_line is not None:
             page = jobs.log(job_id, after=seen, limit=LOG_PAGE)
             for line in page["lines"]:
-                on_line(line["line"])
+                if line["stream"] != TRACE:  # the face shows the job's one-line error instead
+                    on_line(line["line"])
             seen = page["next_after"]
             if len(page["lines"]) < LOG_PAGE:
                 break

@@ -17,6 +17,7 @@ KINDS: dict[str, str] = {
     "hub.download": "jupyter_mlops.hub.download:download",
     "build.image": "jupyter_mlops.builds.job:build",
     "build.push": "jupyter_mlops.builds.job:push",
+    "mlflow.import": "jupyter_mlops.tracking.importer:import_models",
 }
 
 

@@ -15,9 +15,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from ..errors import one_line
 from ..store import Store
 from ..store.schema import Job, Worker, utcnow
-from .context import JobCancelled, JobContext
+from .context import TRACE, JobCancelled, JobContext
 from .kinds import PRELOAD, resolve
 
 
@@ -99,8 +100,9 @@ def run(db_url: str, job_id: int) -> int:
     except _Orphaned:
         final = {"state": "interrupted", "error": "the worker that started this job stopped"}
     except Exception as exc:  # the job failed: record why
-        ctx.log(traceback.format_exc(), stream="err")
-        final = {"state": "failed", "error": f"{type(exc).__name__}: {exc}"}
+        # The cause in one line for every face; the whole traceback, line by line, in the log.
+        ctx.log(traceback.format_exc(), stream=TRACE)
+        final = {"state": "failed", "error": one_line(exc)}
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _release_output(pump)
     ctx.close()

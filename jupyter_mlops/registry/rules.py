@@ -21,13 +21,59 @@ VERSION = Field(
     pattern=r"v?\d+(\.\d+){0,3}([-+._]?[0-9A-Za-z]+([-.+_][0-9A-Za-z]+)*)?",
     rule="must be a version such as 1, 1.2, 1.2.3, v2.0.0-rc1 or 2024.05.01",
 )
+#: Names every face suggests (any safe label is accepted too).
 QUANTIZATIONS = ("none", "fp32", "fp16", "bf16", "fp8", "int8", "int4", "nf4", "awq", "gptq")
+#: Families that take a variant after a dash: gguf-q4_k_m, exl2-4.0bpw, mlx-4bit, bnb-nf4, gptq-4bit-128g.
+QUANTIZATION_FAMILIES = ("gguf", "exl2", "exl3", "mlx", "bnb", "awq", "gptq", "hqq")
+#: Other spellings of the same thing.
+QUANTIZATION_ALIASES = {
+    "float32": "fp32",
+    "f32": "fp32",
+    "float16": "fp16",
+    "f16": "fp16",
+    "half": "fp16",
+    "bfloat16": "bf16",
+    "bitsandbytes": "bnb",
+}
+#: A llama.cpp (GGUF) type as its tools print it: Q4_K_M, Q8_0, IQ2_XXS, TQ1_0 (lower-cased here).
+GGUF_TYPE = re.compile(r"[it]?q[1-8](?:_[0-9a-z]{1,3}){0,3}")
+_FAMILY_VARIANT = re.compile(rf"({'|'.join(QUANTIZATION_FAMILIES)}|bitsandbytes)[-_.]?([a-z0-9].*)")
+#: Suggestions for a quantization field: the names, and the GGUF types people use most.
+QUANTIZATION_SUGGESTIONS = (
+    *QUANTIZATIONS,
+    "gguf-q4_k_m",
+    "gguf-q5_k_m",
+    "gguf-q8_0",
+    "exl2-4.0bpw",
+    "mlx-4bit",
+    "bnb-4bit",
+    "awq-4bit",
+    "gptq-4bit-128g",
+)
+
+
+def normalize_quantization(value: str) -> str:
+    """How a quantization is stored and shown: lower case; other spellings of a known name
+    become it (`FLOAT16` -> fp16); a GGUF type gets its family (`Q4_K_M` -> gguf-q4_k_m); a
+    family and its variant are joined by a dash (`EXL2_4.0bpw` -> exl2-4.0bpw)."""
+    label = value.lower()
+    label = QUANTIZATION_ALIASES.get(label, label)
+    if GGUF_TYPE.fullmatch(label):
+        return f"gguf-{label}"
+    family = _FAMILY_VARIANT.fullmatch(label)
+    if family:
+        return f"{QUANTIZATION_ALIASES.get(family[1], family[1])}-{family[2]}"
+    return label
+
+
 QUANTIZATION = Field(
     "string",
-    max_length=32,
-    normalize=str.lower,
-    pattern=rf"({'|'.join(QUANTIZATIONS)}|gguf(-[a-z0-9_]+)?)",
-    rule=f"must be one of {', '.join(QUANTIZATIONS)}, gguf or gguf-<variant> such as gguf-q4_k_m",
+    max_length=64,
+    normalize=normalize_quantization,
+    pattern=r"[A-Za-z0-9](?:[A-Za-z0-9._+-]{0,62}[A-Za-z0-9+])?",
+    rule="must be a quantization such as none, fp16, int8, Q4_K_M (gguf-q4_k_m), exl2-4.0bpw, mlx-4bit, bnb-4bit, "
+    "awq or gptq-4bit-128g, or a label of letters, digits and . _ + - (at most 64, starting with a letter or digit "
+    "and not ending with . _ or -)",
 )
 TAG = Field(
     "string",
@@ -49,7 +95,17 @@ S3_URI = r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\x00]*)?"
 HF_URI = rf"hf://{HF_REPO}(@[A-Za-z0-9][A-Za-z0-9._/-]*)?"
 
 
+#: MLflow's own references (a registered model, a run's artifacts, its artifact store).
+MLFLOW_URI = r"(?:models|runs|mlflow-artifacts):/[^\x00]+"
+
+
 def _storage_problem(value: str) -> str | None:
+    if re.match(r"(?:models|runs|mlflow-artifacts):", value):
+        return (
+            None
+            if re.fullmatch(MLFLOW_URI, value)
+            else "MLflow URIs are models:/NAME, runs:/RUN_ID/PATH or mlflow-artifacts:/PATH"
+        )
     if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", value):
         if value.startswith("s3://"):
             return None if re.fullmatch(S3_URI, value) else "s3:// paths need a valid bucket name: s3://bucket/key"
@@ -59,7 +115,7 @@ def _storage_problem(value: str) -> str | None:
                 if re.fullmatch(HF_URI, value) and ".." not in value
                 else ("hf:// paths must be hf://org/name or hf://org/name@revision")
             )
-        return "must be an s3:// or hf:// URI, or a filesystem path"
+        return "must be an s3:// or hf:// URI, an MLflow URI (models:/, runs:/) or a filesystem path"
     if "\x00" in value or not value.strip():
         return "must be a non-empty filesystem path without NUL characters"
     return None
@@ -69,7 +125,8 @@ STORAGE_PATH = Field(
     "string",
     max_length=1024,
     min_length=1,
-    rule="s3://bucket/key, hf://org/name[@revision] or a filesystem path",
+    rule="s3://bucket/key, hf://org/name[@revision], an MLflow URI (models:/NAME, runs:/RUN_ID/PATH) or a "
+    "filesystem path",
     check=_storage_problem,
 )
 METADATA = Field(
@@ -98,6 +155,32 @@ MODEL_FIELDS = {
 }
 MODEL = Shape(MODEL_FIELDS, required=("name", "storage_path"), updatable=tuple(k for k in MODEL_FIELDS if k != "name"))
 
+#: An MLflow run id (32 hex digits from MLflow's own store; other stores use other ids).
+RUN_ID = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
+
+
+def normalize_run(value: str) -> str:
+    """A run reference as stored: `runs:/<run id>`, from a bare run id or a runs:/ URI
+    (an artifact path after the id is dropped: the release records the run)."""
+    rest = value[len("runs:/") :] if value.startswith("runs:/") else value
+    return f"runs:/{rest.split('/', 1)[0]}"
+
+
+MLFLOW_RUN = Field(
+    "string",
+    nullable=True,
+    max_length=300,
+    normalize=normalize_run,
+    pattern=rf"(?:runs:/)?{RUN_ID}(?:/[A-Za-z0-9._-]+)*",
+    rule="must be an MLflow run id or a runs:/<run id>[/path] URI",
+)
+
+
+def run_id(reference: str) -> str:
+    """The run id of a stored `runs:/<run id>` reference."""
+    return reference[len("runs:/") :] if reference.startswith("runs:/") else reference
+
+
 RELEASE_FIELDS = {
     "model": NAME,
     "version": VERSION,
@@ -105,8 +188,11 @@ RELEASE_FIELDS = {
     "release_notes": Field("string", nullable=True, max_length=20_000),
     "metadata": METADATA,
     "auto_build": Field("boolean"),
+    "mlflow_run": MLFLOW_RUN,
 }
-RELEASE = Shape(RELEASE_FIELDS, required=("model", "version"), updatable=("release_notes", "metadata", "auto_build"))
+RELEASE = Shape(
+    RELEASE_FIELDS, required=("model", "version"), updatable=("release_notes", "metadata", "auto_build", "mlflow_run")
+)
 
 ARTIFACT_KINDS = ("file", "weights", "tokenizer", "config", "dataset", "report", "image", "other")
 ARTIFACT_FIELDS = {

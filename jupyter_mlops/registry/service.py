@@ -73,6 +73,7 @@ def release_view(r: Any, model_name: str | None = None) -> dict[str, Any]:
         "status": r.status,
         "metadata": r.meta,
         "auto_build": r.auto_build,
+        "mlflow_run": r.mlflow_run,
         "created_at": _iso(r.created_at),
         "updated_at": _iso(r.updated_at),
     }
@@ -98,6 +99,9 @@ def deployment_view(d: Deployment) -> dict[str, Any]:
     return {
         "id": d.id,
         "release_id": d.release_id,
+        "model": d.release.model.name,
+        "version": d.release.version,
+        "quantization": d.release.quantization,
         "environment": d.environment,
         "endpoint": d.endpoint,
         "status": d.status,
@@ -222,21 +226,24 @@ class Registry:
         def run(s: Session) -> dict[str, Any]:
             if s.scalar(select(Model.id).where(Model.name == clean["name"])) is not None:
                 raise Conflict(f"name: a model named {clean['name']!r} already exists", field="name")
-            now = utcnow()
-            m = Model(
-                meta=clean.pop("metadata", {}),
-                created_at=now,
-                updated_at=now,
-                **{k: v for k, v in clean.items() if k != "tags"},
-            )
-            m.tag_rows = _tag_rows(clean.get("tags", []))
-            s.add(m)
-            s.flush()
-            view = model_view(m)
-            self._audit(s, actor, "create", "model", m.name, m.id, None, view)
-            return view
+            return model_view(self._insert_model(s, clean, actor, "create"))
 
         return self._write(run, f"name: a model named {clean['name']!r} already exists", field="name")
+
+    def _insert_model(self, s: Session, clean: dict[str, Any], actor: str, action: str) -> Model:
+        """Add a model from cleaned fields and audit it as `action`."""
+        now = utcnow()
+        m = Model(
+            meta=clean.get("metadata", {}),
+            created_at=now,
+            updated_at=now,
+            **{k: v for k, v in clean.items() if k not in ("tags", "metadata")},
+        )
+        m.tag_rows = _tag_rows(clean.get("tags", []))
+        s.add(m)
+        s.flush()
+        self._audit(s, actor, action, "model", m.name, m.id, None, model_view(m))
+        return m
 
     def get_model(self, name: str) -> dict[str, Any]:
         """One model by name, with its release count and aliases."""
@@ -330,23 +337,7 @@ class Registry:
 
         def run(s: Session) -> dict[str, Any]:
             model_id = self._model_id(s, clean["model"])
-            now = utcnow()
-            values = {
-                "model_id": model_id,
-                "version": clean["version"],
-                "quantization": clean["quantization"],
-                "release_notes": clean.get("release_notes"),
-                "meta": clean.get("metadata", {}),
-                "auto_build": clean.get("auto_build", False),
-                "status": "candidate",
-                "created_at": now,
-                "updated_at": now,
-            }
-            # A plain INSERT (no unit of work): this is the hot path. The unique
-            # constraint refuses a duplicate; _write turns that into a Conflict.
-            release_id = s.execute(INSERT_RELEASE, values).scalar_one()
-            view = release_view(SimpleNamespace(id=release_id, **values), clean["model"])
-            self._audit(s, actor, "create", "release", release_id, model_id, None, view)
+            view = self._insert_release(s, model_id, clean, actor, "create")
             if self.on_release_created is not None:
                 view = {**view, **(self.on_release_created(s, view, actor) or {})}
             return view
@@ -356,13 +347,37 @@ class Registry:
             self.on_release_committed(view)
         return view
 
+    def _insert_release(
+        self, s: Session, model_id: int, clean: dict[str, Any], actor: str, action: str, status: str = "candidate"
+    ) -> dict[str, Any]:
+        """Add a release of `model_id` from cleaned fields, audited as `action`; its view.
+        A plain INSERT (no unit of work): this is the hot path. The unique constraint
+        refuses a duplicate; _write turns that into a Conflict."""
+        now = utcnow()
+        values = {
+            "model_id": model_id,
+            "version": clean["version"],
+            "quantization": clean.get("quantization", "none"),
+            "release_notes": clean.get("release_notes"),
+            "meta": clean.get("metadata", {}),
+            "auto_build": clean.get("auto_build", False),
+            "mlflow_run": clean.get("mlflow_run"),
+            "status": status,
+            "created_at": now,
+            "updated_at": now,
+        }
+        release_id = s.execute(INSERT_RELEASE, values).scalar_one()
+        view = release_view(SimpleNamespace(id=release_id, **values), clean["model"])
+        self._audit(s, actor, action, "release", release_id, model_id, None, view)
+        return view
+
     def get_release(self, release_id: int) -> dict[str, Any]:
         """One release by id."""
         with self.store.read() as s:
             return release_view(self._release(s, release_id))
 
     def update_release(self, release_id: int, data: Any, actor: str) -> dict[str, Any]:
-        """Change a release's notes, metadata or auto_build flag."""
+        """Change a release's notes, metadata, auto_build flag or MLflow run."""
         clean = rules.RELEASE.for_update(data)
 
         def run(s: Session) -> dict[str, Any]:
@@ -634,17 +649,27 @@ class Registry:
                     f"release_id: release {release_id} belongs to model {r.model.name!r}, not {model!r}",
                     field="release_id",
                 )
-            row = s.get(Alias, (m.id, alias))
-            before = {"alias": alias, "release_id": row.release_id} if row else None
-            if row is None:
-                row = Alias(model_id=m.id, name=alias, release_id=release_id)
-                s.add(row)
-            row.release_id, row.updated_at = release_id, utcnow()
-            after = {"model": model, "alias": alias, "release_id": release_id}
-            self._audit(s, actor, "set_alias", "alias", f"{model}@{alias}", m.id, before, after)
-            return after
+            self._point_alias(s, m, alias, release_id, actor, "set_alias", always=True)
+            return {"model": model, "alias": alias, "release_id": release_id}
 
         return self._write(run)
+
+    def _point_alias(
+        self, s: Session, m: Model, alias: str, release_id: int, actor: str, action: str, *, always: bool = False
+    ) -> bool:
+        """Point `alias` of `m` at `release_id`, audited as `action`; False (and nothing
+        recorded) when it already points there, unless `always`."""
+        row = s.get(Alias, (m.id, alias))
+        if row is not None and row.release_id == release_id and not always:
+            return False
+        before = {"alias": alias, "release_id": row.release_id} if row else None
+        if row is None:
+            row = Alias(model_id=m.id, name=alias, release_id=release_id)
+            s.add(row)
+        row.release_id, row.updated_at = release_id, utcnow()
+        after = {"model": m.name, "alias": alias, "release_id": release_id}
+        self._audit(s, actor, action, "alias", f"{m.name}@{alias}", m.id, before, after)
+        return True
 
     def get_alias(self, model: str, alias: str) -> dict[str, Any]:
         """The release an alias points at."""

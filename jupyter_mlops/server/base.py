@@ -13,11 +13,13 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from http.client import responses
 from typing import TYPE_CHECKING, Any
 
+from jupyter_server.auth.identity import IdentityProvider, LegacyIdentityProvider, PasswordIdentityProvider
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ..errors import InvalidInput, MLOpsError, NotFound, Unavailable
 from ..fields import INT64_MAX, MAX_DEPTH, json_problem
+from ..identity import current_user
 
 if TYPE_CHECKING:
     from ..services import Services
@@ -37,6 +39,10 @@ HTTP_ERRORS = {
     413: "TooLarge",
     503: "Unavailable",
 }
+
+
+#: Jupyter's own logins (a token, a password): one person's server, whose users are anonymous.
+SINGLE_USER_PROVIDERS = (IdentityProvider, PasswordIdentityProvider, LegacyIdentityProvider)
 
 
 class ServiceHolder:
@@ -143,6 +149,13 @@ class MLOpsHandler(APIHandler):
 
     @property
     def actor(self) -> str:
+        """Who acts, as the audit history and job owners record it. Under Jupyter's own token
+        or password login the server is one person's, and its anonymous user ids change with
+        every browser session: the actor is that person as a kernel and the CLI name them
+        (`$JUPYTERHUB_USER`, else the login). Under JupyterHub, or any other identity
+        provider, it is the provider's username."""
+        if type(self.identity_provider) in SINGLE_USER_PROVIDERS:
+            return current_user()
         user = self.current_user
         return getattr(user, "username", None) or str(user)
 

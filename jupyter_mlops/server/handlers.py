@@ -32,6 +32,7 @@ class HealthHandler(MLOpsHandler):
                 "store_revision": svc.store.current_revision(),
                 "worker_alive": svc.jobs.has_live_worker(),
                 "workspace": str(svc.workspace.root),
+                "store": svc.settings.where()["store"],
             }
 
         await self.respond(run)
@@ -134,6 +135,20 @@ class ReleaseTransitionHandler(MLOpsHandler):
         await self.respond(
             lambda _: self.services.registry.transition(id_arg("release", release_id), action, self.actor)
         )
+
+
+class ReleaseRunHandler(MLOpsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, release_id: str) -> None:
+        await self.respond(lambda _: self.services.tracking.release_run(id_arg("release", release_id)))
+
+
+class MlflowImportsHandler(MLOpsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        await self.respond(lambda _: self.services.tracking.start_import(self.json_body(), self.actor), status=201)
 
 
 class ArtifactsHandler(MLOpsHandler):

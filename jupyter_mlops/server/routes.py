@@ -13,6 +13,7 @@ from ..builds import rules as build_rules
 from ..deps import rules as deps_rules
 from ..hub import rules as hub_rules
 from ..registry import rules
+from ..tracking import rules as tracking_rules
 from . import handlers as h
 
 API_PREFIX = ("mlops", "api")
@@ -157,9 +158,39 @@ ROUTES: tuple[Route, ...] = (
         h.ReleaseHandler,
         {
             "get": Op("One release", response="Release"),
-            "patch": Op("Change notes, metadata or auto_build", body=rules.RELEASE.update_schema(), response="Release"),
+            "patch": Op(
+                "Change notes, metadata, auto_build or the MLflow run",
+                body=rules.RELEASE.update_schema(),
+                response="Release",
+            ),
             "delete": Op(
                 "Delete a release (409 while deployed or with artifacts unless cascade)", CASCADE, response="Deleted"
+            ),
+        },
+    ),
+    Route(
+        "/releases/{release_id}/run",
+        h.ReleaseRunHandler,
+        {
+            "get": Op(
+                "The MLflow run a release came from, as the tracking server has it now: status, metrics, params, "
+                "a link (404: the release records no run, or MLflow has no such run; 400: no tracking server is "
+                "configured; 503: it cannot be reached)",
+                response="MlflowRun",
+            ),
+        },
+    ),
+    Route(
+        "/mlflow/imports",
+        h.MlflowImportsHandler,
+        {
+            "post": Op(
+                "Import registered models (all, or `names`) from the MLflow tracking server as a job (201); one "
+                "already queued or running is answered instead (200, deduplicated: true)",
+                body=tracking_rules.IMPORT.create_schema(),
+                status=201,
+                dedupes=True,
+                response="Job",
             ),
         },
     ),

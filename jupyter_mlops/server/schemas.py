@@ -97,6 +97,7 @@ _RELEASE = obj(
         "status": enum(registry_rules.RELEASE_STATUSES),
         "metadata": JSON_OBJECT,
         "auto_build": BOOL,
+        "mlflow_run": {**NULL_STR, "description": "the MLflow run it came from, as runs:/<run id>"},
         "created_at": TIME,
         "updated_at": TIME,
         "build": obj({"id": INT, "job_id": NULL_INT, "tag": STR}, description="the build auto_build queued"),
@@ -274,7 +275,14 @@ _HUB_MODEL = obj(
 
 SCHEMAS: dict[str, Schema] = {
     "Health": obj(
-        {"status": enum(("ok",)), "version": STR, "store_revision": NULL_STR, "worker_alive": BOOL, "workspace": STR}
+        {
+            "status": enum(("ok",)),
+            "version": STR,
+            "store_revision": NULL_STR,
+            "worker_alive": BOOL,
+            "workspace": STR,
+            "store": {**STR, "description": "the store's URL, password hidden"},
+        }
     ),
     "Dashboard": obj(
         {
@@ -292,6 +300,9 @@ SCHEMAS: dict[str, Schema] = {
             "recent_deployments": array(ref("Deployment")),
             "jobs": counts(JOB_STATES),
             "storage": obj({"workspace": ref("DiskUsage"), "models": ref("DiskUsage")}),
+            "workspace": obj(
+                {"path": STR, "store": STR}, description="the workspace folder and the store's URL (password hidden)"
+            ),
         }
     ),
     "DiskUsage": _DISK,
@@ -335,10 +346,28 @@ SCHEMAS: dict[str, Schema] = {
             "created_at": TIME,
         }
     ),
+    "MlflowRun": obj(
+        {
+            "release_id": INT,
+            "run_id": STR,
+            "experiment_id": NULL_STR,
+            "run_name": NULL_STR,
+            "status": NULL_STR,
+            "start_time": NULL_INT,
+            "end_time": NULL_INT,
+            "metrics": {"type": "object", "additionalProperties": {"type": ["number", "string", "null"]}},
+            "params": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},
+            "tags": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},
+            "url": STR,
+        }
+    ),
     "Deployment": obj(
         {
             "id": INT,
             "release_id": INT,
+            "model": STR,
+            "version": STR,
+            "quantization": STR,
             "environment": STR,
             "endpoint": NULL_STR,
             "status": enum(registry_rules.DEPLOYMENT_STATUSES),

@@ -87,8 +87,10 @@ class Release(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="RESTRICT"), nullable=False)
     version: Mapped[str] = mapped_column(String(64), nullable=False)
-    quantization: Mapped[str] = mapped_column(String(32), nullable=False, default="none")
+    quantization: Mapped[str] = mapped_column(String(64), nullable=False, default="none")
     release_notes: Mapped[str | None] = mapped_column(Text)
+    #: The MLflow run it came from, as `runs:/<run id>` (set by a person or an import).
+    mlflow_run: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="candidate")
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, nullable=False, default=dict)
     auto_build: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
@@ -128,6 +130,8 @@ class Deployment(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+    release: Mapped[Release] = relationship(lazy="joined", innerjoin=True)
 
 
 class Alias(Base):
@@ -248,7 +252,7 @@ class Build(Base):
     release_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id", ondelete="SET NULL"))
     model: Mapped[str] = mapped_column(String(100), nullable=False)
     version: Mapped[str] = mapped_column(String(64), nullable=False)
-    quantization: Mapped[str] = mapped_column(String(32), nullable=False)
+    quantization: Mapped[str] = mapped_column(String(64), nullable=False)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     tag: Mapped[str] = mapped_column(String(255), nullable=False)
     options: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)

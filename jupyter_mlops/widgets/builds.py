@@ -19,7 +19,7 @@ import ipywidgets as w
 from ..builds.rules import ACCELERATORS
 from ..cli.builds import BUILD_COLUMNS, build_row, push_text
 from ..cli.render import html_table
-from ..errors import InvalidInput, MLOpsError
+from ..errors import InvalidInput, MLOpsError, one_line
 from ..jobs import ACTIVE_STATES
 from .panel import ActionPanel
 
@@ -224,7 +224,7 @@ class BuildPanel(ActionPanel):
         try:
             self._finished(self.follow_job(job_id, on_job=on_job, on_line=lines.append).job)
         except Exception as exc:
-            self.show_error(f"{type(exc).__name__}: {getattr(exc, 'message', exc)}")
+            self.show_error(one_line(exc))
         finally:
             self.cancel_button.disabled = True
             self._set_busy(False)

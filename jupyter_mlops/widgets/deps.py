@@ -17,6 +17,7 @@ import ipywidgets as w
 
 from ..cli.deps import DEPS_COLUMNS, plan_result, status_record, status_rows
 from ..cli.render import cell_text, html_record, html_table
+from ..errors import one_line
 from .panel import ActionPanel
 
 if TYPE_CHECKING:
@@ -168,6 +169,6 @@ class DependencyPanel(ActionPanel):
                 self.progress.bar_style = "danger"
                 self.show_error(f"repair job {job_id} {job.get('state')}: {job.get('error') or job.get('message')}")
         except Exception as exc:
-            self.show_error(f"{type(exc).__name__}: {getattr(exc, 'message', exc)}")
+            self.show_error(one_line(exc))
         finally:
             self._set_busy(False)

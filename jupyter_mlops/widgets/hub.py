@@ -18,7 +18,7 @@ import ipywidgets as w
 
 from ..cli.hub import download_progress_text
 from ..cli.render import human_bytes
-from ..errors import MLOpsError
+from ..errors import MLOpsError, one_line
 from ..jobs import ACTIVE_STATES
 from .panel import ActionPanel
 
@@ -182,7 +182,7 @@ class DownloadPanel(ActionPanel):
                 self.show_error(f"download job {job_id} {job['state']}: {job.get('error') or job.get('message')}")
             self._show_local()
         except Exception as exc:
-            self.show_error(f"{type(exc).__name__}: {getattr(exc, 'message', exc)}")
+            self.show_error(one_line(exc))
 
     def cancel(self, job_id: int) -> dict[str, Any]:
         """Ask a download job to stop."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from ..errors import MLOpsError
+from ..errors import one_line
 from ..identity import current_user
 
 if TYPE_CHECKING:
@@ -59,10 +59,8 @@ class ActionPanel(w.VBox):
         keep_busy = False
         try:
             keep_busy = fn() is True
-        except MLOpsError as exc:
-            self.show_error(exc.message)
         except Exception as exc:  # say it in the panel, not in the log console
-            self.show_error(f"unexpected {type(exc).__name__}: {exc}")
+            self.show_error(one_line(exc))
         finally:
             if not keep_busy:
                 self._set_busy(False)

@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
+from ..cli.deployments import ARTIFACT_COLUMNS, DEPLOYMENT_COLUMNS
 from ..cli.registry import RELEASE_COLUMNS
-from ..cli.render import cell_text, html_table
-from ..errors import InvalidInput, MLOpsError
-from ..registry.rules import QUANTIZATIONS
+from ..cli.render import cell_text, html_record, html_table
+from ..errors import InvalidInput, one_line
+from ..registry.rules import QUANTIZATION_SUGGESTIONS
 from .panel import ActionPanel
 
 if TYPE_CHECKING:
     from ..services import Services
 
-GGUF = "gguf"
 MODEL_FIELDS = (
     "storage_path",
     "base_model",
@@ -57,7 +57,11 @@ class RegistryPanel(ActionPanel):
         self._cursors: list[str | None] = [None]  # cursor of each page seen; the last is shown
         self._next_cursor: str | None = None
 
-        self.title = w.HTML(f"<b>Model registry</b> <small>{html.escape(str(self.services.workspace.root))}</small>")
+        where = self.services.settings.where()
+        self.title = w.HTML(
+            f"<b>Model registry</b> <small>workspace {html.escape(where['path'])} · store "
+            f"{html.escape(where['store'])}</small>"
+        )
         self.search = w.Text(
             placeholder="search models (name or description)", continuous_update=False, layout=w.Layout(flex="1")
         )
@@ -71,12 +75,15 @@ class RegistryPanel(ActionPanel):
         self.release = w.Dropdown(options=[], description="Release", layout=w.Layout(width="420px"))
         self.promote_button = w.Button(description="Promote", button_style="success", icon="arrow-up")
         self.demote_button = w.Button(description="Demote", button_style="warning", icon="arrow-down")
+        self.run_button = w.Button(description="MLflow run", icon="flask", tooltip="metrics and params of its run")
+        self.release_detail = w.HTML("")
         self.version = w.Text(placeholder="version, e.g. 1.0.0", description="Version", layout=w.Layout(width="260px"))
-        self.quantization = w.Dropdown(
-            options=[*QUANTIZATIONS, GGUF], value="none", description="Quant.", layout=w.Layout(width="200px")
-        )
-        self.gguf_variant = w.Text(
-            placeholder="gguf variant, e.g. q4_k_m", disabled=True, layout=w.Layout(width="200px")
+        self.quantization = w.Combobox(
+            options=list(QUANTIZATION_SUGGESTIONS),
+            placeholder="none, int8, Q4_K_M, exl2-4.0bpw…",
+            ensure_option=False,
+            description="Quant.",
+            layout=w.Layout(width="280px"),
         )
         self.notes = w.Textarea(placeholder="release notes", layout=w.Layout(width="auto", height="48px"))
         self.create_button = w.Button(description="Create release", button_style="primary", icon="plus")
@@ -88,7 +95,8 @@ class RegistryPanel(ActionPanel):
         self.next_button.on_click(lambda _b: self._act(self._next_page))
         self.prev_button.on_click(lambda _b: self._act(self._prev_page))
         self.models.observe(self._on_model, names="value")
-        self.quantization.observe(self._on_quantization, names="value")
+        self.release.observe(self._on_release, names="value")
+        self.run_button.on_click(lambda _b: self._act(self._show_run))
         self.create_button.on_click(lambda _b: self._act(self._create_release))
         self.promote_button.on_click(lambda _b: self._act(lambda: self._transition("promote")))
         self.demote_button.on_click(lambda _b: self._act(lambda: self._transition("demote")))
@@ -99,6 +107,7 @@ class RegistryPanel(ActionPanel):
             self.create_button,
             self.promote_button,
             self.demote_button,
+            self.run_button,
         )
 
         self.children = [
@@ -107,9 +116,10 @@ class RegistryPanel(ActionPanel):
             w.HBox([self.models, self.model_info]),
             w.HTML("<b>Releases</b>"),
             self.releases_html,
-            w.HBox([self.release, self.promote_button, self.demote_button]),
+            w.HBox([self.release, self.promote_button, self.demote_button, self.run_button]),
+            self.release_detail,
             w.HTML("<b>New release</b>"),
-            w.HBox([self.version, self.quantization, self.gguf_variant]),
+            w.HBox([self.version, self.quantization]),
             self.notes,
             self.create_button,
             self.status,
@@ -129,10 +139,8 @@ class RegistryPanel(ActionPanel):
             self.status.value = ""
             try:
                 fn()
-            except MLOpsError as exc:
-                self.show_error(exc.message)
             except Exception as exc:  # a bug or a broken store: say so in the panel, not in the log console
-                self.show_error(f"unexpected {type(exc).__name__}: {exc}")
+                self.show_error(one_line(exc))
 
     @contextmanager
     def _busy_buttons(self) -> Iterator[None]:
@@ -150,7 +158,8 @@ class RegistryPanel(ActionPanel):
         self.prev_button.disabled = len(self._cursors) <= 1
         self.next_button.disabled = self._next_cursor is None
         self.create_button.disabled = self.models.value is None
-        self.promote_button.disabled = self.demote_button.disabled = self.release.value is None
+        none = self.release.value is None
+        self.promote_button.disabled = self.demote_button.disabled = self.run_button.disabled = none
 
     # -- models ------------------------------------------------------------------------
     def _search(self) -> None:
@@ -206,17 +215,45 @@ class RegistryPanel(ActionPanel):
         self.release.value = keep if keep in ids else (ids[0] if ids else None)
 
     # -- releases ----------------------------------------------------------------------
-    def _on_quantization(self, change: dict[str, Any]) -> None:
-        self.gguf_variant.disabled = change["new"] != GGUF
-
     def quantization_value(self) -> str:
-        """The quantization chosen: a listed one, or gguf / gguf-<variant> from the free text."""
-        if self.quantization.value != GGUF:
-            return str(self.quantization.value)
-        variant = self.gguf_variant.value.strip()
-        if not variant:
-            return GGUF
-        return variant if variant.lower().startswith(GGUF) else f"{GGUF}-{variant}"
+        """The quantization typed or picked (the registry normalises it): none when empty."""
+        return str(self.quantization.value).strip() or "none"
+
+    def _on_release(self, change: dict[str, Any]) -> None:
+        if change["new"] != change["old"]:
+            self._act(lambda: self._show_release(change["new"]))
+
+    def _show_release(self, release_id: int | None) -> None:
+        """The selected release's deployments, artifacts and MLflow run reference."""
+        if release_id is None:
+            self.release_detail.value = ""
+            return
+        registry = self.services.registry
+        release = registry.get_release(release_id)
+        deployments = registry.list_deployments(release_id=release_id, limit=50)["items"]
+        artifacts = registry.list_artifacts(release_id=release_id, limit=50)["items"]
+        parts = [f"<b>Release {release_id}</b> MLflow run: {html.escape(release.get('mlflow_run') or 'none')}"]
+        parts.append("<br><b>Deployments</b>")
+        parts.append(html_table(DEPLOYMENT_COLUMNS, deployments) if deployments else " <i>none</i>")
+        parts.append("<br><b>Artifacts</b>")
+        parts.append(html_table(ARTIFACT_COLUMNS, artifacts) if artifacts else " <i>none</i>")
+        self.release_detail.value = "".join(parts)
+
+    def _show_run(self) -> None:
+        """Fetch the selected release's MLflow run and show its metrics and params."""
+        release_id = self.release.value
+        if release_id is None:
+            raise InvalidInput("release_id: select a release first", field="release_id")
+        run = self.services.tracking.release_run(release_id)
+        record: dict[str, Any] = {
+            "run": f"{run['run_name'] or ''} ({run['run_id']})",
+            "status": run["status"],
+            **{f"metric {k}": v for k, v in sorted(run["metrics"].items())},
+            **{f"param {k}": v for k, v in sorted(run["params"].items())},
+        }
+        link = f"<a href='{html.escape(run['url'])}' target='_blank'>open in MLflow</a>"
+        self._show_release(release_id)
+        self.release_detail.value += f"<br><b>MLflow run</b> {link}{html_record(record)}"
 
     def _create_release(self) -> None:
         model = self.models.value

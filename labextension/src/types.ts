@@ -12,6 +12,8 @@ export interface Health {
   store_revision: string | null;
   worker_alive: boolean;
   workspace: string;
+  /** the store's URL, password hidden */
+  store: string;
 }
 
 export interface Dashboard {
@@ -46,6 +48,11 @@ export interface Dashboard {
   storage: {
     workspace: DiskUsage;
     models: DiskUsage;
+  };
+  /** the workspace folder and the store's URL (password hidden) */
+  workspace: {
+    path: string;
+    store: string;
   };
 }
 
@@ -93,6 +100,8 @@ export interface Release {
   /** free-form JSON object */
   metadata: { [key: string]: unknown };
   auto_build: boolean;
+  /** the MLflow run it came from, as runs:/<run id> */
+  mlflow_run: string | null;
   created_at: string;
   updated_at: string;
   /** the build auto_build queued */
@@ -115,9 +124,26 @@ export interface Artifact {
   created_at: string;
 }
 
+export interface MlflowRun {
+  release_id: number;
+  run_id: string;
+  experiment_id: string | null;
+  run_name: string | null;
+  status: string | null;
+  start_time: number | null;
+  end_time: number | null;
+  metrics: { [key: string]: number | string | null };
+  params: { [key: string]: string | null };
+  tags: { [key: string]: string | null };
+  url: string;
+}
+
 export interface Deployment {
   id: number;
   release_id: number;
+  model: string;
+  version: string;
+  quantization: string;
   environment: string;
   endpoint: string | null;
   status: 'pending' | 'active' | 'failed' | 'retired';
@@ -474,7 +500,7 @@ export interface BuildPage {
 export interface PostModelsBody {
   /** must start with a letter or digit and use only letters, digits, '.', '_' and '-' (at most 100) */
   name: string;
-  /** s3://bucket/key, hf://org/name[@revision] or a filesystem path */
+  /** s3://bucket/key, hf://org/name[@revision], an MLflow URI (models:/NAME, runs:/RUN_ID/PATH) or a filesystem path */
   storage_path: string;
   repository?: string | null;
   company?: string | null;
@@ -488,7 +514,7 @@ export interface PostModelsBody {
 
 /** PATCH /models/{name} */
 export interface PatchModelBody {
-  /** s3://bucket/key, hf://org/name[@revision] or a filesystem path */
+  /** s3://bucket/key, hf://org/name[@revision], an MLflow URI (models:/NAME, runs:/RUN_ID/PATH) or a filesystem path */
   storage_path?: string;
   repository?: string | null;
   company?: string | null;
@@ -506,12 +532,14 @@ export interface PostReleasesBody {
   model: string;
   /** must be a version such as 1, 1.2, 1.2.3, v2.0.0-rc1 or 2024.05.01 */
   version: string;
-  /** must be one of none, fp32, fp16, bf16, fp8, int8, int4, nf4, awq, gptq, gguf or gguf-<variant> such as gguf-q4_k_m */
+  /** must be a quantization such as none, fp16, int8, Q4_K_M (gguf-q4_k_m), exl2-4.0bpw, mlx-4bit, bnb-4bit, awq or gptq-4bit-128g, or a label of letters, digits and . _ + - (at most 64, starting with a letter or digit and not ending with . _ or -) */
   quantization?: string;
   release_notes?: string | null;
   /** free-form JSON object (at most 64 KiB when encoded) */
   metadata?: { [key: string]: unknown };
   auto_build?: boolean;
+  /** must be an MLflow run id or a runs:/<run id>[/path] URI */
+  mlflow_run?: string | null;
 }
 
 /** PATCH /releases/{release_id} */
@@ -520,6 +548,13 @@ export interface PatchReleaseBody {
   /** free-form JSON object (at most 64 KiB when encoded) */
   metadata?: { [key: string]: unknown };
   auto_build?: boolean;
+  /** must be an MLflow run id or a runs:/<run id>[/path] URI */
+  mlflow_run?: string | null;
+}
+
+/** POST /mlflow/imports */
+export interface PostMlflowImportsBody {
+  names?: string[];
 }
 
 /** POST /artifacts */
@@ -529,7 +564,7 @@ export interface PostArtifactsBody {
   release_id?: number;
   /** must be a file name without slashes */
   name: string;
-  /** s3://bucket/key, hf://org/name[@revision] or a filesystem path */
+  /** s3://bucket/key, hf://org/name[@revision], an MLflow URI (models:/NAME, runs:/RUN_ID/PATH) or a filesystem path */
   path: string;
   kind?: 'file' | 'weights' | 'tokenizer' | 'config' | 'dataset' | 'report' | 'image' | 'other';
   size?: number | null;
