@@ -3,10 +3,12 @@ import type { ComponentType } from 'react';
 
 import { ITabAction, ITabProps } from '../context';
 import type { ITargetCommand } from '../targets';
-import { BUILDS_ACTIONS, BUILDS_TARGETS, BuildsTab } from './builds';
+import { BUILDS_ACTIONS, BuildsTab } from './builds';
+import { BUILDS_TARGETS } from './builds/targets';
 import { DEPENDENCIES_ACTIONS, DependenciesTab } from './dependencies';
 import { JOBS_ACTIONS, JOBS_TARGETS, JobsTab } from './jobs';
-import { MODELS_ACTIONS, MODELS_TARGETS, ModelsTab } from './models';
+import { MODELS_ACTIONS, ModelsTab } from './models';
+import { MODELS_TARGETS } from './models/targets';
 import { REGISTRY_ACTIONS, RegistryTab } from './registry';
 import { REGISTRY_TARGETS } from './registry/targets';
 
