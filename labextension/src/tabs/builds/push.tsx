@@ -94,6 +94,7 @@ export function PushForm(props: IPushFormProps): JSX.Element {
         <span>{label}</span>
         <input
           type="text"
+          className="jp-mlops-input"
           value={form[field]}
           spellCheck={false}
           data-testid={`mlops-push-${field}`}

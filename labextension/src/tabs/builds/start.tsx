@@ -98,6 +98,7 @@ export function StartForm(props: IStartFormProps): JSX.Element {
       <label>
         <span>Release</span>
         <select
+          className="jp-mlops-input"
           ref={select}
           value={form.releaseId}
           data-testid="mlops-build-release"
@@ -117,6 +118,7 @@ export function StartForm(props: IStartFormProps): JSX.Element {
       <label>
         <span>Accelerator</span>
         <select
+          className="jp-mlops-input"
           value={form.accelerator}
           title="Base image family; default: the release's or model's accelerator, else rocm"
           data-testid="mlops-build-accelerator"
@@ -135,6 +137,7 @@ export function StartForm(props: IStartFormProps): JSX.Element {
         <span>Base image</span>
         <input
           type="text"
+          className="jp-mlops-input"
           value={form.baseImage}
           placeholder="default for the accelerator"
           spellCheck={false}
@@ -147,6 +150,7 @@ export function StartForm(props: IStartFormProps): JSX.Element {
         <span>Tag</span>
         <input
           type="text"
+          className="jp-mlops-input"
           value={form.tag}
           placeholder={
             release

@@ -66,6 +66,7 @@ export function DownloadForm(props: ITabProps & { onStarted(): void }): JSX.Elem
         <span>{label}</span>
         <input
           ref={ref}
+          className="jp-mlops-input"
           data-testid={`mlops-download-${key}`}
           value={form[key]}
           placeholder={placeholder}

@@ -109,7 +109,7 @@ export function Aliases(props: {
       <form className="jp-mlops-reg-form" onSubmit={submit}>
         <input
           type="text"
-          className="jp-mlops-reg-input"
+          className="jp-mlops-input"
           placeholder="alias, e.g. production"
           aria-label="Alias"
           aria-invalid={!!form.errors.fields.alias}
@@ -123,7 +123,7 @@ export function Aliases(props: {
         <FieldError form={form} field="alias" />
         <div className="jp-mlops-reg-inline">
           <select
-            className="jp-mlops-reg-select"
+            className="jp-mlops-input"
             aria-label="Release the alias points at"
             data-testid="mlops-alias-release"
             value={chosen ?? ''}

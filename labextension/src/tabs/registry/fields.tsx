@@ -63,7 +63,7 @@ export function TextField(props: ITextFieldProps): JSX.Element {
   const { field, form } = props;
   const error = form.errors.fields[field];
   const common = {
-    className: 'jp-mlops-reg-input',
+    className: 'jp-mlops-input',
     'data-testid': props.testid,
     value: props.value,
     placeholder: props.placeholder,

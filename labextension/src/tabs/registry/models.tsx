@@ -64,7 +64,7 @@ export function ModelList(props: IModelListProps): JSX.Element {
         <input
           ref={search}
           type="search"
-          className="jp-mlops-reg-input"
+          className="jp-mlops-input"
           placeholder="Search models"
           aria-label="Search models by name or description"
           data-testid="mlops-model-search"
