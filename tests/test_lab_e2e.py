@@ -228,6 +228,82 @@ def test_panel_restores_what_was_open_after_reload(lab: Lab, lab_hub: FakeHub) -
     lab.assert_no_console_errors()
 
 
+#: (top, left, width, height) of every tab button, in order, the top from the tab strip's top
+#: (the dashboard above may grow once its figures arrive).
+_TAB_BOXES = """els => els.map(e => { const r = e.getBoundingClientRect();
+                                        const strip = e.parentElement.getBoundingClientRect();
+                                        return [r.top - strip.top, r.left, r.width, r.height]; })"""
+#: Whether anything inside a tab button is cut (wider than its box).
+_TAB_CUT = """els => els.flatMap(b => [b, ...b.querySelectorAll('*')])
+                     .filter(e => e.scrollWidth > e.clientWidth).map(e => e.outerHTML.slice(0, 120))"""
+#: 'ok' when `text` shows whole inside `root`: each deepest element holding it is cut by no
+#: box up to `root` (overflow hidden, clip or scroll narrower than its content), or the element
+#: or a box around it has a title holding the whole text; else what is wrong.
+_READABLE = """(root, text) => {
+  const holding = [...root.querySelectorAll('*')].filter(e => (e.textContent || '').includes(text)
+                                                          || (e.title || '').includes(text));
+  const deepest = holding.filter(e => ![...e.children].some(c => holding.includes(c)));
+  if (!deepest.length) { return `not found: ${text}`; }
+  for (const el of deepest) {
+    let titled = false, cut = false;
+    for (let e = el; e && e !== root.parentElement; e = e.parentElement) {
+      titled = titled || (e.title || '').includes(text);
+      const overflow = getComputedStyle(e).overflowX;
+      cut = cut || (overflow !== 'visible' && e.scrollWidth > e.clientWidth);
+    }
+    if (cut && !titled) { return `cut, with no title: ${el.outerHTML.slice(0, 200)}`; }
+  }
+  return 'ok';
+}"""
+
+
+def _assert_readable(container: Any, *texts: str) -> None:
+    for text in texts:
+        assert container.evaluate(_READABLE, text) == "ok", text
+
+
+def test_panel_tab_strip_keeps_one_row_and_long_names_are_readable(lab: Lab) -> None:
+    """At the default sidebar width the tab buttons share one top offset (one row), nothing in
+    them is cut, and selecting another tab moves none of them. Long names (an alias, a release
+    with a GGUF quantization, an s3:// storage path, the storage path's hint) are readable:
+    shown whole, or their full text in the title of the element that cuts them."""
+    server, name = lab.server, unique("long-names-of-a-model")
+    storage = f"s3://bucket-with-a-long-name/models/{name}/2024-05/weights-and-tokenizer"
+    alias = "production-candidate-eu-west-1"
+    server.ok("POST", "models", {"name": name, "storage_path": storage})
+    release = server.ok("POST", "releases", {"model": name, "version": "1.0.0", "quantization": "gguf-q4_k_m"})
+    server.ok("PUT", f"aliases/{name}/{alias}", {"release_id": release["id"]})
+
+    panel = lab.open_mlops()
+    width = panel.bounding_box()["width"]
+    assert width <= 300, f"the sidebar is {width}px wide, not its default"
+    buttons = lab.page.locator('[role="tablist"] [data-testid^="mlops-tab-"]')
+    lab.wait_visible(buttons)
+    assert buttons.count() == len(TABS)
+    first = buttons.evaluate_all(_TAB_BOXES)
+    assert len({top for top, *_ in first}) == 1, first
+    assert buttons.evaluate_all(_TAB_CUT) == []
+    for tab in (*TABS[1:], TABS[0]):
+        lab.tab(tab)
+        assert buttons.evaluate_all(_TAB_BOXES) == first, tab  # one row, nothing moved
+        assert buttons.evaluate_all(_TAB_CUT) == [], tab
+    for tab in TABS:  # the full name is the tooltip
+        assert lab.testid(f"mlops-tab-{tab}").get_attribute("title").lower().startswith(tab)
+
+    root = lab.tab("registry")
+    lab.wait_visible(root.locator(f'[data-testid="mlops-model-row"][data-name="{name}"]'))
+    _assert_readable(root, name, storage, "hf://org/name[@revision], s3://bucket/key or a folder")
+    root.locator(f'[data-testid="mlops-model-row"][data-name="{name}"]').click()
+    detail = lab.wait_visible(root.locator(f'[data-testid="mlops-model-detail"][data-name="{name}"]'))
+    lab.wait_visible(detail.locator(f'[data-testid="mlops-alias-row"][data-alias="{alias}"]'))
+    lab.wait_visible(detail.locator('[data-testid="mlops-release-row"]'))
+    _assert_readable(detail, name, storage, f"@{alias}", "→ 1.0.0 (gguf-q4_k_m)", "1.0.0 (gguf-q4_k_m)")
+    dashboard = lab.testid("mlops-dashboard")
+    lab.wait_text(dashboard, name)
+    _assert_readable(dashboard, f"{name} 1.0.0 (gguf-q4_k_m)")
+    lab.assert_no_console_errors()
+
+
 def test_panel_polls_gently_and_pauses_when_hidden(lab: Lab, lab_hub: FakeHub) -> None:
     """Live updates poll with backoff: with a dozen active jobs (two slow downloads running,
     ten queued behind them) the panel makes a few requests a second at most while it shows,

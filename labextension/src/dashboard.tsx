@@ -4,6 +4,7 @@ import React from 'react';
 import { IMLOpsContext } from './context';
 import { formatAgo, formatBytes, formatPercent } from './format';
 import { usePolled } from './hooks';
+import { releaseLabel } from './registry';
 import type { Dashboard, DiskUsage } from './types';
 
 /** How often the header refreshes while the panel is shown. */
@@ -88,23 +89,23 @@ function Recent(props: { data: Dashboard }): JSX.Element | null {
     <div className="jp-mlops-recent">
       {releases.slice(0, RECENT).map(r => (
         <div key={`r${r.id}`} className="jp-mlops-recent-item" title={r.created_at}>
-          <span>
-            {r.model} {r.version}
-            {r.quantization !== 'none' && ` (${r.quantization})`}
+          <span title={`${r.model} ${releaseLabel(r)}`}>
+            {r.model} {releaseLabel(r)}
           </span>
           <span className={`jp-mlops-state jp-mlops-state-${r.status}`}>{r.status}</span>
           <span className="jp-mlops-muted">{formatAgo(r.created_at)}</span>
         </div>
       ))}
-      {deployments.slice(0, RECENT).map(d => (
-        <div key={`d${d.id}`} className="jp-mlops-recent-item" title={d.created_at}>
-          <span>
-            {model.get(d.release_id) ?? `release #${d.release_id}`} → {d.environment}
-          </span>
-          <span className={`jp-mlops-state jp-mlops-state-${d.status}`}>{d.status}</span>
-          <span className="jp-mlops-muted">{formatAgo(d.updated_at)}</span>
-        </div>
-      ))}
+      {deployments.slice(0, RECENT).map(d => {
+        const text = `${model.get(d.release_id) ?? `release #${d.release_id}`} → ${d.environment}`;
+        return (
+          <div key={`d${d.id}`} className="jp-mlops-recent-item" title={d.created_at}>
+            <span title={text}>{text}</span>
+            <span className={`jp-mlops-state jp-mlops-state-${d.status}`}>{d.status}</span>
+            <span className="jp-mlops-muted">{formatAgo(d.updated_at)}</span>
+          </div>
+        );
+      })}
     </div>
   );
 }

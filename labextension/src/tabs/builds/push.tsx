@@ -99,6 +99,7 @@ export function PushForm(props: IPushFormProps): JSX.Element {
           spellCheck={false}
           data-testid={`mlops-push-${field}`}
           onChange={e => change({ [field]: e.target.value }, field)}
+          title={extra.placeholder}
           {...extra}
         />
       </label>

@@ -65,6 +65,9 @@ export function StartForm(props: IStartFormProps): JSX.Element {
     }
   };
   const release = releases.data?.find(r => String(r.id) === form.releaseId);
+  const tagPlaceholder = release
+    ? defaultTag(release.model, release.version, release.quantization)
+    : 'model:version';
 
   const start = async (event: React.FormEvent) => {
     event.preventDefault();
@@ -101,6 +104,7 @@ export function StartForm(props: IStartFormProps): JSX.Element {
           className="jp-mlops-input"
           ref={select}
           value={form.releaseId}
+          title={release ? releaseLabel(release) : undefined}
           data-testid="mlops-build-release"
           onFocus={() => releases.refresh()}
           onChange={e => change({ releaseId: e.target.value }, 'release_id')}
@@ -140,6 +144,7 @@ export function StartForm(props: IStartFormProps): JSX.Element {
           className="jp-mlops-input"
           value={form.baseImage}
           placeholder="default for the accelerator"
+          title="default: the accelerator's base image"
           spellCheck={false}
           data-testid="mlops-build-base-image"
           onChange={e => change({ baseImage: e.target.value }, 'base_image')}
@@ -152,11 +157,8 @@ export function StartForm(props: IStartFormProps): JSX.Element {
           type="text"
           className="jp-mlops-input"
           value={form.tag}
-          placeholder={
-            release
-              ? defaultTag(release.model, release.version, release.quantization)
-              : 'model:version'
-          }
+          placeholder={tagPlaceholder}
+          title={`default: ${tagPlaceholder}`}
           spellCheck={false}
           data-testid="mlops-build-tag"
           onChange={e => change({ tag: e.target.value }, 'tag')}

@@ -70,6 +70,7 @@ export function DownloadForm(props: ITabProps & { onStarted(): void }): JSX.Elem
           data-testid={`mlops-download-${key}`}
           value={form[key]}
           placeholder={placeholder}
+          title={placeholder}
           aria-invalid={error?.field === field}
           onChange={e => setForm({ ...form, [key]: e.target.value })}
         />

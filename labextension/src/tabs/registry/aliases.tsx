@@ -76,6 +76,7 @@ export function Aliases(props: {
       <ul className="jp-mlops-list">
         {aliases.map(item => {
           const release = byId.get(item.release_id);
+          const target = release ? releaseLabel(release) : `release #${item.release_id}`;
           return (
             <li
               key={item.alias}
@@ -84,9 +85,8 @@ export function Aliases(props: {
               data-alias={item.alias}
               data-release-id={item.release_id}
             >
-              <span className="jp-mlops-reg-name">@{item.alias}</span>
-              <span className="jp-mlops-reg-ellipsis jp-mlops-grow">
-                → {release ? releaseLabel(release) : `release #${item.release_id}`}
+              <span className="jp-mlops-reg-wrap jp-mlops-grow">
+                <b>@{item.alias}</b> → {target}
               </span>
               <button
                 className="jp-mlops-button jp-mlops-danger"

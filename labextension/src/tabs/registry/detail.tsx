@@ -65,7 +65,9 @@ export function ModelDetail(props: IModelDetailProps): JSX.Element {
         >
           ← Models
         </button>
-        <span className="jp-mlops-reg-title">{name}</span>
+        <span className="jp-mlops-reg-title" title={name}>
+          {name}
+        </span>
       </div>
       {detail.error && (
         <div className="jp-mlops-error" role="alert">

@@ -52,6 +52,8 @@ export interface ITextFieldProps {
   onChange(value: string): void;
   form: IFormState;
   placeholder?: string;
+  /** The input's tooltip (default: the placeholder, which a narrow sidebar may cut). */
+  hint?: string;
   /** id of a `<datalist>` of suggestions. */
   list?: string;
   multiline?: boolean;
@@ -67,6 +69,7 @@ export function TextField(props: ITextFieldProps): JSX.Element {
     'data-testid': props.testid,
     value: props.value,
     placeholder: props.placeholder,
+    title: props.hint ?? props.placeholder,
     'aria-invalid': !!error,
     onChange: (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) => {
       form.clear(field);

@@ -51,12 +51,15 @@ export function ReleaseRow(props: {
       data-status={release.status}
     >
       <div className="jp-mlops-reg-head">
-        <span className="jp-mlops-reg-name" title={`release #${release.id}`}>
+        <span
+          className="jp-mlops-reg-name"
+          title={`${releaseLabel(release)} · release #${release.id}`}
+        >
           {releaseLabel(release)}
         </span>
         <span className={`jp-mlops-state jp-mlops-state-${release.status}`}>{release.status}</span>
         {props.aliases.map(alias => (
-          <span key={alias} className="jp-mlops-reg-tag" title="alias">
+          <span key={alias} className="jp-mlops-reg-tag" title={`alias ${alias}`}>
             @{alias}
           </span>
         ))}
