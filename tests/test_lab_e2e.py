@@ -540,6 +540,54 @@ def test_registry_creates_a_model_and_a_release_through_the_forms(lab: Lab) -> N
 
 
 
+def test_registry_release_quantization_is_free_text(lab: Lab) -> None:
+    """The release form's quantization is a free text input with suggestions (`<datalist>`
+    options, e.g. exl2-4.0bpw, mlx-4bit, bnb-4bit); what the server stores is said after
+    creating when it normalised the text (`mlops-release-quantization-stored`), and what it
+    refuses shows under the input (`mlops-field-error[data-field=quantization]`). Q4_K_M is
+    accepted (as gguf-q4_k_m) by a server that takes GGUF types as people write them, refused
+    by one that does not: the form shows the server's answer either way."""
+    server, name = lab.server, unique("quant")
+    server.ok("POST", "models", {"name": name, "storage_path": f"src/{name}"})
+    root = lab.tab("registry")
+    lab.command("mlops:create-release", {"model": name})
+    detail = lab.wait_visible(root.locator(f'[data-testid="mlops-model-detail"][data-name="{name}"]'))
+    quantization = detail.locator('[data-testid="mlops-release-quantization"]')
+    listed = quantization.evaluate("e => [...e.list.options].map(o => o.value)")
+    assert {"none", "fp16", "gguf-q4_k_m", "exl2-4.0bpw", "mlx-4bit", "bnb-4bit"} <= set(listed), listed
+
+    def create(version: str, typed: str) -> None:
+        detail.locator('[data-testid="mlops-release-version"]').fill(version)
+        quantization.fill(typed)
+        detail.locator('[data-testid="mlops-release-create"]').click()
+
+    create("1.0", "not valid!")
+    status, refusal = server.mlops("POST", "releases", {"model": name, "version": "9.9", "quantization": "not valid!"})
+    assert status == 400 and refusal["field"] == "quantization", refusal
+    lab.wait_text(detail.locator('[data-testid="mlops-field-error"][data-field="quantization"]'),
+                  refusal["message"].removeprefix("quantization: "))
+    assert not server.ok("GET", "releases", model=name)["items"]
+
+    create("1.0", "FP16")
+    lab.wait_text(detail.locator('[data-testid="mlops-release-quantization-stored"]'),
+                  "quantization FP16 is stored as fp16")
+    lab.wait_visible(detail.locator('[data-testid="mlops-release-row"][data-version="1.0"]'))
+    assert server.ok("GET", "releases", model=name)["items"][0]["quantization"] == "fp16"
+
+    status, answer = server.mlops("POST", "releases", {"model": unique("absent"), "version": "1", "quantization": "Q4_K_M"})
+    gguf_types_accepted = answer.get("field") != "quantization"
+    create("2.0", "Q4_K_M")
+    if gguf_types_accepted:
+        lab.wait_text(detail.locator('[data-testid="mlops-release-quantization-stored"]'),
+                      "quantization Q4_K_M is stored as gguf-q4_k_m")
+        made = [r for r in server.ok("GET", "releases", model=name)["items"] if r["version"] == "2.0"]
+        assert [r["quantization"] for r in made] == ["gguf-q4_k_m"], made
+    else:
+        lab.wait_text(detail.locator('[data-testid="mlops-field-error"][data-field="quantization"]'),
+                      answer["message"].removeprefix("quantization: "))
+    lab.assert_no_console_errors(ignore=["the server responded with a status of 400 (Bad Request)"])
+
+
 def test_registry_aliases_history_and_palette_actions(lab: Lab) -> None:
     """Contract (in `mlops-model-detail`): alias rows `mlops-alias-row` [data-alias,
     data-release-id] with `mlops-alias-delete` (a confirmation dialog); the alias form

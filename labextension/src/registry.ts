@@ -3,10 +3,10 @@
 import { APIError } from './api';
 import type { AuditEvent, PostModelsBody, PostReleasesBody, Release } from './types';
 
-/** Quantizations offered as suggestions (the server accepts any `gguf-<variant>` too). */
-export const QUANTIZATIONS = [
+/** Common quantizations, offered as suggestions: the input is free text, which the server
+ * checks and normalises (`Q4_K_M` -> `gguf-q4_k_m`, `FP16` -> `fp16`). */
+export const COMMON_QUANTIZATIONS = [
   'none',
-  'fp32',
   'fp16',
   'bf16',
   'fp8',
@@ -15,10 +15,11 @@ export const QUANTIZATIONS = [
   'nf4',
   'awq',
   'gptq',
-  'gguf',
   'gguf-q4_k_m',
-  'gguf-q5_k_m',
-  'gguf-q8_0'
+  'gguf-q8_0',
+  'exl2-4.0bpw',
+  'mlx-4bit',
+  'bnb-4bit'
 ];
 
 export type ReleaseStatus = Release['status'];
@@ -87,6 +88,13 @@ export function releaseBody(model: string, form: IReleaseForm): PostReleasesBody
     body.auto_build = true;
   }
   return body;
+}
+
+/** What to say when the server stored another spelling of the quantization typed
+ * (`Q4_K_M` stored as `gguf-q4_k_m`); null when it kept it as typed or none was typed. */
+export function quantizationStored(typed: string, stored: string): string | null {
+  const text = typed.trim();
+  return text && text !== stored ? `quantization ${text} is stored as ${stored}` : null;
 }
 
 /** A failed submit, split for display: the message of a field the form shows goes next to

@@ -7,6 +7,7 @@ import {
   matchesSearch,
   modelBody,
   parseTags,
+  quantizationStored,
   releaseBody,
   releaseLabel
 } from '../src/registry';
@@ -41,6 +42,14 @@ describe('registry forms', () => {
       release_notes: 'fast',
       auto_build: true
     });
+  });
+
+  it('says when the server stored another spelling of the quantization typed', () => {
+    expect(quantizationStored(' Q4_K_M ', 'gguf-q4_k_m')).toBe(
+      'quantization Q4_K_M is stored as gguf-q4_k_m'
+    );
+    expect(quantizationStored('fp16', 'fp16')).toBeNull();
+    expect(quantizationStored('', 'none')).toBeNull();
   });
 
   it('puts a field error next to its input, without the field prefix', () => {

@@ -10,7 +10,8 @@ import { useFocusRequest, useRowRequest } from '../../hooks';
 import {
   allowedTransitions,
   IReleaseForm,
-  QUANTIZATIONS,
+  COMMON_QUANTIZATIONS,
+  quantizationStored,
   releaseBody,
   releaseLabel,
   Transition,
@@ -114,7 +115,8 @@ export function CreateReleaseForm(props: ICreateReleaseFormProps): JSX.Element {
   const { context, name } = props;
   const [open, setOpen] = useState(true);
   const [values, setValues] = useState<IReleaseForm>(EMPTY_RELEASE);
-  const [created, setCreated] = useState<Release>();
+  // the release made by the last submit, and how the server spelled its quantization
+  const [created, setCreated] = useState<{ release: Release; stored: string | null }>();
   const form = useFormState(RELEASE_FIELDS);
   const version = useRef<HTMLInputElement>(null);
   useFocusRequest(version, props.focus, props.active, props.onFocused, () => setOpen(true));
@@ -130,11 +132,14 @@ export function CreateReleaseForm(props: ICreateReleaseFormProps): JSX.Element {
         json: releaseBody(name, values)
       });
       setValues(EMPTY_RELEASE);
-      setCreated(release);
+      setCreated({
+        release,
+        stored: quantizationStored(values.quantization, release.quantization)
+      });
       context.actions.emit(REFRESH);
     });
   };
-  const build = created?.build;
+  const build = created?.release.build;
 
   return (
     <FormSection
@@ -148,7 +153,10 @@ export function CreateReleaseForm(props: ICreateReleaseFormProps): JSX.Element {
       notice={
         created && (
           <span className="jp-mlops-message" data-testid="mlops-release-created">
-            Created {releaseLabel(created)}
+            Created {releaseLabel(created.release)}
+            {created.stored && (
+              <span data-testid="mlops-release-quantization-stored"> · {created.stored}</span>
+            )}
             {build && ` · build #${build.id} queued`}
             {!!build?.job_id && (
               <>
@@ -183,13 +191,14 @@ export function CreateReleaseForm(props: ICreateReleaseFormProps): JSX.Element {
         field="quantization"
         testid="mlops-release-quantization"
         placeholder="none"
+        hint="free text, e.g. fp16, Q4_K_M, exl2-4.0bpw, mlx-4bit; the server normalises it"
         list={QUANTIZATION_LIST}
         value={values.quantization}
         onChange={set('quantization')}
         form={form}
       />
       <datalist id={QUANTIZATION_LIST}>
-        {QUANTIZATIONS.map(q => (
+        {COMMON_QUANTIZATIONS.map(q => (
           <option key={q} value={q} />
         ))}
       </datalist>
