@@ -786,6 +786,65 @@ def test_deps_tab_shows_the_status_of_the_focused_notebooks_kernel(lab: Lab) -> 
     lab.assert_no_console_errors()
 
 
+def test_deps_tab_offers_to_choose_the_project_when_none_is_found(lab: Lab) -> None:
+    """A notebook with no declaration in its folder or above it: the tab shows the empty state
+    `mlops-deps-empty` (what it looks for, no error) and the field `mlops-deps-project`, whose
+    `<datalist>` `mlops-deps-project-folders` offers the workspace's folders that start with
+    what is typed; `mlops-deps-project-use` uses the folder. A folder that is not there (400),
+    one outside the allowed folders (403) and one that declares nothing show the server's
+    message in `mlops-field-error[data-field=project]` and are not kept; a good one is checked
+    (`mlops-deps-row`), kept for that notebook across a reload (saved `deps.projects`), and
+    `mlops-deps-project-change` then `mlops-deps-project-forget` goes back to the empty state."""
+    base = unique("noproj")
+    lab.server.put_file(f"{base}/app/requirements.txt", "packaging\n")
+    lab.server.put_file(f"{base}/apples/readme.txt", "no declaration here\n")
+    nb = f"{base}/notebooks/nb.ipynb"
+    lab.server.put_notebook(nb, ["1"])
+    lab.open_notebook(nb)
+    root = lab.tab("dependencies")
+    empty = lab.wait_visible(root.locator('[data-testid="mlops-deps-empty"]'), timeout=60)
+    for text in ("pyproject.toml", "[project]", "requirements.txt"):
+        lab.wait_text(empty, text)
+    assert root.locator('[role="alert"]').count() == 0  # an empty state, not an error
+
+    field = root.locator('[data-testid="mlops-deps-project"]')
+    field.fill(f"{base}/ap")
+    options = root.locator('[data-testid="mlops-deps-project-folders"] option')
+    deadline = time.monotonic() + 10
+    while options.evaluate_all("os => os.map(o => o.value)") != [f"{base}/app", f"{base}/apples"]:
+        assert time.monotonic() < deadline, options.evaluate_all("os => os.map(o => o.value)")
+        time.sleep(0.1)
+
+    error = root.locator('[data-testid="mlops-field-error"][data-field="project"]')
+    use = root.locator('[data-testid="mlops-deps-project-use"]')
+    for folder, message in ((f"{base}/nothing", "is not a folder"), ("/", "outside the allowed folders"),
+                            (f"{base}/apples", "neither pyproject.toml nor requirements.txt")):
+        field.fill(folder)
+        use.click()
+        lab.wait_text(error, message)
+        lab.wait_visible(empty)
+        assert field.input_value() == folder  # still there to correct
+        assert lab.wait_saved().get("deps.projects", {}).get(nb) is None
+
+    field.fill(f"{base}/app")
+    use.click()
+    row = root.locator('[data-testid="mlops-deps-row"][data-package="packaging"]')
+    lab.wait_attr(row, "data-status", "ok", timeout=60)
+    assert not empty.is_visible() and not error.is_visible()
+    lab.wait_text(root.locator('[data-testid="mlops-deps-project-used"]'), f"{base}/app (chosen)")
+    lab.wait_saved(where=lambda state: state.get("deps.projects", {}).get(nb) == f"{base}/app")
+
+    lab.reload()
+    lab.wait_kernel_idle(nb)
+    root = lab.wait_visible(lab.testid("mlops-dependencies"))
+    lab.wait_attr(row, "data-status", "ok", timeout=60)
+    root.locator('[data-testid="mlops-deps-project-change"]').click()
+    root.locator('[data-testid="mlops-deps-project-forget"]').click()
+    lab.wait_visible(root.locator('[data-testid="mlops-deps-empty"]'), timeout=60)
+    lab.wait_saved(where=lambda state: nb not in state.get("deps.projects", {}))
+    lab.assert_no_console_errors(ignore=[re.compile(r"the server responded with a status of (400|403)")])
+
+
 def test_deps_tab_fixes_a_missing_package_and_restarts_the_kernel(lab: Lab, tmp_path: Path) -> None:
     """Contract: `mlops-deps-fix` plans (POST deps/plan) and asks in a JupyterLab dialog listing
     `mlops-deps-change` [data-package] with `before → after`; accepting starts the repair job,

@@ -1,19 +1,23 @@
 /**
  * Dependencies: the status of the focused notebook's kernel environment against its
  * project, a Fix button when something is missing or outdated, the plan to confirm,
- * the repair job's live log and a restart-kernel action when it is done.
+ * the repair job's live log and a restart-kernel action when it is done. With no project
+ * found, an empty state says what it looks for and offers to choose the project folder
+ * (remembered per notebook).
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import React, { useEffect, useRef, useState } from 'react';
 
-import { apiPath, asAPIError } from '../api';
+import { APIError, apiPath, asAPIError } from '../api';
 import { confirm } from '../dialogs';
 import { ITabAction, ITabProps } from '../context';
-import { planVerdict } from '../deps';
+import { cleanPath, isNoDeclaration, planVerdict, projectParam } from '../deps';
 import { finished } from '../jobs';
-import { useAction, usePolled, useSaved } from '../hooks';
+import { isStringRecord, useAction, usePolled, useSaved } from '../hooks';
+import { formErrors } from '../registry';
 import type { DepsCheck, DepsPlanAnswer, Job } from '../types';
 import { useFocusedNotebook } from './dependencies/notebook';
+import { ProjectChooser } from './dependencies/project';
 import { PlanBody, RepairView } from './dependencies/repair';
 import { Interpreter, StatusTable } from './dependencies/status';
 
@@ -63,12 +67,43 @@ function isRepairOrNull(value: unknown): value is IRepair | null {
   );
 }
 
+/** The last answer of a check: the check, or why there is none. */
+interface ICheckAnswer {
+  check?: DepsCheck;
+  error?: APIError;
+}
+
+/** The project message of a refusal, without the `project: ` the server puts first. */
+function projectMessage(error: APIError): string {
+  const placed = formErrors(error, ['project']);
+  return placed.fields.project ?? placed.general ?? error.message;
+}
+
 /** The Dependencies tab. */
 export function DependenciesTab(props: ITabProps): JSX.Element {
   const { context, active } = props;
   const { notebook, kernelId } = useFocusedNotebook(context.notebooks);
-  // Answers by kernel id: a late answer for another kernel never shows as this one's.
-  const [checks, setChecks] = useState<Record<string, DepsCheck>>({});
+  // the project folder chosen per notebook (by its path), kept across reloads
+  const [projects, setProjects] = useSaved<Record<string, string>>(
+    context,
+    'deps.projects',
+    {},
+    isStringRecord
+  );
+  const notebookPath = notebook?.context.path;
+  const chosen = notebookPath === undefined ? undefined : projects[notebookPath];
+  const project = chosen === undefined ? undefined : projectParam(chosen, notebookPath!);
+  // Answers by kernel and project: a late answer for another never shows as this one's.
+  const [answers, setAnswers] = useState<Record<string, ICheckAnswer>>({});
+  const answerKey = `${kernelId}\n${project ?? ''}`;
+  const [choosing, setChoosing] = useState(false);
+  const [trying, setTrying] = useState<{ busy: boolean; error?: string }>({ busy: false });
+  // a folder just chosen, until its check settles it (kept, or the previous one put back)
+  const [tentative, setTentative] = useState<{
+    notebook: string;
+    previous: string | undefined;
+    key: string;
+  } | null>(null);
   // kept across reloads: the log of a running repair shows again after one
   const [repair, setRepair] = useSaved<IRepair | null>(
     context,
@@ -85,15 +120,83 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
       if (!kernelId) {
         return null;
       }
-      const check = await context.request<DepsCheck>('deps/status', {
-        query: { kernel_id: kernelId }
-      });
-      setChecks(current => ({ ...current, [kernelId]: check }));
-      return check;
+      const key = answerKey;
+      try {
+        const check = await context.request<DepsCheck>('deps/status', {
+          query: { kernel_id: kernelId, project }
+        });
+        setAnswers(current => ({ ...current, [key]: { check } }));
+        return check;
+      } catch (reason) {
+        setAnswers(current => ({ ...current, [key]: { error: asAPIError(reason) } }));
+        throw reason;
+      }
     },
-    { name: 'deps', interval: CHECK_INTERVAL, active: active && !!kernelId, deps: [kernelId] }
+    {
+      name: 'deps',
+      interval: CHECK_INTERVAL,
+      active: active && !!kernelId,
+      deps: [kernelId, project]
+    }
   );
-  const check = kernelId ? checks[kernelId] : undefined;
+  const answer = kernelId ? answers[answerKey] : undefined;
+  const check = answer?.check;
+  const noDeclaration = isNoDeclaration(answer?.error);
+  // the chosen folder is refused now (moved, deleted): the chooser says why
+  const refused = !noDeclaration && answer?.error?.field === 'project' ? answer.error : undefined;
+  const failed = noDeclaration || refused ? undefined : answer?.error;
+
+  /** Keep `folder` for this notebook (null forgets it: the project is found from the
+   * notebook's folder again). The check that follows settles it: a refusal of the folder
+   * puts the previous choice back and shows the server's message under the field. */
+  const choose = (folder: string | null) => {
+    if (notebookPath === undefined) {
+      return;
+    }
+    const next = { ...projects };
+    if (folder === null) {
+      delete next[notebookPath];
+      setTrying({ busy: false });
+      setChoosing(false);
+    } else if (cleanPath(folder) === chosen) {
+      status.refresh();
+      setChoosing(false);
+      return;
+    } else {
+      const key = `${kernelId}\n${projectParam(folder, notebookPath)}`;
+      next[notebookPath] = cleanPath(folder);
+      setAnswers(current => {
+        const fresh = { ...current };
+        delete fresh[key]; // settled by the check to come, not by an earlier one
+        return fresh;
+      });
+      setTentative({ notebook: notebookPath, previous: chosen, key });
+      setTrying({ busy: true });
+    }
+    setProjects(next);
+  };
+  useEffect(() => {
+    const settled = tentative && answers[tentative.key];
+    if (!tentative || !settled) {
+      return;
+    }
+    setTentative(null);
+    if (settled.error?.field === 'project') {
+      setProjects(current => {
+        const back = { ...current };
+        if (tentative.previous === undefined) {
+          delete back[tentative.notebook];
+        } else {
+          back[tentative.notebook] = tentative.previous;
+        }
+        return back;
+      });
+      setTrying({ busy: false, error: projectMessage(settled.error) });
+    } else {
+      setTrying({ busy: false });
+      setChoosing(false);
+    }
+  }, [answers, tentative]);
 
   const seenJob = useRef<number | null>(null);
   const job = usePolled(
@@ -121,12 +224,13 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
     }
   }, [repair?.ended]);
 
-  const kernelRef = useRef(kernelId);
-  kernelRef.current = kernelId;
+  // what a palette action acts on: the kernel and project in focus when it runs
+  const targetRef = useRef({ kernel: kernelId, project, key: answerKey });
+  targetRef.current = { kernel: kernelId, project, key: answerKey };
 
   /** Plan, confirm in a dialog, then start the repair job. */
   const fix = async () => {
-    const kernel = kernelRef.current;
+    const { kernel, project, key } = targetRef.current;
     setFailure(undefined);
     if (!kernel) {
       setFailure('Open a notebook with a running kernel first.');
@@ -137,7 +241,7 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
     try {
       answer = await context.request<DepsPlanAnswer>('deps/plan', {
         method: 'POST',
-        json: { kernel_id: kernel }
+        json: { kernel_id: kernel, project }
       });
     } catch (reason) {
       setFailure(asAPIError(reason).message);
@@ -145,7 +249,7 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
     } finally {
       setPlanning(false);
     }
-    setChecks(current => ({ ...current, [kernel]: answer }));
+    setAnswers(current => ({ ...current, [key]: { check: answer } }));
     const verdict = planVerdict(answer.plan);
     const result = await showDialog({
       title: verdict.repairable ? 'Fix dependencies?' : 'Nothing to repair',
@@ -160,7 +264,7 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
     try {
       const started = await context.request<Job>('deps/repair', {
         method: 'POST',
-        json: { kernel_id: kernel }
+        json: { kernel_id: kernel, project }
       });
       setRepair({ job: started.id, kernelId: kernel, ended: false });
     } catch (reason) {
@@ -229,13 +333,43 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
           This notebook has no running kernel: start one to check its environment.
         </div>
       )}
-      {status.error && (
+      {failed && (
         <div className="jp-mlops-error" role="alert">
-          {status.error.message}
+          {failed.message}
         </div>
       )}
-      {kernelId && !check && !status.error && <div className="jp-mlops-muted">Checking…</div>}
-      {check && <Interpreter check={check} />}
+      {kernelId && !answer && <div className="jp-mlops-muted">Checking…</div>}
+      {noDeclaration && (
+        <div className="jp-mlops-deps-empty" data-testid="mlops-deps-empty">
+          <div>
+            No project found for this notebook. This tab compares the kernel&apos;s packages with
+            what the project declares: a <code>pyproject.toml</code> with <code>[project]</code>{' '}
+            dependencies, or a <code>requirements.txt</code>, in the notebook&apos;s folder or one
+            above it up to the workspace root.
+          </div>
+          <div>Choose the folder that holds them:</div>
+        </div>
+      )}
+      {kernelId && (noDeclaration || refused || choosing || tentative) && (
+        <ProjectChooser
+          key={notebookPath}
+          context={context}
+          chosen={chosen}
+          busy={trying.busy}
+          error={trying.error ?? (refused && projectMessage(refused))}
+          onChoose={choose}
+        />
+      )}
+      {check && (
+        <Interpreter
+          check={check}
+          chosen={chosen}
+          onChange={() => {
+            setTrying({ busy: false });
+            setChoosing(!choosing);
+          }}
+        />
+      )}
       {check && <StatusTable status={check.status} />}
       {check?.status.needs_fix && (!shownRepair || shownRepair.ended) && (
         <button

@@ -4,8 +4,13 @@ import React from 'react';
 import { sortRows, wanted } from '../../deps';
 import type { DepsCheck, DepsStatus } from '../../types';
 
-/** Which interpreter was checked, and against which project. */
-export function Interpreter(props: { check: DepsCheck }): JSX.Element {
+/** Which interpreter was checked, and against which project (chosen for the notebook, or
+ * found from its folder), with a button that opens the project chooser. */
+export function Interpreter(props: {
+  check: DepsCheck;
+  chosen: string | undefined;
+  onChange(): void;
+}): JSX.Element {
   const { kernel, environment, status } = props.check;
   const python = kernel?.python ?? environment.python;
   return (
@@ -20,8 +25,23 @@ export function Interpreter(props: { check: DepsCheck }): JSX.Element {
           From the kernelspec, the kernel did not answer{kernel.detail ? `: ${kernel.detail}` : ''}
         </div>
       )}
-      <div className="jp-mlops-muted jp-mlops-deps-path" title={status.project}>
-        Project {status.project}
+      <div className="jp-mlops-deps-project-line">
+        <span
+          className="jp-mlops-muted jp-mlops-deps-path"
+          title={status.project}
+          data-testid="mlops-deps-project-used"
+        >
+          Project {status.project}
+          {props.chosen === undefined ? ' (found from the notebook)' : ' (chosen)'}
+        </span>
+        <button
+          className="jp-mlops-button"
+          title="Choose the project folder of this notebook"
+          data-testid="mlops-deps-project-change"
+          onClick={props.onChange}
+        >
+          Change
+        </button>
       </div>
       {(!environment.writable || environment.externally_managed) && (
         <div className="jp-mlops-warning">
