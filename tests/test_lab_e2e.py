@@ -361,7 +361,8 @@ def test_panel_has_command_palette_entries(lab: Lab) -> None:
     assert commands == in_palette, (commands - in_palette, in_palette - commands)
     for command in ("promote-release", "demote-release", "deprecate-release", "set-alias", "delete-alias",
                     "show-model-history", "cancel-download", "delete-local-model", "cancel-build",
-                    "push-build", "show-build", "cancel-job", "show-job", "restart-kernel"):
+                    "push-build", "show-build", "cancel-job", "show-job", "restart-kernel", "create-deployment",
+                    "set-deployment-status", "delete-deployment", "add-artifact", "delete-artifact"):
         assert f"mlops:{command}" in commands, command
     palette.locator('.lm-CommandPalette-item[data-command="mlops:open-builds"]').click()
     lab.wait_visible(lab.testid("mlops-builds"))
@@ -726,6 +727,158 @@ def test_registry_palette_picks_a_release_and_acts_on_it(lab: Lab) -> None:
     refused = [re.sub(r"^(\d+ \w+) \S*/mlops/api/", r"\1 ", e) for e in lab.http_errors]
     assert refused == ["404 GET releases/987654"], lab.http_errors
     lab.assert_no_console_errors(ignore=["the server responded with a status of 404 (Not Found)"])
+
+def _open_model(lab: Lab, name: str) -> Any:
+    """The Registry tab on model `name`'s page (through `mlops:open-model {name}`)."""
+    root = lab.tab("registry")
+    lab.command("mlops:open-model", {"name": name})
+    return lab.wait_visible(root.locator(f'[data-testid="mlops-model-detail"][data-name="{name}"]'))
+
+
+def _refused(lab: Lab) -> list[str]:
+    """The answers >= 400 the page received, as "status METHOD path" under /mlops/api/."""
+    return [re.sub(r"^(\d+ \w+) \S*/mlops/api/", r"\1 ", e) for e in lab.http_errors]
+
+
+def test_registry_deployments_on_the_model_page_and_from_the_palette(lab: Lab) -> None:
+    """Contract (in `mlops-model-detail`): the section `mlops-model-deployments` lists rows
+    `mlops-deployment-row` [data-deployment-id, data-release-id, data-environment, data-status]
+    with a status <select> `mlops-deployment-status` (pending/active/failed/retired) and
+    `mlops-deployment-delete` (a confirmation); its "New deployment" form has
+    `mlops-deployment-release` (a <select> of release ids), `mlops-deployment-environment`,
+    `mlops-deployment-endpoint`, `mlops-deployment-create`, a refusal under its field. Palette:
+    `mlops:create-deployment {release_id}` asks the environment, `mlops:set-deployment-status`
+    picks the deployment and the status, `mlops:delete-deployment` confirms."""
+    server, name = lab.server, unique("deploy")
+    server.ok("POST", "models", {"name": name, "storage_path": f"src/{name}"})
+    first = server.ok("POST", "releases", {"model": name, "version": "1.0"})
+    second = server.ok("POST", "releases", {"model": name, "version": "2.0", "quantization": "int4"})
+    detail = _open_model(lab, name)
+    section = detail.locator('[data-testid="mlops-model-deployments"]')
+    section.locator("summary", has_text="New deployment").click()
+    section.locator('[data-testid="mlops-deployment-release"]').select_option(str(second["id"]))
+    environment = section.locator('[data-testid="mlops-deployment-environment"]')
+    environment.fill("bad env!")
+    section.locator('[data-testid="mlops-deployment-create"]').click()
+    lab.wait_text(section.locator('[data-testid="mlops-field-error"][data-field="environment"]'),
+                  "must use only letters, digits")
+    assert server.ok("GET", "deployments", model=name)["items"] == []
+
+    environment.fill("production")
+    section.locator('[data-testid="mlops-deployment-endpoint"]').fill("http://127.0.0.1:9/v1")
+    section.locator('[data-testid="mlops-deployment-create"]').click()
+    row = section.locator('[data-testid="mlops-deployment-row"][data-environment="production"]')
+    lab.wait_attr(row, "data-status", "pending")
+    lab.wait_text(row, "2.0 (int4)")
+    lab.wait_text(row, "http://127.0.0.1:9/v1")
+    (made,) = server.ok("GET", "deployments", model=name)["items"]
+    assert made["release_id"] == second["id"] and made["endpoint"] == "http://127.0.0.1:9/v1", made
+    assert not section.locator('[data-testid="mlops-field-error"]').is_visible()
+
+    row.locator('[data-testid="mlops-deployment-status"]').select_option("active")
+    lab.wait_attr(row, "data-status", "active")
+    assert server.ok("GET", f"deployments/{made['id']}")["status"] == "active"
+    row.locator('[data-testid="mlops-deployment-delete"]').click()
+    lab.dialog("Delete deployment").locator(".jp-Dialog-button.jp-mod-accept").click()
+    row.wait_for(state="detached")
+    assert server.mlops("GET", f"deployments/{made['id']}")[0] == 404
+
+    lab.command("mlops:open-jobs")
+    lab.start_command("mlops:create-deployment", {"release_id": first["id"]})
+    dialog = lab.dialog(f"Deploy {name} 1.0")
+    dialog.locator("input").fill("staging")
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    lab.toast(f"Deployed {name} 1.0 → staging (pending).")
+    assert lab.command_result() is True
+    staging = section.locator('[data-testid="mlops-deployment-row"][data-environment="staging"]')
+    lab.wait_attr(staging, "data-release-id", str(first["id"]))
+
+    lab.start_command("mlops:set-deployment-status")
+    lab.pick("Set the status of which deployment?", re.compile(rf" {name} 1\.0 → staging · pending$"))
+    lab.pick(re.compile("^Status of "), "failed")
+    lab.toast(f"{name} 1.0 → staging is failed.")
+    lab.wait_attr(staging, "data-status", "failed")
+
+    lab.start_command("mlops:delete-deployment")
+    lab.pick("Delete which deployment?", re.compile(rf" {name} 1\.0 → staging · failed$"))
+    lab.dialog("Delete deployment").locator(".jp-Dialog-button.jp-mod-accept").click()
+    lab.toast(f"Deleted the deployment {name} 1.0 → staging.")
+    staging.wait_for(state="detached")
+    assert server.ok("GET", "deployments", model=name)["items"] == []
+    assert _refused(lab) == ["400 POST deployments"], lab.http_errors
+    lab.assert_no_console_errors(ignore=["the server responded with a status of 400 (Bad Request)"])
+
+
+def test_registry_artifacts_on_the_model_page_and_from_the_palette(lab: Lab) -> None:
+    """Contract (in `mlops-model-detail`): the section `mlops-model-artifacts` lists rows
+    `mlops-artifact-row` [data-artifact-id, data-release-id ('' for the model's own),
+    data-name, data-kind] with `mlops-artifact-delete` (a confirmation); its "New artifact" form
+    has `mlops-artifact-owner` (a <select>: '' the model, or a release id), `mlops-artifact-name`,
+    `mlops-artifact-path`, `mlops-artifact-kind`, `mlops-artifact-size`, `mlops-artifact-sha256`,
+    `mlops-artifact-create`, a refusal under its field. Palette: `mlops:add-artifact {name}`
+    asks the path and the name (the path's last part when left empty), `mlops:delete-artifact`
+    picks one and confirms."""
+    server, name = lab.server, unique("artifact")
+    server.ok("POST", "models", {"name": name, "storage_path": f"src/{name}"})
+    release = server.ok("POST", "releases", {"model": name, "version": "1.0"})
+    detail = _open_model(lab, name)
+    section = detail.locator('[data-testid="mlops-model-artifacts"]')
+    section.locator("summary", has_text="New artifact").click()
+
+    def field(key: str) -> Any:
+        return section.locator(f'[data-testid="mlops-artifact-{key}"]')
+
+    field("owner").select_option(str(release["id"]))
+    field("name").fill("weights.gguf")
+    field("path").fill(f"s3://bucket/{name}/weights.gguf")
+    field("kind").select_option("weights")
+    field("size").fill("1234")
+    field("sha256").fill("not-a-checksum")
+    field("create").click()
+    lab.wait_text(section.locator('[data-testid="mlops-field-error"][data-field="sha256"]'),
+                  "must be 64 lowercase hex digits")
+    assert server.ok("GET", "artifacts", model=name)["items"] == []
+    digest = "ab" * 32
+    field("sha256").fill(digest)
+    field("create").click()
+    weights = section.locator('[data-testid="mlops-artifact-row"][data-name="weights.gguf"]')
+    lab.wait_attr(weights, "data-release-id", str(release["id"]))
+    assert weights.get_attribute("data-kind") == "weights"
+    lab.wait_text(weights, "1.23 KB")
+    (made,) = server.ok("GET", "artifacts", release_id=str(release["id"]))["items"]
+    assert (made["size"], made["sha256"], made["path"]) == (1234, digest, f"s3://bucket/{name}/weights.gguf")
+
+    field("owner").select_option("")
+    field("name").fill("README.md")
+    field("path").fill(f"src/{name}/README.md")
+    field("create").click()
+    readme = section.locator('[data-testid="mlops-artifact-row"][data-name="README.md"]')
+    lab.wait_attr(readme, "data-release-id", "")
+    readme.locator('[data-testid="mlops-artifact-delete"]').click()
+    lab.dialog("Delete artifact").locator(".jp-Dialog-button.jp-mod-accept").click()
+    readme.wait_for(state="detached")
+    assert [a["name"] for a in server.ok("GET", "artifacts", model=name)["items"]] == ["weights.gguf"]
+
+    lab.command("mlops:open-jobs")
+    lab.start_command("mlops:add-artifact", {"name": name})
+    dialog = lab.dialog(f"Add an artifact to {name}")
+    dialog.locator("input").fill("hf://org/tokenizer@main")
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    lab.dialog("Name of the artifact at hf://org/tokenizer@main").locator(".jp-Dialog-button.jp-mod-accept").click()
+    lab.toast(f"Added tokenizer (file) to {name}.")
+    assert lab.command_result() is True
+    tokenizer = section.locator('[data-testid="mlops-artifact-row"][data-name="tokenizer"]')
+    lab.wait_attr(tokenizer, "data-release-id", "")
+
+    lab.start_command("mlops:delete-artifact")
+    lab.pick("Delete which artifact?", re.compile(rf" weights\.gguf · weights · {name} 1\.0$"))
+    lab.dialog("Delete artifact").locator(".jp-Dialog-button.jp-mod-accept").click()
+    lab.toast(f"Deleted the artifact weights.gguf of {name} 1.0.")
+    weights.wait_for(state="detached")
+    assert [a["name"] for a in server.ok("GET", "artifacts", model=name)["items"]] == ["tokenizer"]
+    assert _refused(lab) == ["400 POST artifacts"], lab.http_errors
+    lab.assert_no_console_errors(ignore=["the server responded with a status of 400 (Bad Request)"])
+
 
 # ==== Dependencies tab ===========================================================================
 

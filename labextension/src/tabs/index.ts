@@ -18,6 +18,8 @@ import { JOBS_ACTIONS, JOBS_TARGETS, JobsTab } from './jobs';
 import { MODELS_ACTIONS, ModelsTab } from './models';
 import { MODELS_TARGETS } from './models/targets';
 import { REGISTRY_ACTIONS, RegistryTab } from './registry';
+import { ARTIFACT_TARGETS } from './registry/artifact-targets';
+import { DEPLOYMENT_TARGETS } from './registry/deployment-targets';
 import { REGISTRY_TARGETS } from './registry/targets';
 
 /** A tab: its id (in test ids, command ids and the saved state), label (in the palette),
@@ -47,7 +49,7 @@ export const TABS: readonly ITab[] = [
     icon: listIcon,
     component: RegistryTab,
     actions: REGISTRY_ACTIONS,
-    targets: REGISTRY_TARGETS
+    targets: [...REGISTRY_TARGETS, ...DEPLOYMENT_TARGETS, ...ARTIFACT_TARGETS]
   },
   {
     id: 'dependencies',

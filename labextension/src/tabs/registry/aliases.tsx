@@ -2,16 +2,13 @@
 import React, { useState } from 'react';
 
 import { REFRESH } from '../../actions';
-import { apiPath, fetchItems } from '../../api';
+import { apiPath } from '../../api';
 import { IMLOpsContext } from '../../context';
 import { confirm } from '../../dialogs';
-import { usePolled, useRowRequest } from '../../hooks';
+import { useRowRequest } from '../../hooks';
 import { aliasDeleteQuestion, releaseLabel } from '../../registry';
-import type { Alias, Release, ReleasePage } from '../../types';
-import { FieldError, FormError, useFormState } from './fields';
-
-/** How often the alias form reads all releases (up to 2000) of a model with more than shown. */
-export const ALL_RELEASES_INTERVAL = 30000;
+import type { Alias, Release } from '../../types';
+import { DeleteButton, FieldError, FormError, useFormState } from './fields';
 
 const ALIAS_FIELDS = ['alias', 'release_id'] as const;
 
@@ -19,26 +16,11 @@ const ALIAS_FIELDS = ['alias', 'release_id'] as const;
 export function Aliases(props: {
   context: IMLOpsContext;
   name: string;
-  active: boolean;
   aliases: Alias[];
-  /** The releases the page shows; with `more`, the form reads all of them itself. */
+  /** Every release of the model (the form's select). */
   releases: Release[];
-  more: boolean;
 }): JSX.Element {
-  const { context, name, aliases } = props;
-  const all = usePolled(
-    context,
-    () =>
-      fetchItems<Release>((path, init) => context.request<ReleasePage>(path, init), 'releases', {
-        model: name
-      }),
-    {
-      name: 'registry-alias-releases',
-      interval: ALL_RELEASES_INTERVAL,
-      active: props.active && props.more
-    }
-  );
-  const releases = props.more && all.data ? all.data : props.releases;
+  const { context, name, aliases, releases } = props;
   const [alias, setAlias] = useState('');
   const [target, setTarget] = useState<number>();
   const deletion = useRowRequest(context);
@@ -88,15 +70,12 @@ export function Aliases(props: {
               <span className="jp-mlops-reg-wrap jp-mlops-grow">
                 <b>@{item.alias}</b> → {target}
               </span>
-              <button
-                className="jp-mlops-button jp-mlops-danger"
+              <DeleteButton
                 title={`Delete the alias ${item.alias}`}
-                data-testid="mlops-alias-delete"
-                disabled={deletion.busy}
+                testid="mlops-alias-delete"
+                busy={deletion.busy}
                 onClick={() => void remove(item)}
-              >
-                Delete
-              </button>
+              />
             </li>
           );
         })}

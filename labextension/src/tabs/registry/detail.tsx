@@ -1,12 +1,14 @@
 /** One model of the Registry tab: its releases with their lifecycle buttons, the
- * create-release form, its aliases and its audit history. */
+ * create-release form, its aliases, deployments and artifacts, and its audit history. */
 import React, { useState } from 'react';
 
-import { apiPath, fetchUpTo } from '../../api';
+import { apiPath, fetchItems, fetchUpTo } from '../../api';
 import { IMLOpsContext } from '../../context';
 import { usePolled } from '../../hooks';
-import type { Alias, Model, ReleasePage } from '../../types';
+import type { Alias, Model, Release, ReleasePage } from '../../types';
 import { Aliases } from './aliases';
+import { Artifacts } from './artifacts';
+import { Deployments } from './deployments';
 import { AuditHistory } from './history';
 import { Tags } from './models';
 import { CreateReleaseForm, ReleaseRow } from './releases';
@@ -15,6 +17,9 @@ import { CreateReleaseForm, ReleaseRow } from './releases';
 export const DETAIL_INTERVAL = 10000;
 /** Releases shown at first; "Show more" adds as many again. */
 export const RELEASES_PAGE = 20;
+/** How often a model with more releases than shown has all of them (up to 2000) read again,
+ * for the forms' release selects and the labels of its deployments and artifacts. */
+export const ALL_RELEASES_INTERVAL = 30000;
 
 /** Props of `ModelDetail`. */
 export interface IModelDetailProps {
@@ -48,6 +53,16 @@ export function ModelDetail(props: IModelDetailProps): JSX.Element {
   );
   const model = detail.data?.model;
   const releases = detail.data?.releases.items ?? [];
+  const more = !!detail.data?.releases.next_cursor;
+  const all = usePolled(
+    context,
+    () =>
+      fetchItems<Release>((path, init) => context.request<ReleasePage>(path, init), 'releases', {
+        model: name
+      }),
+    { name: 'registry-all-releases', interval: ALL_RELEASES_INTERVAL, active: active && more }
+  );
+  const everyRelease = more && all.data ? all.data : releases;
   const aliases: Alias[] = Object.entries(model?.aliases ?? {}).map(([alias, id]) => ({
     model: name,
     alias,
@@ -92,7 +107,7 @@ export function ModelDetail(props: IModelDetailProps): JSX.Element {
           />
         ))}
       </ul>
-      {detail.data?.releases.next_cursor && (
+      {more && (
         <button className="jp-mlops-button" onClick={() => setShown(shown + RELEASES_PAGE)}>
           Show more
         </button>
@@ -104,14 +119,9 @@ export function ModelDetail(props: IModelDetailProps): JSX.Element {
         focus={props.focus === 'release'}
         onFocused={props.onFocused}
       />
-      <Aliases
-        context={context}
-        name={name}
-        active={active}
-        aliases={aliases}
-        releases={releases}
-        more={!!detail.data?.releases.next_cursor}
-      />
+      <Aliases context={context} name={name} aliases={aliases} releases={everyRelease} />
+      <Deployments context={context} name={name} active={active} releases={everyRelease} />
+      <Artifacts context={context} name={name} active={active} releases={everyRelease} />
       <AuditHistory
         context={context}
         name={name}
