@@ -5,6 +5,7 @@
  */
 import React, { useState } from 'react';
 
+import { ErrorLine } from '../components/errorline';
 import { ITabAction, ITabProps } from '../context';
 import { isIdOrNull, useAction, usePolled, useSaved } from '../hooks';
 import { isActive } from '../jobs';
@@ -87,11 +88,7 @@ export function BuildsTab(props: ITabProps): JSX.Element {
           Refresh
         </button>
       </div>
-      {builds.error && (
-        <div className="jp-mlops-error" role="alert">
-          {builds.error.message}
-        </div>
-      )}
+      <ErrorLine message={builds.error?.message} />
       {builds.data && !items.length && selected === null && (
         <div className="jp-mlops-empty">No builds yet.</div>
       )}

@@ -9,6 +9,7 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import React, { useEffect, useRef, useState } from 'react';
 
 import { APIError, apiPath, asAPIError } from '../api';
+import { ErrorLine } from '../components/errorline';
 import { confirm } from '../dialogs';
 import { ITabAction, ITabProps } from '../context';
 import { cleanPath, isNoDeclaration, planVerdict, projectParam } from '../deps';
@@ -333,11 +334,7 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
           This notebook has no running kernel: start one to check its environment.
         </div>
       )}
-      {failed && (
-        <div className="jp-mlops-error" role="alert">
-          {failed.message}
-        </div>
-      )}
+      <ErrorLine message={failed?.message} />
       {kernelId && !answer && <div className="jp-mlops-muted">Checking…</div>}
       {noDeclaration && (
         <div className="jp-mlops-deps-empty" data-testid="mlops-deps-empty">
@@ -381,11 +378,7 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
           {planning ? 'Planning…' : 'Fix dependencies'}
         </button>
       )}
-      {failure && (
-        <div className="jp-mlops-error" role="alert">
-          {failure}
-        </div>
-      )}
+      <ErrorLine message={failure} />
       {shownRepair && (
         <RepairView
           {...props}

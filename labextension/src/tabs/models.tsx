@@ -7,6 +7,7 @@ import React, { useRef, useState } from 'react';
 
 import { REFRESH } from '../actions';
 import { fetchUpTo } from '../api';
+import { ErrorLine } from '../components/errorline';
 import { ITabAction, ITabProps } from '../context';
 import { usePolled } from '../hooks';
 import { activeIds, anyEnded } from '../models';
@@ -79,11 +80,7 @@ export function ModelsTab(props: ITabProps): JSX.Element {
     <div className="jp-mlops-models">
       <DownloadForm {...props} onStarted={() => downloads.refresh()} />
       <div className="jp-mlops-models-section">Downloads</div>
-      {downloads.error && (
-        <div className="jp-mlops-error" role="alert">
-          {downloads.error.message}
-        </div>
-      )}
+      <ErrorLine message={downloads.error?.message} />
       {downloads.data && !items.length && <div className="jp-mlops-empty">No downloads yet.</div>}
       <ul className="jp-mlops-list">
         {items.map(job => (

@@ -2,6 +2,7 @@
 import React, { useState } from 'react';
 
 import { apiPath } from '../../api';
+import { ErrorLine } from '../../components/errorline';
 import {
   emptyPushForm,
   FieldErrors,
@@ -118,11 +119,7 @@ export function PushForm(props: IPushFormProps): JSX.Element {
         autoComplete: 'new-password'
       })}
       {target && <div className="jp-mlops-muted">pushes {target}</div>}
-      {errors[''] && (
-        <div className="jp-mlops-error" role="alert" data-testid="mlops-push-error">
-          {errors['']}
-        </div>
-      )}
+      <ErrorLine message={errors['']} testid="mlops-push-error" />
       <div className="jp-mlops-builds-form-actions">
         <span className="jp-mlops-grow" />
         <button type="button" className="jp-mlops-button" onClick={props.onCancel}>

@@ -3,6 +3,7 @@ import React, { useEffect, useState } from 'react';
 
 import { apiPath } from '../../api';
 import { canPush, contextText, releaseLabel, shortImageId } from '../../builds';
+import { ErrorLine } from '../../components/errorline';
 import { LogView } from '../../components/logview';
 import { ProgressBar } from '../../components/progress';
 import { ITabProps } from '../../context';
@@ -93,11 +94,7 @@ export function BuildRow(props: IBuildRowProps): JSX.Element {
           </div>
         )}
       </div>
-      {error && (
-        <div className="jp-mlops-error" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorLine message={error} />
       {props.children}
     </li>
   );

@@ -2,6 +2,7 @@
 import React, { useRef, useState } from 'react';
 
 import { fetchItems } from '../../api';
+import { ErrorLine } from '../../components/errorline';
 import {
   ACCELERATORS,
   Accelerator,
@@ -186,11 +187,7 @@ export function StartForm(props: IStartFormProps): JSX.Element {
         </button>
       </div>
       <FieldError errors={errors} field="no_cache" />
-      {errors[''] && (
-        <div className="jp-mlops-error" role="alert" data-testid="mlops-build-error">
-          {errors['']}
-        </div>
-      )}
+      <ErrorLine message={errors['']} testid="mlops-build-error" />
       {notice && <div className="jp-mlops-message">{notice}</div>}
     </form>
   );

@@ -2,6 +2,7 @@
 import React, { useRef, useState } from 'react';
 
 import { apiPath, asAPIError } from '../../api';
+import { ErrorLine } from '../../components/errorline';
 import { ProgressBar } from '../../components/progress';
 import { ITabProps } from '../../context';
 import { formatAgo } from '../../format';
@@ -168,11 +169,7 @@ export function DownloadRow(props: IDownloadRowProps): JSX.Element {
         {' · '}
         <span title={job.created_at}>{formatAgo(job.created_at)}</span>
       </div>
-      {error && (
-        <div className="jp-mlops-error" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorLine message={error} />
     </li>
   );
 }

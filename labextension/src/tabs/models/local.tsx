@@ -3,6 +3,7 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import React, { useState } from 'react';
 
 import { asAPIError } from '../../api';
+import { ErrorLine } from '../../components/errorline';
 import { ITabProps } from '../../context';
 import { formatAgo, formatBytes } from '../../format';
 import { deletedText, deleteRequest, IDeleteChoice, revisionLabel } from '../../models';
@@ -26,11 +27,7 @@ export function LocalModels(props: ILocalModelsProps): JSX.Element {
         Local models
         {page && <span className="jp-mlops-muted"> · {formatBytes(page.size_on_disk)}</span>}
       </div>
-      {props.error && (
-        <div className="jp-mlops-error" role="alert">
-          {props.error}
-        </div>
-      )}
+      <ErrorLine message={props.error} />
       {notice && (
         <div className="jp-mlops-message" data-testid="mlops-local-notice">
           {notice}
@@ -121,11 +118,7 @@ function LocalModel(props: ILocalModelProps): JSX.Element {
           </>
         )}
       </div>
-      {error && (
-        <div className="jp-mlops-error" role="alert" data-testid="mlops-local-error">
-          {error}
-        </div>
-      )}
+      <ErrorLine message={error} testid="mlops-local-error" />
     </li>
   );
 }

@@ -3,6 +3,7 @@ import React, { useState } from 'react';
 
 import { REFRESH } from '../../actions';
 import { apiPath } from '../../api';
+import { ErrorLine } from '../../components/errorline';
 import { IMLOpsContext } from '../../context';
 import { confirm } from '../../dialogs';
 import { useRowRequest } from '../../hooks';
@@ -80,11 +81,7 @@ export function Aliases(props: {
           );
         })}
       </ul>
-      {deletion.error && (
-        <div className="jp-mlops-error" role="alert">
-          {deletion.error}
-        </div>
-      )}
+      <ErrorLine message={deletion.error} />
       <form className="jp-mlops-reg-form" onSubmit={submit}>
         <input
           type="text"

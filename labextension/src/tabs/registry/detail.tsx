@@ -3,6 +3,7 @@
 import React, { useState } from 'react';
 
 import { apiPath, fetchItems, fetchUpTo } from '../../api';
+import { ErrorLine } from '../../components/errorline';
 import { IMLOpsContext } from '../../context';
 import { usePolled } from '../../hooks';
 import type { Alias, Model, Release, ReleasePage } from '../../types';
@@ -84,11 +85,7 @@ export function ModelDetail(props: IModelDetailProps): JSX.Element {
           {name}
         </span>
       </div>
-      {detail.error && (
-        <div className="jp-mlops-error" role="alert">
-          {detail.error.message}
-        </div>
-      )}
+      <ErrorLine message={detail.error?.message} />
       {model && <ModelInfo model={model} />}
 
       <div className="jp-mlops-reg-subtitle">

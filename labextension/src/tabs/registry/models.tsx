@@ -2,6 +2,7 @@
 import React, { useEffect, useRef, useState } from 'react';
 
 import { REFRESH } from '../../actions';
+import { ErrorLine } from '../../components/errorline';
 import { IMLOpsContext } from '../../context';
 import { formatAgo } from '../../format';
 import { isString, useFocusRequest, usePolled, useSaved } from '../../hooks';
@@ -72,11 +73,7 @@ export function ModelList(props: IModelListProps): JSX.Element {
           onChange={e => setText(e.target.value)}
         />
       </div>
-      {models.error && (
-        <div className="jp-mlops-error" role="alert">
-          {models.error.message}
-        </div>
-      )}
+      <ErrorLine message={models.error?.message} />
       {models.data && !items.length && (
         <div className="jp-mlops-empty">
           {text.trim() ? `No model matches “${text.trim()}”.` : 'No models yet: create one above.'}

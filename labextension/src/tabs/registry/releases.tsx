@@ -3,6 +3,7 @@ import React, { useRef, useState } from 'react';
 
 import { REFRESH } from '../../actions';
 import { apiPath } from '../../api';
+import { ErrorLine } from '../../components/errorline';
 import { IMLOpsContext } from '../../context';
 import { confirm } from '../../dialogs';
 import { formatAgo } from '../../format';
@@ -86,11 +87,7 @@ export function ReleaseRow(props: {
           </button>
         ))}
       </div>
-      {error && (
-        <div className="jp-mlops-error" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorLine message={error} />
     </li>
   );
 }
