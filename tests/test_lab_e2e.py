@@ -182,6 +182,26 @@ def test_panel_opens_with_its_tabs_and_dashboard(lab: Lab) -> None:
     lab.assert_no_console_errors()
 
 
+def test_panel_header_says_which_workspace_and_store(lab: Lab) -> None:
+    """Contract: `mlops-workspace` in the header shows the workspace folder's name and the store
+    in a word (`SQLite`, `PostgreSQL @ host`), each in full in its tooltip, from `GET
+    dashboard`'s `workspace` {path, store}; a server that does not send it (before issue 15's
+    backend) gets no such line and no error."""
+    board = lab.server.ok("GET", "dashboard")
+    lab.open_mlops()
+    lab.wait_visible(lab.testid("mlops-dashboard-count", key="models"))
+    line = lab.testid("mlops-workspace")
+    if "workspace" not in board:
+        assert line.count() == 0
+    else:
+        path, store = board["workspace"]["path"], board["workspace"]["store"]
+        assert path == str(lab.server.root_dir) and store.startswith("sqlite:"), board["workspace"]
+        lab.wait_text(line, Path(path).name)
+        assert line.locator(f'[title="Workspace {path}"]').count() == 1
+        assert line.locator(f'[title="Store {store}"]').inner_text() == "SQLite"
+    lab.assert_no_console_errors()
+
+
 def test_panel_restores_its_tab_after_reload(lab: Lab) -> None:
     lab.tab("models")
     lab.wait_saved(tab="models")

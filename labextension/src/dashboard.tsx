@@ -6,6 +6,7 @@ import { formatAgo, formatBytes, formatPercent } from './format';
 import { usePolled } from './hooks';
 import { releaseLabel } from './registry';
 import type { Dashboard, DiskUsage } from './types';
+import { DashboardWithWorkspace, folderName, IDashboardWorkspace, storeLabel } from './workspace';
 
 /** How often the header refreshes while the panel is shown. */
 export const DASHBOARD_INTERVAL = 15000;
@@ -15,7 +16,7 @@ const RECENT = 3;
 /** The dashboard header; polls only while `active` (the panel is shown). */
 export function DashboardHeader(props: { context: IMLOpsContext; active: boolean }): JSX.Element {
   const { context, active } = props;
-  const board = usePolled(context, () => context.request<Dashboard>('dashboard'), {
+  const board = usePolled(context, () => context.request<DashboardWithWorkspace>('dashboard'), {
     name: 'dashboard',
     interval: DASHBOARD_INTERVAL,
     active
@@ -26,6 +27,7 @@ export function DashboardHeader(props: { context: IMLOpsContext; active: boolean
       {board.error && <div className="jp-mlops-error">{board.error.message}</div>}
       {data && (
         <>
+          {data.workspace && <Workspace workspace={data.workspace} />}
           <div className="jp-mlops-counts">
             <Count name="models" label="models" value={data.counts.models} />
             <Count
@@ -55,6 +57,26 @@ export function DashboardHeader(props: { context: IMLOpsContext; active: boolean
           />
         </>
       )}
+    </div>
+  );
+}
+
+/** Which registry this is: the workspace folder's name and the store, each in a word, in full
+ * in their tooltips. */
+function Workspace(props: { workspace: IDashboardWorkspace }): JSX.Element {
+  const { path, store } = props.workspace;
+  return (
+    <div className="jp-mlops-workspace jp-mlops-muted" data-testid="mlops-workspace">
+      <span
+        className="jp-mlops-workspace-part jp-mlops-workspace-folder"
+        title={`Workspace ${path}`}
+      >
+        {folderName(path)}
+      </span>
+      <span>·</span>
+      <span className="jp-mlops-workspace-part" title={`Store ${store}`}>
+        {storeLabel(store)}
+      </span>
     </div>
   );
 }
