@@ -1,7 +1,8 @@
 /** Pure logic of the Registry tab: request bodies from forms, inline errors, the release
  * lifecycle, paging and the audit history's wording. */
 import { APIError } from './api';
-import type { AuditEvent, PostModelsBody, PostReleasesBody, Release } from './types';
+import type { PostReleasesBodyWithRun } from './mlflow';
+import type { AuditEvent, PostModelsBody, Release } from './types';
 
 /** Common quantizations, offered as suggestions: the input is free text, which the server
  * checks and normalises (`Q4_K_M` -> `gguf-q4_k_m`, `FP16` -> `fp16`). */
@@ -73,11 +74,13 @@ export interface IReleaseForm {
   quantization: string;
   notes: string;
   autoBuild: boolean;
+  /** The MLflow run it came from: a run id or a `runs:/<id>/...` URI. */
+  mlflowRun: string;
 }
 
 /** The POST /releases body of `model`; no quantization means the server's `none`. */
-export function releaseBody(model: string, form: IReleaseForm): PostReleasesBody {
-  const body: PostReleasesBody = { model, version: form.version.trim() };
+export function releaseBody(model: string, form: IReleaseForm): PostReleasesBodyWithRun {
+  const body: PostReleasesBodyWithRun = { model, version: form.version.trim() };
   if (form.quantization.trim()) {
     body.quantization = form.quantization.trim();
   }
@@ -86,6 +89,9 @@ export function releaseBody(model: string, form: IReleaseForm): PostReleasesBody
   }
   if (form.autoBuild) {
     body.auto_build = true;
+  }
+  if (form.mlflowRun.trim()) {
+    body.mlflow_run = form.mlflowRun.trim();
   }
   return body;
 }

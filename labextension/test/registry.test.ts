@@ -31,16 +31,29 @@ describe('registry forms', () => {
 
   it('builds the release body; an empty quantization is left to the server', () => {
     expect(
-      releaseBody('m1', { version: ' 1.0 ', quantization: '', notes: ' ', autoBuild: false })
+      releaseBody('m1', {
+        version: ' 1.0 ',
+        quantization: '',
+        notes: ' ',
+        autoBuild: false,
+        mlflowRun: ' '
+      })
     ).toEqual({ model: 'm1', version: '1.0' });
     expect(
-      releaseBody('m1', { version: '2', quantization: 'int4', notes: 'fast', autoBuild: true })
+      releaseBody('m1', {
+        version: '2',
+        quantization: 'int4',
+        notes: 'fast',
+        autoBuild: true,
+        mlflowRun: ' runs:/0a1b/model '
+      })
     ).toEqual({
       model: 'm1',
       version: '2',
       quantization: 'int4',
       release_notes: 'fast',
-      auto_build: true
+      auto_build: true,
+      mlflow_run: 'runs:/0a1b/model'
     });
   });
 

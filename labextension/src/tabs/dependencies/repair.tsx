@@ -18,7 +18,7 @@ export function PlanBody(props: { answer: DepsPlanAnswer; reason: string }): JSX
         Into {props.answer.kernel?.python ?? props.answer.environment.python} with {plan.installer}
       </div>
       {plan.changes.length > 0 && (
-        <table className="jp-mlops-deps-table">
+        <table className="jp-mlops-table">
           <tbody>
             {plan.changes.map(change => (
               <tr key={change.name} data-testid="mlops-deps-change" data-package={change.name}>

@@ -60,7 +60,7 @@ export function StatusTable(props: { status: DepsStatus }): JSX.Element {
   return (
     <>
       {status.rows.length ? (
-        <table className="jp-mlops-deps-table" data-testid="mlops-deps-status">
+        <table className="jp-mlops-table" data-testid="mlops-deps-status">
           <thead>
             <tr>
               <th>Package</th>

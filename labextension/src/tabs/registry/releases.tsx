@@ -18,8 +18,10 @@ import {
   Transition,
   transitionQuestion
 } from '../../registry';
+import type { ReleaseWithRun } from '../../mlflow';
 import type { Release } from '../../types';
 import { FieldError, FormSection, TextField, useFormState } from './fields';
+import { RunSection } from './run';
 
 const ACTION_LABELS: Record<Transition, string> = {
   promote: 'Promote',
@@ -27,10 +29,11 @@ const ACTION_LABELS: Record<Transition, string> = {
   deprecate: 'Deprecate'
 };
 
-/** A release: version, status, aliases, notes, and the transitions its status allows. */
+/** A release: version, status, aliases, notes, the MLflow run it came from, and the
+ * transitions its status allows. */
 export function ReleaseRow(props: {
   context: IMLOpsContext;
-  release: Release;
+  release: ReleaseWithRun;
   aliases: string[];
 }): JSX.Element {
   const { context, release } = props;
@@ -67,6 +70,9 @@ export function ReleaseRow(props: {
         ))}
       </div>
       {release.release_notes && <div className="jp-mlops-message">{release.release_notes}</div>}
+      {release.mlflow_run && (
+        <RunSection context={context} releaseId={release.id} reference={release.mlflow_run} />
+      )}
       <div className="jp-mlops-reg-head">
         <span className="jp-mlops-muted">
           #{release.id} · <span title={release.created_at}>{formatAgo(release.created_at)}</span>
@@ -92,8 +98,20 @@ export function ReleaseRow(props: {
   );
 }
 
-const EMPTY_RELEASE: IReleaseForm = { version: '', quantization: '', notes: '', autoBuild: false };
-const RELEASE_FIELDS = ['version', 'quantization', 'release_notes', 'auto_build'] as const;
+const EMPTY_RELEASE: IReleaseForm = {
+  version: '',
+  quantization: '',
+  notes: '',
+  autoBuild: false,
+  mlflowRun: ''
+};
+const RELEASE_FIELDS = [
+  'version',
+  'quantization',
+  'release_notes',
+  'mlflow_run',
+  'auto_build'
+] as const;
 const QUANTIZATION_LIST = 'jp-mlops-reg-quantizations';
 
 /** Props of `CreateReleaseForm`. */
@@ -207,6 +225,16 @@ export function CreateReleaseForm(props: ICreateReleaseFormProps): JSX.Element {
         multiline
         value={values.notes}
         onChange={set('notes')}
+        form={form}
+      />
+      <TextField
+        label="MLflow run"
+        field="mlflow_run"
+        testid="mlops-release-mlflow-run"
+        placeholder="optional"
+        hint="optional: the MLflow run it came from, a run id or runs:/<run id>/<path>"
+        value={values.mlflowRun}
+        onChange={set('mlflowRun')}
         form={form}
       />
       <label className="jp-mlops-reg-check">
