@@ -99,6 +99,11 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
   const answerKey = `${kernelId}\n${project ?? ''}`;
   const [choosing, setChoosing] = useState(false);
   const [trying, setTrying] = useState<{ busy: boolean; error?: string }>({ busy: false });
+  useEffect(() => {
+    // another notebook: its own project, no chooser open, no refusal of the last one's
+    setChoosing(false);
+    setTrying({ busy: false });
+  }, [notebookPath]);
   // a folder just chosen, until its check settles it (kept, or the previous one put back)
   const [tentative, setTentative] = useState<{
     notebook: string;

@@ -144,7 +144,7 @@ export function StartForm(props: IStartFormProps): JSX.Element {
           type="text"
           className="jp-mlops-input"
           value={form.baseImage}
-          placeholder="default for the accelerator"
+          placeholder="default"
           title="default: the accelerator's base image"
           spellCheck={false}
           data-testid="mlops-build-base-image"
