@@ -182,6 +182,26 @@ def test_panel_opens_with_its_tabs_and_dashboard(lab: Lab) -> None:
     lab.assert_no_console_errors()
 
 
+def test_panel_header_says_which_workspace_and_store(lab: Lab) -> None:
+    """Contract: `mlops-workspace` in the header shows the workspace folder's name and the store
+    in a word (`SQLite`, `PostgreSQL @ host`), each in full in its tooltip, from `GET
+    dashboard`'s `workspace` {path, store}; a server that does not send it (before issue 15's
+    backend) gets no such line and no error."""
+    board = lab.server.ok("GET", "dashboard")
+    lab.open_mlops()
+    lab.wait_visible(lab.testid("mlops-dashboard-count", key="models"))
+    line = lab.testid("mlops-workspace")
+    if "workspace" not in board:
+        assert line.count() == 0
+    else:
+        path, store = board["workspace"]["path"], board["workspace"]["store"]
+        assert path == str(lab.server.root_dir) and store.startswith("sqlite:"), board["workspace"]
+        lab.wait_text(line, Path(path).name)
+        assert line.locator(f'[title="Workspace {path}"]').count() == 1
+        assert line.locator(f'[title="Store {store}"]').inner_text() == "SQLite"
+    lab.assert_no_console_errors()
+
+
 def test_panel_restores_its_tab_after_reload(lab: Lab) -> None:
     lab.tab("models")
     lab.wait_saved(tab="models")
@@ -225,6 +245,82 @@ def test_panel_restores_what_was_open_after_reload(lab: Lab, lab_hub: FakeHub) -
     lab.wait_saved(**{"jobs.activeOnly": True})
     lab.reload()
     assert lab.wait_visible(lab.testid("mlops-jobs").locator('input[type="checkbox"]')).is_checked()
+    lab.assert_no_console_errors()
+
+
+#: (top, left, width, height) of every tab button, in order, the top from the tab strip's top
+#: (the dashboard above may grow once its figures arrive).
+_TAB_BOXES = """els => els.map(e => { const r = e.getBoundingClientRect();
+                                        const strip = e.parentElement.getBoundingClientRect();
+                                        return [r.top - strip.top, r.left, r.width, r.height]; })"""
+#: Whether anything inside a tab button is cut (wider than its box).
+_TAB_CUT = """els => els.flatMap(b => [b, ...b.querySelectorAll('*')])
+                     .filter(e => e.scrollWidth > e.clientWidth).map(e => e.outerHTML.slice(0, 120))"""
+#: 'ok' when `text` shows whole inside `root`: each deepest element holding it is cut by no
+#: box up to `root` (overflow hidden, clip or scroll narrower than its content), or the element
+#: or a box around it has a title holding the whole text; else what is wrong.
+_READABLE = """(root, text) => {
+  const holding = [...root.querySelectorAll('*')].filter(e => (e.textContent || '').includes(text)
+                                                          || (e.title || '').includes(text));
+  const deepest = holding.filter(e => ![...e.children].some(c => holding.includes(c)));
+  if (!deepest.length) { return `not found: ${text}`; }
+  for (const el of deepest) {
+    let titled = false, cut = false;
+    for (let e = el; e && e !== root.parentElement; e = e.parentElement) {
+      titled = titled || (e.title || '').includes(text);
+      const overflow = getComputedStyle(e).overflowX;
+      cut = cut || (overflow !== 'visible' && e.scrollWidth > e.clientWidth);
+    }
+    if (cut && !titled) { return `cut, with no title: ${el.outerHTML.slice(0, 200)}`; }
+  }
+  return 'ok';
+}"""
+
+
+def _assert_readable(container: Any, *texts: str) -> None:
+    for text in texts:
+        assert container.evaluate(_READABLE, text) == "ok", text
+
+
+def test_panel_tab_strip_keeps_one_row_and_long_names_are_readable(lab: Lab) -> None:
+    """At the default sidebar width the tab buttons share one top offset (one row), nothing in
+    them is cut, and selecting another tab moves none of them. Long names (an alias, a release
+    with a GGUF quantization, an s3:// storage path, the storage path's hint) are readable:
+    shown whole, or their full text in the title of the element that cuts them."""
+    server, name = lab.server, unique("long-names-of-a-model")
+    storage = f"s3://bucket-with-a-long-name/models/{name}/2024-05/weights-and-tokenizer"
+    alias = "production-candidate-eu-west-1"
+    server.ok("POST", "models", {"name": name, "storage_path": storage})
+    release = server.ok("POST", "releases", {"model": name, "version": "1.0.0", "quantization": "gguf-q4_k_m"})
+    server.ok("PUT", f"aliases/{name}/{alias}", {"release_id": release["id"]})
+
+    panel = lab.open_mlops()
+    width = panel.bounding_box()["width"]
+    assert width <= 300, f"the sidebar is {width}px wide, not its default"
+    buttons = lab.page.locator('[role="tablist"] [data-testid^="mlops-tab-"]')
+    lab.wait_visible(buttons)
+    assert buttons.count() == len(TABS)
+    first = buttons.evaluate_all(_TAB_BOXES)
+    assert len({top for top, *_ in first}) == 1, first
+    assert buttons.evaluate_all(_TAB_CUT) == []
+    for tab in (*TABS[1:], TABS[0]):
+        lab.tab(tab)
+        assert buttons.evaluate_all(_TAB_BOXES) == first, tab  # one row, nothing moved
+        assert buttons.evaluate_all(_TAB_CUT) == [], tab
+    for tab in TABS:  # the full name is the tooltip
+        assert lab.testid(f"mlops-tab-{tab}").get_attribute("title").lower().startswith(tab)
+
+    root = lab.tab("registry")
+    lab.wait_visible(root.locator(f'[data-testid="mlops-model-row"][data-name="{name}"]'))
+    _assert_readable(root, name, storage, "hf://org/name[@revision], s3://bucket/key or a folder")
+    root.locator(f'[data-testid="mlops-model-row"][data-name="{name}"]').click()
+    detail = lab.wait_visible(root.locator(f'[data-testid="mlops-model-detail"][data-name="{name}"]'))
+    lab.wait_visible(detail.locator(f'[data-testid="mlops-alias-row"][data-alias="{alias}"]'))
+    lab.wait_visible(detail.locator('[data-testid="mlops-release-row"]'))
+    _assert_readable(detail, name, storage, f"@{alias}", "→ 1.0.0 (gguf-q4_k_m)", "1.0.0 (gguf-q4_k_m)")
+    dashboard = lab.testid("mlops-dashboard")
+    lab.wait_text(dashboard, name)
+    _assert_readable(dashboard, f"{name} 1.0.0 (gguf-q4_k_m)")
     lab.assert_no_console_errors()
 
 
@@ -285,7 +381,8 @@ def test_panel_has_command_palette_entries(lab: Lab) -> None:
     assert commands == in_palette, (commands - in_palette, in_palette - commands)
     for command in ("promote-release", "demote-release", "deprecate-release", "set-alias", "delete-alias",
                     "show-model-history", "cancel-download", "delete-local-model", "cancel-build",
-                    "push-build", "show-build", "cancel-job", "show-job", "restart-kernel"):
+                    "push-build", "show-build", "cancel-job", "show-job", "restart-kernel", "create-deployment",
+                    "set-deployment-status", "delete-deployment", "add-artifact", "delete-artifact"):
         assert f"mlops:{command}" in commands, command
     palette.locator('.lm-CommandPalette-item[data-command="mlops:open-builds"]').click()
     lab.wait_visible(lab.testid("mlops-builds"))
@@ -464,6 +561,81 @@ def test_registry_creates_a_model_and_a_release_through_the_forms(lab: Lab) -> N
 
 
 
+def test_registry_release_quantization_is_free_text(lab: Lab) -> None:
+    """The release form's quantization is a free text input with suggestions (`<datalist>`
+    options, e.g. exl2-4.0bpw, mlx-4bit, bnb-4bit); what the server stores is said after
+    creating when it normalised the text (`mlops-release-quantization-stored`), and what it
+    refuses shows under the input (`mlops-field-error[data-field=quantization]`). Q4_K_M is
+    accepted (as gguf-q4_k_m) by a server that takes GGUF types as people write them, refused
+    by one that does not: the form shows the server's answer either way."""
+    server, name = lab.server, unique("quant")
+    server.ok("POST", "models", {"name": name, "storage_path": f"src/{name}"})
+    root = lab.tab("registry")
+    lab.command("mlops:create-release", {"model": name})
+    detail = lab.wait_visible(root.locator(f'[data-testid="mlops-model-detail"][data-name="{name}"]'))
+    quantization = detail.locator('[data-testid="mlops-release-quantization"]')
+    listed = quantization.evaluate("e => [...e.list.options].map(o => o.value)")
+    assert {"none", "fp16", "gguf-q4_k_m", "exl2-4.0bpw", "mlx-4bit", "bnb-4bit"} <= set(listed), listed
+
+    def create(version: str, typed: str) -> None:
+        detail.locator('[data-testid="mlops-release-version"]').fill(version)
+        quantization.fill(typed)
+        detail.locator('[data-testid="mlops-release-create"]').click()
+
+    create("1.0", "not valid!")
+    status, refusal = server.mlops("POST", "releases", {"model": name, "version": "9.9", "quantization": "not valid!"})
+    assert status == 400 and refusal["field"] == "quantization", refusal
+    lab.wait_text(detail.locator('[data-testid="mlops-field-error"][data-field="quantization"]'),
+                  refusal["message"].removeprefix("quantization: "))
+    assert not server.ok("GET", "releases", model=name)["items"]
+
+    create("1.0", "FP16")
+    lab.wait_text(detail.locator('[data-testid="mlops-release-quantization-stored"]'),
+                  "quantization FP16 is stored as fp16")
+    lab.wait_visible(detail.locator('[data-testid="mlops-release-row"][data-version="1.0"]'))
+    assert server.ok("GET", "releases", model=name)["items"][0]["quantization"] == "fp16"
+
+    status, answer = server.mlops("POST", "releases", {"model": unique("absent"), "version": "1", "quantization": "Q4_K_M"})
+    gguf_types_accepted = answer.get("field") != "quantization"
+    create("2.0", "Q4_K_M")
+    if gguf_types_accepted:
+        lab.wait_text(detail.locator('[data-testid="mlops-release-quantization-stored"]'),
+                      "quantization Q4_K_M is stored as gguf-q4_k_m")
+        made = [r for r in server.ok("GET", "releases", model=name)["items"] if r["version"] == "2.0"]
+        assert [r["quantization"] for r in made] == ["gguf-q4_k_m"], made
+    else:
+        lab.wait_text(detail.locator('[data-testid="mlops-field-error"][data-field="quantization"]'),
+                      answer["message"].removeprefix("quantization: "))
+    lab.assert_no_console_errors(ignore=["the server responded with a status of 400 (Bad Request)"])
+
+
+def test_registry_release_form_sends_the_mlflow_run(lab: Lab) -> None:
+    """The release form's `mlops-release-mlflow-run` is sent as `mlflow_run` when filled: what
+    the server refuses shows under it (`mlops-field-error[data-field=mlflow_run]`; a server
+    before issue 15's backend refuses the field itself), left empty it is not sent. (The run
+    section of a release row, `mlops-release-run`, is tested against an MLflow server with the
+    backend that reads runs.)"""
+    server, name = lab.server, unique("run")
+    server.ok("POST", "models", {"name": name, "storage_path": f"src/{name}"})
+    detail = _open_model(lab, name)
+    detail.locator('[data-testid="mlops-release-version"]').fill("1.0")
+    detail.locator('[data-testid="mlops-release-mlflow-run"]').fill("not a run id!")
+    detail.locator('[data-testid="mlops-release-create"]').click()
+    status, refusal = server.mlops("POST", "releases",
+                                   {"model": unique("absent"), "version": "1", "mlflow_run": "not a run id!"})
+    assert (status, refusal["field"]) == (400, "mlflow_run"), refusal
+    lab.wait_text(detail.locator('[data-testid="mlops-field-error"][data-field="mlflow_run"]'),
+                  refusal["message"].removeprefix("mlflow_run: "))
+    assert server.ok("GET", "releases", model=name)["items"] == []
+
+    detail.locator('[data-testid="mlops-release-mlflow-run"]').fill("")
+    detail.locator('[data-testid="mlops-release-create"]').click()
+    row = detail.locator('[data-testid="mlops-release-row"][data-version="1.0"]')
+    lab.wait_visible(row)
+    assert row.locator('[data-testid="mlops-release-run"]').count() == 0
+    lab.assert_no_console_errors(ignore=["the server responded with a status of 400 (Bad Request)"])
+
+
 def test_registry_aliases_history_and_palette_actions(lab: Lab) -> None:
     """Contract (in `mlops-model-detail`): alias rows `mlops-alias-row` [data-alias,
     data-release-id] with `mlops-alias-delete` (a confirmation dialog); the alias form
@@ -603,6 +775,158 @@ def test_registry_palette_picks_a_release_and_acts_on_it(lab: Lab) -> None:
     assert refused == ["404 GET releases/987654"], lab.http_errors
     lab.assert_no_console_errors(ignore=["the server responded with a status of 404 (Not Found)"])
 
+def _open_model(lab: Lab, name: str) -> Any:
+    """The Registry tab on model `name`'s page (through `mlops:open-model {name}`)."""
+    root = lab.tab("registry")
+    lab.command("mlops:open-model", {"name": name})
+    return lab.wait_visible(root.locator(f'[data-testid="mlops-model-detail"][data-name="{name}"]'))
+
+
+def _refused(lab: Lab) -> list[str]:
+    """The answers >= 400 the page received, as "status METHOD path" under /mlops/api/."""
+    return [re.sub(r"^(\d+ \w+) \S*/mlops/api/", r"\1 ", e) for e in lab.http_errors]
+
+
+def test_registry_deployments_on_the_model_page_and_from_the_palette(lab: Lab) -> None:
+    """Contract (in `mlops-model-detail`): the section `mlops-model-deployments` lists rows
+    `mlops-deployment-row` [data-deployment-id, data-release-id, data-environment, data-status]
+    with a status <select> `mlops-deployment-status` (pending/active/failed/retired) and
+    `mlops-deployment-delete` (a confirmation); its "New deployment" form has
+    `mlops-deployment-release` (a <select> of release ids), `mlops-deployment-environment`,
+    `mlops-deployment-endpoint`, `mlops-deployment-create`, a refusal under its field. Palette:
+    `mlops:create-deployment {release_id}` asks the environment, `mlops:set-deployment-status`
+    picks the deployment and the status, `mlops:delete-deployment` confirms."""
+    server, name = lab.server, unique("deploy")
+    server.ok("POST", "models", {"name": name, "storage_path": f"src/{name}"})
+    first = server.ok("POST", "releases", {"model": name, "version": "1.0"})
+    second = server.ok("POST", "releases", {"model": name, "version": "2.0", "quantization": "int4"})
+    detail = _open_model(lab, name)
+    section = detail.locator('[data-testid="mlops-model-deployments"]')
+    section.locator("summary", has_text="New deployment").click()
+    section.locator('[data-testid="mlops-deployment-release"]').select_option(str(second["id"]))
+    environment = section.locator('[data-testid="mlops-deployment-environment"]')
+    environment.fill("bad env!")
+    section.locator('[data-testid="mlops-deployment-create"]').click()
+    lab.wait_text(section.locator('[data-testid="mlops-field-error"][data-field="environment"]'),
+                  "must use only letters, digits")
+    assert server.ok("GET", "deployments", model=name)["items"] == []
+
+    environment.fill("production")
+    section.locator('[data-testid="mlops-deployment-endpoint"]').fill("http://127.0.0.1:9/v1")
+    section.locator('[data-testid="mlops-deployment-create"]').click()
+    row = section.locator('[data-testid="mlops-deployment-row"][data-environment="production"]')
+    lab.wait_attr(row, "data-status", "pending")
+    lab.wait_text(row, "2.0 (int4)")
+    lab.wait_text(row, "http://127.0.0.1:9/v1")
+    (made,) = server.ok("GET", "deployments", model=name)["items"]
+    assert made["release_id"] == second["id"] and made["endpoint"] == "http://127.0.0.1:9/v1", made
+    assert not section.locator('[data-testid="mlops-field-error"]').is_visible()
+
+    row.locator('[data-testid="mlops-deployment-status"]').select_option("active")
+    lab.wait_attr(row, "data-status", "active")
+    assert server.ok("GET", f"deployments/{made['id']}")["status"] == "active"
+    row.locator('[data-testid="mlops-deployment-delete"]').click()
+    lab.dialog("Delete deployment").locator(".jp-Dialog-button.jp-mod-accept").click()
+    row.wait_for(state="detached")
+    assert server.mlops("GET", f"deployments/{made['id']}")[0] == 404
+
+    lab.command("mlops:open-jobs")
+    lab.start_command("mlops:create-deployment", {"release_id": first["id"]})
+    dialog = lab.dialog(f"Deploy {name} 1.0")
+    dialog.locator("input").fill("staging")
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    lab.toast(f"Deployed {name} 1.0 → staging (pending).")
+    assert lab.command_result() is True
+    staging = section.locator('[data-testid="mlops-deployment-row"][data-environment="staging"]')
+    lab.wait_attr(staging, "data-release-id", str(first["id"]))
+
+    lab.start_command("mlops:set-deployment-status")
+    lab.pick("Set the status of which deployment?", re.compile(rf" {name} 1\.0 → staging · pending$"))
+    lab.pick(re.compile("^Status of "), "failed")
+    lab.toast(f"{name} 1.0 → staging is failed.")
+    lab.wait_attr(staging, "data-status", "failed")
+
+    lab.start_command("mlops:delete-deployment")
+    lab.pick("Delete which deployment?", re.compile(rf" {name} 1\.0 → staging · failed$"))
+    lab.dialog("Delete deployment").locator(".jp-Dialog-button.jp-mod-accept").click()
+    lab.toast(f"Deleted the deployment {name} 1.0 → staging.")
+    staging.wait_for(state="detached")
+    assert server.ok("GET", "deployments", model=name)["items"] == []
+    assert _refused(lab) == ["400 POST deployments"], lab.http_errors
+    lab.assert_no_console_errors(ignore=["the server responded with a status of 400 (Bad Request)"])
+
+
+def test_registry_artifacts_on_the_model_page_and_from_the_palette(lab: Lab) -> None:
+    """Contract (in `mlops-model-detail`): the section `mlops-model-artifacts` lists rows
+    `mlops-artifact-row` [data-artifact-id, data-release-id ('' for the model's own),
+    data-name, data-kind] with `mlops-artifact-delete` (a confirmation); its "New artifact" form
+    has `mlops-artifact-owner` (a <select>: '' the model, or a release id), `mlops-artifact-name`,
+    `mlops-artifact-path`, `mlops-artifact-kind`, `mlops-artifact-size`, `mlops-artifact-sha256`,
+    `mlops-artifact-create`, a refusal under its field. Palette: `mlops:add-artifact {name}`
+    asks the path and the name (the path's last part when left empty), `mlops:delete-artifact`
+    picks one and confirms."""
+    server, name = lab.server, unique("artifact")
+    server.ok("POST", "models", {"name": name, "storage_path": f"src/{name}"})
+    release = server.ok("POST", "releases", {"model": name, "version": "1.0"})
+    detail = _open_model(lab, name)
+    section = detail.locator('[data-testid="mlops-model-artifacts"]')
+    section.locator("summary", has_text="New artifact").click()
+
+    def field(key: str) -> Any:
+        return section.locator(f'[data-testid="mlops-artifact-{key}"]')
+
+    field("owner").select_option(str(release["id"]))
+    field("name").fill("weights.gguf")
+    field("path").fill(f"s3://bucket/{name}/weights.gguf")
+    field("kind").select_option("weights")
+    field("size").fill("1234")
+    field("sha256").fill("not-a-checksum")
+    field("create").click()
+    lab.wait_text(section.locator('[data-testid="mlops-field-error"][data-field="sha256"]'),
+                  "must be 64 lowercase hex digits")
+    assert server.ok("GET", "artifacts", model=name)["items"] == []
+    digest = "ab" * 32
+    field("sha256").fill(digest)
+    field("create").click()
+    weights = section.locator('[data-testid="mlops-artifact-row"][data-name="weights.gguf"]')
+    lab.wait_attr(weights, "data-release-id", str(release["id"]))
+    assert weights.get_attribute("data-kind") == "weights"
+    lab.wait_text(weights, "1.23 KB")
+    (made,) = server.ok("GET", "artifacts", release_id=str(release["id"]))["items"]
+    assert (made["size"], made["sha256"], made["path"]) == (1234, digest, f"s3://bucket/{name}/weights.gguf")
+
+    field("owner").select_option("")
+    field("name").fill("README.md")
+    field("path").fill(f"src/{name}/README.md")
+    field("create").click()
+    readme = section.locator('[data-testid="mlops-artifact-row"][data-name="README.md"]')
+    lab.wait_attr(readme, "data-release-id", "")
+    readme.locator('[data-testid="mlops-artifact-delete"]').click()
+    lab.dialog("Delete artifact").locator(".jp-Dialog-button.jp-mod-accept").click()
+    readme.wait_for(state="detached")
+    assert [a["name"] for a in server.ok("GET", "artifacts", model=name)["items"]] == ["weights.gguf"]
+
+    lab.command("mlops:open-jobs")
+    lab.start_command("mlops:add-artifact", {"name": name})
+    dialog = lab.dialog(f"Add an artifact to {name}")
+    dialog.locator("input").fill("hf://org/tokenizer@main")
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    lab.dialog("Name of the artifact at hf://org/tokenizer@main").locator(".jp-Dialog-button.jp-mod-accept").click()
+    lab.toast(f"Added tokenizer (file) to {name}.")
+    assert lab.command_result() is True
+    tokenizer = section.locator('[data-testid="mlops-artifact-row"][data-name="tokenizer"]')
+    lab.wait_attr(tokenizer, "data-release-id", "")
+
+    lab.start_command("mlops:delete-artifact")
+    lab.pick("Delete which artifact?", re.compile(rf" weights\.gguf · weights · {name} 1\.0$"))
+    lab.dialog("Delete artifact").locator(".jp-Dialog-button.jp-mod-accept").click()
+    lab.toast(f"Deleted the artifact weights.gguf of {name} 1.0.")
+    weights.wait_for(state="detached")
+    assert [a["name"] for a in server.ok("GET", "artifacts", model=name)["items"]] == ["tokenizer"]
+    assert _refused(lab) == ["400 POST artifacts"], lab.http_errors
+    lab.assert_no_console_errors(ignore=["the server responded with a status of 400 (Bad Request)"])
+
+
 # ==== Dependencies tab ===========================================================================
 
 DEPS_PROJECT = """\
@@ -660,6 +984,65 @@ def test_deps_tab_shows_the_status_of_the_focused_notebooks_kernel(lab: Lab) -> 
         """() => document.querySelectorAll('[data-testid="mlops-deps-row"]').length === 2""", timeout=20_000)
     assert not root.locator('[data-testid="mlops-deps-fix"]').is_visible()
     lab.assert_no_console_errors()
+
+
+def test_deps_tab_offers_to_choose_the_project_when_none_is_found(lab: Lab) -> None:
+    """A notebook with no declaration in its folder or above it: the tab shows the empty state
+    `mlops-deps-empty` (what it looks for, no error) and the field `mlops-deps-project`, whose
+    `<datalist>` `mlops-deps-project-folders` offers the workspace's folders that start with
+    what is typed; `mlops-deps-project-use` uses the folder. A folder that is not there (400),
+    one outside the allowed folders (403) and one that declares nothing show the server's
+    message in `mlops-field-error[data-field=project]` and are not kept; a good one is checked
+    (`mlops-deps-row`), kept for that notebook across a reload (saved `deps.projects`), and
+    `mlops-deps-project-change` then `mlops-deps-project-forget` goes back to the empty state."""
+    base = unique("noproj")
+    lab.server.put_file(f"{base}/app/requirements.txt", "packaging\n")
+    lab.server.put_file(f"{base}/apples/readme.txt", "no declaration here\n")
+    nb = f"{base}/notebooks/nb.ipynb"
+    lab.server.put_notebook(nb, ["1"])
+    lab.open_notebook(nb)
+    root = lab.tab("dependencies")
+    empty = lab.wait_visible(root.locator('[data-testid="mlops-deps-empty"]'), timeout=60)
+    for text in ("pyproject.toml", "[project]", "requirements.txt"):
+        lab.wait_text(empty, text)
+    assert root.locator('[role="alert"]').count() == 0  # an empty state, not an error
+
+    field = root.locator('[data-testid="mlops-deps-project"]')
+    field.fill(f"{base}/ap")
+    options = root.locator('[data-testid="mlops-deps-project-folders"] option')
+    deadline = time.monotonic() + 10
+    while options.evaluate_all("os => os.map(o => o.value)") != [f"{base}/app", f"{base}/apples"]:
+        assert time.monotonic() < deadline, options.evaluate_all("os => os.map(o => o.value)")
+        time.sleep(0.1)
+
+    error = root.locator('[data-testid="mlops-field-error"][data-field="project"]')
+    use = root.locator('[data-testid="mlops-deps-project-use"]')
+    for folder, message in ((f"{base}/nothing", "is not a folder"), ("/", "outside the allowed folders"),
+                            (f"{base}/apples", "neither pyproject.toml nor requirements.txt")):
+        field.fill(folder)
+        use.click()
+        lab.wait_text(error, message)
+        lab.wait_visible(empty)
+        assert field.input_value() == folder  # still there to correct
+        assert lab.wait_saved().get("deps.projects", {}).get(nb) is None
+
+    field.fill(f"{base}/app")
+    use.click()
+    row = root.locator('[data-testid="mlops-deps-row"][data-package="packaging"]')
+    lab.wait_attr(row, "data-status", "ok", timeout=60)
+    assert not empty.is_visible() and not error.is_visible()
+    lab.wait_text(root.locator('[data-testid="mlops-deps-project-used"]'), f"{base}/app (chosen)")
+    lab.wait_saved(where=lambda state: state.get("deps.projects", {}).get(nb) == f"{base}/app")
+
+    lab.reload()
+    lab.wait_kernel_idle(nb)
+    root = lab.wait_visible(lab.testid("mlops-dependencies"))
+    lab.wait_attr(row, "data-status", "ok", timeout=60)
+    root.locator('[data-testid="mlops-deps-project-change"]').click()
+    root.locator('[data-testid="mlops-deps-project-forget"]').click()
+    lab.wait_visible(root.locator('[data-testid="mlops-deps-empty"]'), timeout=60)
+    lab.wait_saved(where=lambda state: nb not in state.get("deps.projects", {}))
+    lab.assert_no_console_errors(ignore=[re.compile(r"the server responded with a status of (400|403)")])
 
 
 def test_deps_tab_fixes_a_missing_package_and_restarts_the_kernel(lab: Lab, tmp_path: Path) -> None:

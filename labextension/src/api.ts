@@ -142,9 +142,19 @@ export async function requestAPI<T>(
     rest.body = JSON.stringify(json);
     rest.headers = { 'Content-Type': 'application/json', ...rest.headers };
   }
+  return requestJSON<T>(url, rest, settings);
+}
+
+/** The JSON answer of `url` (any Jupyter server URL) through `ServerConnection`, as `T`.
+ * Throws `APIError` for a non-2xx answer or when the server cannot be reached (status 0). */
+export async function requestJSON<T>(
+  url: string,
+  init: RequestInit,
+  settings: ServerConnection.ISettings
+): Promise<T> {
   let response: Response;
   try {
-    response = await ServerConnection.makeRequest(url, rest, settings);
+    response = await ServerConnection.makeRequest(url, init, settings);
   } catch (reason) {
     throw new APIError(0, 'network', `the Jupyter server could not be reached: ${String(reason)}`);
   }

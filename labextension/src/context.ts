@@ -5,6 +5,7 @@ import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import type { ActionBus } from './actions';
 import type { IRequestInit } from './api';
+import type { IContentsEntry } from './folders';
 import type { SavedState } from './saved';
 
 /** The sidebar's services, shared by the header and every tab. */
@@ -13,6 +14,8 @@ export interface IMLOpsContext {
   app: JupyterFrontEnd;
   /** `requestAPI` bound to the server's settings. */
   request<T>(path: string, init?: IRequestInit): Promise<T>;
+  /** The entries of a workspace folder ('' the root), from Jupyter's contents API. */
+  listFolder(folder: string): Promise<IContentsEntry[]>;
   /** Palette commands reach tabs here (see `useAction`). */
   actions: ActionBus;
   /** Notebooks, for the one in focus and its kernel (null without the notebook plugin). */

@@ -4,7 +4,9 @@ import React from 'react';
 import { IMLOpsContext } from './context';
 import { formatAgo, formatBytes, formatPercent } from './format';
 import { usePolled } from './hooks';
+import { releaseLabel } from './registry';
 import type { Dashboard, DiskUsage } from './types';
+import { DashboardWithWorkspace, folderName, IDashboardWorkspace, storeLabel } from './workspace';
 
 /** How often the header refreshes while the panel is shown. */
 export const DASHBOARD_INTERVAL = 15000;
@@ -14,7 +16,7 @@ const RECENT = 3;
 /** The dashboard header; polls only while `active` (the panel is shown). */
 export function DashboardHeader(props: { context: IMLOpsContext; active: boolean }): JSX.Element {
   const { context, active } = props;
-  const board = usePolled(context, () => context.request<Dashboard>('dashboard'), {
+  const board = usePolled(context, () => context.request<DashboardWithWorkspace>('dashboard'), {
     name: 'dashboard',
     interval: DASHBOARD_INTERVAL,
     active
@@ -25,6 +27,7 @@ export function DashboardHeader(props: { context: IMLOpsContext; active: boolean
       {board.error && <div className="jp-mlops-error">{board.error.message}</div>}
       {data && (
         <>
+          {data.workspace && <Workspace workspace={data.workspace} />}
           <div className="jp-mlops-counts">
             <Count name="models" label="models" value={data.counts.models} />
             <Count
@@ -54,6 +57,26 @@ export function DashboardHeader(props: { context: IMLOpsContext; active: boolean
           />
         </>
       )}
+    </div>
+  );
+}
+
+/** Which registry this is: the workspace folder's name and the store, each in a word, in full
+ * in their tooltips. */
+function Workspace(props: { workspace: IDashboardWorkspace }): JSX.Element {
+  const { path, store } = props.workspace;
+  return (
+    <div className="jp-mlops-workspace jp-mlops-muted" data-testid="mlops-workspace">
+      <span
+        className="jp-mlops-workspace-part jp-mlops-workspace-folder"
+        title={`Workspace ${path}`}
+      >
+        {folderName(path)}
+      </span>
+      <span>·</span>
+      <span className="jp-mlops-workspace-part" title={`Store ${store}`}>
+        {storeLabel(store)}
+      </span>
     </div>
   );
 }
@@ -88,23 +111,23 @@ function Recent(props: { data: Dashboard }): JSX.Element | null {
     <div className="jp-mlops-recent">
       {releases.slice(0, RECENT).map(r => (
         <div key={`r${r.id}`} className="jp-mlops-recent-item" title={r.created_at}>
-          <span>
-            {r.model} {r.version}
-            {r.quantization !== 'none' && ` (${r.quantization})`}
+          <span title={`${r.model} ${releaseLabel(r)}`}>
+            {r.model} {releaseLabel(r)}
           </span>
           <span className={`jp-mlops-state jp-mlops-state-${r.status}`}>{r.status}</span>
           <span className="jp-mlops-muted">{formatAgo(r.created_at)}</span>
         </div>
       ))}
-      {deployments.slice(0, RECENT).map(d => (
-        <div key={`d${d.id}`} className="jp-mlops-recent-item" title={d.created_at}>
-          <span>
-            {model.get(d.release_id) ?? `release #${d.release_id}`} → {d.environment}
-          </span>
-          <span className={`jp-mlops-state jp-mlops-state-${d.status}`}>{d.status}</span>
-          <span className="jp-mlops-muted">{formatAgo(d.updated_at)}</span>
-        </div>
-      ))}
+      {deployments.slice(0, RECENT).map(d => {
+        const text = `${model.get(d.release_id) ?? `release #${d.release_id}`} → ${d.environment}`;
+        return (
+          <div key={`d${d.id}`} className="jp-mlops-recent-item" title={d.created_at}>
+            <span title={text}>{text}</span>
+            <span className={`jp-mlops-state jp-mlops-state-${d.status}`}>{d.status}</span>
+            <span className="jp-mlops-muted">{formatAgo(d.updated_at)}</span>
+          </div>
+        );
+      })}
     </div>
   );
 }

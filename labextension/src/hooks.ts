@@ -186,6 +186,16 @@ export function isBoolean(value: unknown): value is boolean {
   return typeof value === 'boolean';
 }
 
+/** `valid` of `useSaved` for an object of strings (e.g. a value per notebook path). */
+export function isStringRecord(value: unknown): value is Record<string, string> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every(item => typeof item === 'string')
+  );
+}
+
 /** `valid` of `useSaved` for a string or null. */
 export function isStringOrNull(value: unknown): value is string | null {
   return value === null || typeof value === 'string';

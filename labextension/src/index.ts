@@ -8,6 +8,7 @@ import { ReadonlyJSONObject } from '@lumino/coreutils';
 import { ActionBus } from './actions';
 import { asAPIError, requestAPI } from './api';
 import { addCommands } from './commands';
+import { listFolder } from './folders';
 import { IMLOpsContext } from './context';
 import { mlopsIcon } from './icons';
 import { MLOpsPanel, PANEL_ID } from './panel';
@@ -37,6 +38,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const context: IMLOpsContext = {
       app,
       request: (path, init) => requestAPI(path, init),
+      listFolder: folder => listFolder(folder, app.serviceManager.serverSettings),
       actions: new ActionBus(),
       notebooks,
       saved

@@ -71,17 +71,20 @@ export class MLOpsPanel extends ReactWidget {
           </div>
         )}
         <DashboardHeader context={this.context} active={shown} />
-        <div className="jp-mlops-tabbar" role="tablist">
+        <div className="jp-mlops-tabbar" role="tablist" aria-label="MLOps views">
           {TABS.map(tab => (
             <button
               key={tab.id}
               role="tab"
               aria-selected={tab.id === this._tab}
+              aria-label={tab.label}
+              title={tab.caption}
               className={tab.id === this._tab ? 'jp-mlops-tab jp-mod-selected' : 'jp-mlops-tab'}
               data-testid={`mlops-tab-${tab.id}`}
               onClick={() => (this.tab = tab.id)}
             >
-              {tab.label}
+              <tab.icon.react tag="span" className="jp-mlops-tab-icon" />
+              <span className="jp-mlops-tab-label">{tab.short}</span>
             </button>
           ))}
         </div>

@@ -1,12 +1,13 @@
 /** Pure logic of the Registry tab: request bodies from forms, inline errors, the release
  * lifecycle, paging and the audit history's wording. */
 import { APIError } from './api';
-import type { AuditEvent, PostModelsBody, PostReleasesBody, Release } from './types';
+import type { PostReleasesBodyWithRun } from './mlflow';
+import type { AuditEvent, PostModelsBody, Release } from './types';
 
-/** Quantizations offered as suggestions (the server accepts any `gguf-<variant>` too). */
-export const QUANTIZATIONS = [
+/** Common quantizations, offered as suggestions: the input is free text, which the server
+ * checks and normalises (`Q4_K_M` -> `gguf-q4_k_m`, `FP16` -> `fp16`). */
+export const COMMON_QUANTIZATIONS = [
   'none',
-  'fp32',
   'fp16',
   'bf16',
   'fp8',
@@ -15,10 +16,11 @@ export const QUANTIZATIONS = [
   'nf4',
   'awq',
   'gptq',
-  'gguf',
   'gguf-q4_k_m',
-  'gguf-q5_k_m',
-  'gguf-q8_0'
+  'gguf-q8_0',
+  'exl2-4.0bpw',
+  'mlx-4bit',
+  'bnb-4bit'
 ];
 
 export type ReleaseStatus = Release['status'];
@@ -72,11 +74,13 @@ export interface IReleaseForm {
   quantization: string;
   notes: string;
   autoBuild: boolean;
+  /** The MLflow run it came from: a run id or a `runs:/<id>/...` URI. */
+  mlflowRun: string;
 }
 
 /** The POST /releases body of `model`; no quantization means the server's `none`. */
-export function releaseBody(model: string, form: IReleaseForm): PostReleasesBody {
-  const body: PostReleasesBody = { model, version: form.version.trim() };
+export function releaseBody(model: string, form: IReleaseForm): PostReleasesBodyWithRun {
+  const body: PostReleasesBodyWithRun = { model, version: form.version.trim() };
   if (form.quantization.trim()) {
     body.quantization = form.quantization.trim();
   }
@@ -86,7 +90,17 @@ export function releaseBody(model: string, form: IReleaseForm): PostReleasesBody
   if (form.autoBuild) {
     body.auto_build = true;
   }
+  if (form.mlflowRun.trim()) {
+    body.mlflow_run = form.mlflowRun.trim();
+  }
   return body;
+}
+
+/** What to say when the server stored another spelling of the quantization typed
+ * (`Q4_K_M` stored as `gguf-q4_k_m`); null when it kept it as typed or none was typed. */
+export function quantizationStored(typed: string, stored: string): string | null {
+  const text = typed.trim();
+  return text && text !== stored ? `quantization ${text} is stored as ${stored}` : null;
 }
 
 /** A failed submit, split for display: the message of a field the form shows goes next to

@@ -105,16 +105,17 @@ export async function runTarget<T>(
   }
 }
 
-/** The `id` arg as a positive integer (a number or a string of digits), or undefined
- * when absent. An `id` that is not one is refused with a message naming it. */
-export function idArg(args: ReadonlyPartialJSONObject): number | undefined {
-  const value = args.id;
+/** The `id` arg (or the arg `name`, e.g. `release_id`) as a positive integer (a number or a
+ * string of digits), or undefined when absent. One that is not is refused with a message
+ * naming it. */
+export function idArg(args: ReadonlyPartialJSONObject, name = 'id'): number | undefined {
+  const value = args[name];
   if (value === undefined || value === null) {
     return undefined;
   }
   const id = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
   if (typeof id !== 'number' || !Number.isInteger(id) || id <= 0) {
-    throw new Error(`id must be a positive integer, not ${JSON.stringify(value)}`);
+    throw new Error(`${name} must be a positive integer, not ${JSON.stringify(value)}`);
   }
   return id;
 }

@@ -1,4 +1,14 @@
-import { changeText, heldBackText, planVerdict, sortRows, wanted } from '../src/deps';
+import { APIError } from '../src/api';
+import {
+  changeText,
+  cleanPath,
+  heldBackText,
+  isNoDeclaration,
+  planVerdict,
+  projectParam,
+  sortRows,
+  wanted
+} from '../src/deps';
 import type { DepsPlan, DepsRow } from '../src/types';
 
 function row(name: string, state: DepsRow['state'], specifier = ''): DepsRow {
@@ -94,5 +104,37 @@ describe('repair plans', () => {
       })
     ).toBe('numpy 1.26.4 (newest 2.1.0): numpy 2.1.0 would need torch 2.5');
     expect(heldBackText({ name: 'numpy' })).toBe('numpy');
+  });
+});
+
+describe('the project folder', () => {
+  it('tells "no declaration found" from the other refusals of project', () => {
+    const none = new APIError(
+      400,
+      'InvalidInput',
+      'project: no pyproject.toml or requirements.txt found from /w/nb upward; give the project folder',
+      'project'
+    );
+    expect(isNoDeclaration(none)).toBe(true);
+    const notFolder = new APIError(400, 'InvalidInput', "project: 'x' is not a folder", 'project');
+    const outside = new APIError(403, 'Forbidden', "project: '/etc' is outside", 'project');
+    const other = new APIError(400, 'InvalidInput', 'python: not an interpreter', 'python');
+    for (const error of [notFolder, outside, other, undefined]) {
+      expect(isNoDeclaration(error)).toBe(false);
+    }
+  });
+
+  it('cleans a typed path', () => {
+    expect(cleanPath(' ./a//b/ ')).toBe('a/b');
+    expect(cleanPath('/srv//p/')).toBe('/srv/p');
+  });
+
+  it("sends a workspace folder relative to the notebook's folder, an absolute one as it is", () => {
+    expect(projectParam('proj', 'nb.ipynb')).toBe('proj');
+    expect(projectParam('work/proj', 'work/nb/x.ipynb')).toBe('../proj');
+    expect(projectParam('proj/', 'a/b/x.ipynb')).toBe('../../proj');
+    expect(projectParam('a/b', 'a/b/x.ipynb')).toBe('.');
+    expect(projectParam('a/b/c', 'a/b/x.ipynb')).toBe('c');
+    expect(projectParam('/srv/proj', 'a/x.ipynb')).toBe('/srv/proj');
   });
 });

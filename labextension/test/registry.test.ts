@@ -7,6 +7,7 @@ import {
   matchesSearch,
   modelBody,
   parseTags,
+  quantizationStored,
   releaseBody,
   releaseLabel
 } from '../src/registry';
@@ -30,17 +31,38 @@ describe('registry forms', () => {
 
   it('builds the release body; an empty quantization is left to the server', () => {
     expect(
-      releaseBody('m1', { version: ' 1.0 ', quantization: '', notes: ' ', autoBuild: false })
+      releaseBody('m1', {
+        version: ' 1.0 ',
+        quantization: '',
+        notes: ' ',
+        autoBuild: false,
+        mlflowRun: ' '
+      })
     ).toEqual({ model: 'm1', version: '1.0' });
     expect(
-      releaseBody('m1', { version: '2', quantization: 'int4', notes: 'fast', autoBuild: true })
+      releaseBody('m1', {
+        version: '2',
+        quantization: 'int4',
+        notes: 'fast',
+        autoBuild: true,
+        mlflowRun: ' runs:/0a1b/model '
+      })
     ).toEqual({
       model: 'm1',
       version: '2',
       quantization: 'int4',
       release_notes: 'fast',
-      auto_build: true
+      auto_build: true,
+      mlflow_run: 'runs:/0a1b/model'
     });
+  });
+
+  it('says when the server stored another spelling of the quantization typed', () => {
+    expect(quantizationStored(' Q4_K_M ', 'gguf-q4_k_m')).toBe(
+      'quantization Q4_K_M is stored as gguf-q4_k_m'
+    );
+    expect(quantizationStored('fp16', 'fp16')).toBeNull();
+    expect(quantizationStored('', 'none')).toBeNull();
   });
 
   it('puts a field error next to its input, without the field prefix', () => {

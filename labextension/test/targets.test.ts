@@ -1,71 +1,9 @@
-import { ActionBus, REFRESH } from '../src/actions';
-import { APIError, IRequestInit } from '../src/api';
-import type { IMLOpsContext } from '../src/context';
+import { REFRESH } from '../src/actions';
+import { APIError } from '../src/api';
 import { REGISTRY_TARGETS } from '../src/tabs/registry/targets';
-import { IAsk, idArg, ITargetCommand, PICK_MAX, runTarget, textArg } from '../src/targets';
+import { idArg, ITargetCommand, PICK_MAX, runTarget, textArg } from '../src/targets';
 import type { Release } from '../src/types';
-
-/** A context whose requests are answered by `answer` and recorded; emitted actions recorded. */
-function fakeContext(answer: (path: string, init?: IRequestInit) => unknown) {
-  const requests: Array<[string, IRequestInit | undefined]> = [];
-  const emitted: unknown[] = [];
-  const actions = new ActionBus();
-  for (const name of [REFRESH, 'registry:open-model', 'jobs:show']) {
-    actions.connect(name, args => emitted.push([name, args]));
-  }
-  const context = {
-    app: null,
-    notebooks: null,
-    actions,
-    request: async (path: string, init?: IRequestInit) => {
-      requests.push([path, init]);
-      return answer(path, init);
-    }
-  } as unknown as IMLOpsContext;
-  return { context, requests, emitted };
-}
-
-/** An `IAsk` answering from scripts, recording what it was asked and said. */
-function fakeAsk(script: {
-  pick?: (labels: string[]) => string | null;
-  confirm?: boolean;
-  text?: string | null;
-}) {
-  const asked: unknown[] = [];
-  const said: Array<[string, string]> = [];
-  const ask: IAsk = {
-    pick: async (title, labels) => {
-      asked.push(['pick', title, labels]);
-      return script.pick ? script.pick(labels) : null;
-    },
-    confirm: async (title, body) => {
-      asked.push(['confirm', title, body]);
-      return script.confirm ?? false;
-    },
-    text: async title => {
-      asked.push(['text', title]);
-      return script.text ?? null;
-    },
-    say: (kind, message) => said.push([kind, message])
-  };
-  return { ask, asked, said };
-}
-
-function release(id: number, status: Release['status'], model = 'llama'): Release {
-  return {
-    id,
-    model,
-    model_id: 1,
-    version: `1.${id}`,
-    quantization: id % 2 ? 'int4' : 'none',
-    release_notes: null,
-    status,
-    metadata: {},
-    auto_build: false,
-    created_at: '2026-11-23T00:00:00Z',
-    updated_at: '2026-11-23T00:00:00Z'
-  };
-}
+import { fakeAsk, fakeContext, release } from './fakes';
 
 const command = (id: string): ITargetCommand<any> => REGISTRY_TARGETS.find(c => c.id === id)!;
 

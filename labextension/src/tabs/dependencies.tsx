@@ -1,21 +1,26 @@
 /**
  * Dependencies: the status of the focused notebook's kernel environment against its
  * project, a Fix button when something is missing or outdated, the plan to confirm,
- * the repair job's live log and a restart-kernel action when it is done.
+ * the repair job's live log and a restart-kernel action when it is done. With no project
+ * found, an empty state says what it looks for and offers to choose the project folder
+ * (remembered per notebook).
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
-import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import React, { useEffect, useRef, useState } from 'react';
 
-import { apiPath, asAPIError } from '../api';
+import { APIError, apiPath, asAPIError } from '../api';
+import { ErrorLine } from '../components/errorline';
 import { confirm } from '../dialogs';
-import { LogView } from '../components/logview';
-import { ProgressBar } from '../components/progress';
 import { ITabAction, ITabProps } from '../context';
-import { changeText, heldBackText, planVerdict, sortRows, wanted } from '../deps';
+import { cleanPath, isNoDeclaration, planVerdict, projectParam } from '../deps';
 import { finished } from '../jobs';
-import { useAction, usePolled, useSaved } from '../hooks';
-import type { DepsCheck, DepsPlan, DepsPlanAnswer, DepsStatus, Job } from '../types';
+import { isStringRecord, useAction, usePolled, useSaved } from '../hooks';
+import { formErrors } from '../registry';
+import type { DepsCheck, DepsPlanAnswer, Job } from '../types';
+import { useFocusedNotebook } from './dependencies/notebook';
+import { ProjectChooser } from './dependencies/project';
+import { PlanBody, RepairView } from './dependencies/repair';
+import { Interpreter, StatusTable } from './dependencies/status';
 
 /** A check records a run on the server, so it re-runs on focus, kernel change and
  * demand, and otherwise rarely. */
@@ -42,43 +47,6 @@ export const DEPENDENCIES_ACTIONS: readonly ITabAction[] = [
   }
 ];
 
-/** The notebook in focus and its kernel, following focus, session and kernel changes. */
-function useFocusedNotebook(tracker: INotebookTracker | null): {
-  notebook: NotebookPanel | null;
-  kernelId: string | null;
-} {
-  const [notebook, setNotebook] = useState<NotebookPanel | null>(tracker?.currentWidget ?? null);
-  const [, setVersion] = useState(0);
-  useEffect(() => {
-    if (!tracker) {
-      return;
-    }
-    const follow = (_: unknown, panel: NotebookPanel | null) => setNotebook(panel);
-    tracker.currentChanged.connect(follow);
-    setNotebook(tracker.currentWidget);
-    return () => {
-      tracker.currentChanged.disconnect(follow);
-    };
-  }, [tracker]);
-  useEffect(() => {
-    if (!notebook) {
-      return;
-    }
-    const bump = () => setVersion(v => v + 1);
-    const session = notebook.sessionContext;
-    session.kernelChanged.connect(bump);
-    session.sessionChanged.connect(bump);
-    notebook.context.pathChanged.connect(bump);
-    return () => {
-      session.kernelChanged.disconnect(bump);
-      session.sessionChanged.disconnect(bump);
-      notebook.context.pathChanged.disconnect(bump);
-    };
-  }, [notebook]);
-  const live = notebook && !notebook.isDisposed ? notebook : null;
-  return { notebook: live, kernelId: live?.sessionContext.session?.kernel?.id ?? null };
-}
-
 /** A repair job started from this tab, for the kernel it fixes. */
 type IRepair = {
   job: number;
@@ -100,12 +68,48 @@ function isRepairOrNull(value: unknown): value is IRepair | null {
   );
 }
 
+/** The last answer of a check: the check, or why there is none. */
+interface ICheckAnswer {
+  check?: DepsCheck;
+  error?: APIError;
+}
+
+/** The project message of a refusal, without the `project: ` the server puts first. */
+function projectMessage(error: APIError): string {
+  const placed = formErrors(error, ['project']);
+  return placed.fields.project ?? placed.general ?? error.message;
+}
+
 /** The Dependencies tab. */
 export function DependenciesTab(props: ITabProps): JSX.Element {
   const { context, active } = props;
   const { notebook, kernelId } = useFocusedNotebook(context.notebooks);
-  // Answers by kernel id: a late answer for another kernel never shows as this one's.
-  const [checks, setChecks] = useState<Record<string, DepsCheck>>({});
+  // the project folder chosen per notebook (by its path), kept across reloads
+  const [projects, setProjects] = useSaved<Record<string, string>>(
+    context,
+    'deps.projects',
+    {},
+    isStringRecord
+  );
+  const notebookPath = notebook?.context.path;
+  const chosen = notebookPath === undefined ? undefined : projects[notebookPath];
+  const project = chosen === undefined ? undefined : projectParam(chosen, notebookPath!);
+  // Answers by kernel and project: a late answer for another never shows as this one's.
+  const [answers, setAnswers] = useState<Record<string, ICheckAnswer>>({});
+  const answerKey = `${kernelId}\n${project ?? ''}`;
+  const [choosing, setChoosing] = useState(false);
+  const [trying, setTrying] = useState<{ busy: boolean; error?: string }>({ busy: false });
+  useEffect(() => {
+    // another notebook: its own project, no chooser open, no refusal of the last one's
+    setChoosing(false);
+    setTrying({ busy: false });
+  }, [notebookPath]);
+  // a folder just chosen, until its check settles it (kept, or the previous one put back)
+  const [tentative, setTentative] = useState<{
+    notebook: string;
+    previous: string | undefined;
+    key: string;
+  } | null>(null);
   // kept across reloads: the log of a running repair shows again after one
   const [repair, setRepair] = useSaved<IRepair | null>(
     context,
@@ -122,15 +126,83 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
       if (!kernelId) {
         return null;
       }
-      const check = await context.request<DepsCheck>('deps/status', {
-        query: { kernel_id: kernelId }
-      });
-      setChecks(current => ({ ...current, [kernelId]: check }));
-      return check;
+      const key = answerKey;
+      try {
+        const check = await context.request<DepsCheck>('deps/status', {
+          query: { kernel_id: kernelId, project }
+        });
+        setAnswers(current => ({ ...current, [key]: { check } }));
+        return check;
+      } catch (reason) {
+        setAnswers(current => ({ ...current, [key]: { error: asAPIError(reason) } }));
+        throw reason;
+      }
     },
-    { name: 'deps', interval: CHECK_INTERVAL, active: active && !!kernelId, deps: [kernelId] }
+    {
+      name: 'deps',
+      interval: CHECK_INTERVAL,
+      active: active && !!kernelId,
+      deps: [kernelId, project]
+    }
   );
-  const check = kernelId ? checks[kernelId] : undefined;
+  const answer = kernelId ? answers[answerKey] : undefined;
+  const check = answer?.check;
+  const noDeclaration = isNoDeclaration(answer?.error);
+  // the chosen folder is refused now (moved, deleted): the chooser says why
+  const refused = !noDeclaration && answer?.error?.field === 'project' ? answer.error : undefined;
+  const failed = noDeclaration || refused ? undefined : answer?.error;
+
+  /** Keep `folder` for this notebook (null forgets it: the project is found from the
+   * notebook's folder again). The check that follows settles it: a refusal of the folder
+   * puts the previous choice back and shows the server's message under the field. */
+  const choose = (folder: string | null) => {
+    if (notebookPath === undefined) {
+      return;
+    }
+    const next = { ...projects };
+    if (folder === null) {
+      delete next[notebookPath];
+      setTrying({ busy: false });
+      setChoosing(false);
+    } else if (cleanPath(folder) === chosen) {
+      status.refresh();
+      setChoosing(false);
+      return;
+    } else {
+      const key = `${kernelId}\n${projectParam(folder, notebookPath)}`;
+      next[notebookPath] = cleanPath(folder);
+      setAnswers(current => {
+        const fresh = { ...current };
+        delete fresh[key]; // settled by the check to come, not by an earlier one
+        return fresh;
+      });
+      setTentative({ notebook: notebookPath, previous: chosen, key });
+      setTrying({ busy: true });
+    }
+    setProjects(next);
+  };
+  useEffect(() => {
+    const settled = tentative && answers[tentative.key];
+    if (!tentative || !settled) {
+      return;
+    }
+    setTentative(null);
+    if (settled.error?.field === 'project') {
+      setProjects(current => {
+        const back = { ...current };
+        if (tentative.previous === undefined) {
+          delete back[tentative.notebook];
+        } else {
+          back[tentative.notebook] = tentative.previous;
+        }
+        return back;
+      });
+      setTrying({ busy: false, error: projectMessage(settled.error) });
+    } else {
+      setTrying({ busy: false });
+      setChoosing(false);
+    }
+  }, [answers, tentative]);
 
   const seenJob = useRef<number | null>(null);
   const job = usePolled(
@@ -158,12 +230,13 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
     }
   }, [repair?.ended]);
 
-  const kernelRef = useRef(kernelId);
-  kernelRef.current = kernelId;
+  // what a palette action acts on: the kernel and project in focus when it runs
+  const targetRef = useRef({ kernel: kernelId, project, key: answerKey });
+  targetRef.current = { kernel: kernelId, project, key: answerKey };
 
   /** Plan, confirm in a dialog, then start the repair job. */
   const fix = async () => {
-    const kernel = kernelRef.current;
+    const { kernel, project, key } = targetRef.current;
     setFailure(undefined);
     if (!kernel) {
       setFailure('Open a notebook with a running kernel first.');
@@ -174,7 +247,7 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
     try {
       answer = await context.request<DepsPlanAnswer>('deps/plan', {
         method: 'POST',
-        json: { kernel_id: kernel }
+        json: { kernel_id: kernel, project }
       });
     } catch (reason) {
       setFailure(asAPIError(reason).message);
@@ -182,7 +255,7 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
     } finally {
       setPlanning(false);
     }
-    setChecks(current => ({ ...current, [kernel]: answer }));
+    setAnswers(current => ({ ...current, [key]: { check: answer } }));
     const verdict = planVerdict(answer.plan);
     const result = await showDialog({
       title: verdict.repairable ? 'Fix dependencies?' : 'Nothing to repair',
@@ -197,7 +270,7 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
     try {
       const started = await context.request<Job>('deps/repair', {
         method: 'POST',
-        json: { kernel_id: kernel }
+        json: { kernel_id: kernel, project }
       });
       setRepair({ job: started.id, kernelId: kernel, ended: false });
     } catch (reason) {
@@ -266,13 +339,39 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
           This notebook has no running kernel: start one to check its environment.
         </div>
       )}
-      {status.error && (
-        <div className="jp-mlops-error" role="alert">
-          {status.error.message}
+      <ErrorLine message={failed?.message} />
+      {kernelId && !answer && <div className="jp-mlops-muted">Checking…</div>}
+      {noDeclaration && (
+        <div className="jp-mlops-deps-empty" data-testid="mlops-deps-empty">
+          <div>
+            No project found for this notebook. This tab compares the kernel&apos;s packages with
+            what the project declares: a <code>pyproject.toml</code> with <code>[project]</code>{' '}
+            dependencies, or a <code>requirements.txt</code>, in the notebook&apos;s folder or one
+            above it up to the workspace root.
+          </div>
+          <div>Choose the folder that holds them:</div>
         </div>
       )}
-      {kernelId && !check && !status.error && <div className="jp-mlops-muted">Checking…</div>}
-      {check && <Interpreter check={check} />}
+      {kernelId && (noDeclaration || refused || choosing || tentative) && (
+        <ProjectChooser
+          key={notebookPath}
+          context={context}
+          chosen={chosen}
+          busy={trying.busy}
+          error={trying.error ?? (refused && projectMessage(refused))}
+          onChoose={choose}
+        />
+      )}
+      {check && (
+        <Interpreter
+          check={check}
+          chosen={chosen}
+          onChange={() => {
+            setTrying({ busy: false });
+            setChoosing(!choosing);
+          }}
+        />
+      )}
       {check && <StatusTable status={check.status} />}
       {check?.status.needs_fix && (!shownRepair || shownRepair.ended) && (
         <button
@@ -284,11 +383,7 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
           {planning ? 'Planning…' : 'Fix dependencies'}
         </button>
       )}
-      {failure && (
-        <div className="jp-mlops-error" role="alert">
-          {failure}
-        </div>
-      )}
+      <ErrorLine message={failure} />
       {shownRepair && (
         <RepairView
           {...props}
@@ -298,175 +393,6 @@ export function DependenciesTab(props: ITabProps): JSX.Element {
           onRestart={() => void restart()}
           onDismiss={() => setRepair(null)}
         />
-      )}
-    </div>
-  );
-}
-
-/** Which interpreter was checked, and against which project. */
-function Interpreter(props: { check: DepsCheck }): JSX.Element {
-  const { kernel, environment, status } = props.check;
-  const python = kernel?.python ?? environment.python;
-  return (
-    <div className="jp-mlops-deps-env">
-      <div data-testid="mlops-deps-interpreter" className="jp-mlops-deps-path" title={python}>
-        {kernel ? `${kernel.kernel_name}: ` : ''}
-        {python}
-        <span className="jp-mlops-muted"> (Python {environment.python_version})</span>
-      </div>
-      {kernel?.source === 'kernelspec' && (
-        <div className="jp-mlops-warning">
-          From the kernelspec, the kernel did not answer{kernel.detail ? `: ${kernel.detail}` : ''}
-        </div>
-      )}
-      <div className="jp-mlops-muted jp-mlops-deps-path" title={status.project}>
-        Project {status.project}
-      </div>
-      {(!environment.writable || environment.externally_managed) && (
-        <div className="jp-mlops-warning">
-          {environment.externally_managed
-            ? 'This environment is externally managed: installing into it may be refused.'
-            : 'This environment is not writable: installing into it will fail.'}
-        </div>
-      )}
-    </div>
-  );
-}
-
-/** The status table: one row a declared package, with the reason of anything not ok. */
-function StatusTable(props: { status: DepsStatus }): JSX.Element {
-  const { status } = props;
-  return (
-    <>
-      {status.rows.length ? (
-        <table className="jp-mlops-deps-table" data-testid="mlops-deps-status">
-          <thead>
-            <tr>
-              <th>Package</th>
-              <th>Installed</th>
-              <th>Status</th>
-            </tr>
-          </thead>
-          <tbody>
-            {sortRows(status.rows).map(row => (
-              <tr
-                key={row.key}
-                data-testid="mlops-deps-row"
-                data-package={row.name}
-                data-status={row.state}
-              >
-                <td>
-                  <div className="jp-mlops-deps-name">{row.name}</div>
-                  <div className="jp-mlops-muted">{wanted(row)}</div>
-                  {row.state !== 'ok' && row.reason && (
-                    <div className="jp-mlops-deps-reason">{row.reason}</div>
-                  )}
-                </td>
-                <td className="jp-mlops-deps-version">{row.installed ?? '–'}</td>
-                <td>
-                  <span className={`jp-mlops-state jp-mlops-deps-${row.state}`}>{row.state}</span>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : (
-        <div className="jp-mlops-empty" data-testid="mlops-deps-status">
-          The project declares no dependencies.
-        </div>
-      )}
-      {status.broken.length > 0 && (
-        <div className="jp-mlops-warning" data-testid="mlops-deps-broken">
-          {status.broken.map(b => (
-            <div key={`${b.name} ${b.requirement}`}>{b.message}</div>
-          ))}
-        </div>
-      )}
-      {status.unsupported.length > 0 && (
-        <div className="jp-mlops-muted">
-          Not checked: {status.unsupported.map(u => `${u.text} (${u.reason})`).join('; ')}
-        </div>
-      )}
-    </>
-  );
-}
-
-/** The confirmation dialog's body: the plan's changes, what is held back and why not. */
-function PlanBody(props: { answer: DepsPlanAnswer; reason: string }): JSX.Element {
-  const plan: DepsPlan = props.answer.plan;
-  return (
-    <div className="jp-mlops-deps-plan" data-testid="mlops-deps-plan">
-      <div className="jp-mlops-muted">
-        Into {props.answer.kernel?.python ?? props.answer.environment.python} with {plan.installer}
-      </div>
-      {plan.changes.length > 0 && (
-        <table className="jp-mlops-deps-table">
-          <tbody>
-            {plan.changes.map(change => (
-              <tr key={change.name} data-testid="mlops-deps-change" data-package={change.name}>
-                <td>{change.name}</td>
-                <td>{changeText(change)}</td>
-                <td className="jp-mlops-muted">{change.kind}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {plan.held_back.map(entry => (
-        <div key={entry.name} className="jp-mlops-warning">
-          Held back: {heldBackText(entry)}
-        </div>
-      ))}
-      {props.reason && (
-        <div className={plan.ok ? 'jp-mlops-message' : 'jp-mlops-error'}>{props.reason}</div>
-      )}
-    </div>
-  );
-}
-
-interface IRepairViewProps extends ITabProps {
-  jobId: number;
-  job: Job | undefined;
-  error: string | undefined;
-  onRestart(): void;
-  onDismiss(): void;
-}
-
-/** The repair job: state, progress, live log, and the restart when it succeeded. */
-function RepairView(props: IRepairViewProps): JSX.Element {
-  const { context, active, jobId, job } = props;
-  const state = job?.state ?? (props.error ? 'unknown' : 'queued');
-  return (
-    <div className="jp-mlops-deps-repair" data-testid="mlops-deps-repair" data-state={state}>
-      <div className="jp-mlops-toolbar">
-        <span>Repair #{jobId}</span>
-        <span className={`jp-mlops-state jp-mlops-state-${state}`}>{state}</span>
-        <span className="jp-mlops-grow" />
-        {((job && finished(job)) || props.error) && (
-          <button className="jp-mlops-button" title="Hide the repair" onClick={props.onDismiss}>
-            Dismiss
-          </button>
-        )}
-      </div>
-      {job && !finished(job) && (
-        <ProgressBar progress={job.progress} running={job.state === 'running'} />
-      )}
-      {job && (job.error || job.message) && (
-        <div className={job.error ? 'jp-mlops-error' : 'jp-mlops-message'}>
-          {job.error || job.message}
-        </div>
-      )}
-      {props.error && <div className="jp-mlops-error">{props.error}</div>}
-      <LogView context={context} path={apiPath('jobs', jobId, 'log')} active={active} />
-      {state === 'succeeded' && (
-        <button
-          className="jp-mlops-button jp-mlops-deps-action"
-          data-testid="mlops-deps-restart"
-          title="Restart the kernel so it imports what was installed"
-          onClick={props.onRestart}
-        >
-          Restart kernel
-        </button>
       )}
     </div>
   );

@@ -5,6 +5,7 @@
 import React, { useState } from 'react';
 
 import { apiPath } from '../api';
+import { ErrorLine } from '../components/errorline';
 import { ProgressBar } from '../components/progress';
 import { LogView } from '../components/logview';
 import { ITabAction, ITabProps } from '../context';
@@ -108,11 +109,7 @@ export function JobsTab(props: ITabProps): JSX.Element {
           Refresh
         </button>
       </div>
-      {jobs.error && (
-        <div className="jp-mlops-error" role="alert">
-          {jobs.error.message}
-        </div>
-      )}
+      <ErrorLine message={jobs.error?.message} />
       {jobs.data && !items.length && (selected === null || activeOnly) && (
         <div className="jp-mlops-empty">
           {activeOnly ? 'No job is queued or running.' : 'No jobs yet.'}
@@ -251,11 +248,7 @@ function JobRow(props: IJobRowProps): JSX.Element {
         <span title={job.created_at}>{formatAgo(job.created_at)}</span>
         {job.elapsed_seconds !== null && ` · ${formatDuration(job.elapsed_seconds)}`}
       </div>
-      {error && (
-        <div className="jp-mlops-error" role="alert">
-          {error}
-        </div>
-      )}
+      <ErrorLine message={error} />
       {open && <LogView context={context} path={apiPath('jobs', job.id, 'log')} active={active} />}
     </li>
   );

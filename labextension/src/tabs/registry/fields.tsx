@@ -42,8 +42,8 @@ export function useFormState(fields: readonly string[]): IFormState {
   };
 }
 
-/** Props of `TextField`. */
-export interface ITextFieldProps {
+/** What every field takes. */
+export interface IFieldProps {
   label: string;
   /** The API's name of the field (matched against `APIError.field`). */
   field: string;
@@ -51,40 +51,96 @@ export interface ITextFieldProps {
   value: string;
   onChange(value: string): void;
   form: IFormState;
+  /** The input's tooltip (default: the placeholder or the option chosen, which a narrow
+   * sidebar may cut). */
+  hint?: string;
+}
+
+/** Props of `TextField`. */
+export interface ITextFieldProps extends IFieldProps {
   placeholder?: string;
   /** id of a `<datalist>` of suggestions. */
   list?: string;
   multiline?: boolean;
+  /** `number` for a count (the browser keeps other text out); default `text`. */
+  type?: 'text' | 'number';
   inputRef?: React.Ref<HTMLInputElement>;
 }
 
-/** A labelled input; the server's message for its field shows under it. */
-export function TextField(props: ITextFieldProps): JSX.Element {
+/** The attributes an input or select of `props` shares: its value, test id, invalid mark, and
+ * an edit that forgets the field's error. */
+function inputAttributes(props: IFieldProps) {
   const { field, form } = props;
-  const error = form.errors.fields[field];
-  const common = {
-    className: 'jp-mlops-reg-input',
+  return {
+    className: 'jp-mlops-input',
     'data-testid': props.testid,
     value: props.value,
-    placeholder: props.placeholder,
-    'aria-invalid': !!error,
-    onChange: (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) => {
+    'aria-invalid': !!form.errors.fields[field],
+    onChange: (
+      e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>
+    ) => {
       form.clear(field);
       props.onChange(e.target.value);
     }
   };
+}
+
+/** A field's frame: its label beside the input, the server's message for it under them. */
+function Labelled(props: IFieldProps & { children: React.ReactNode }): JSX.Element {
   return (
     <div className="jp-mlops-reg-field">
       <label>
         <span className="jp-mlops-reg-label">{props.label}</span>
-        {props.multiline ? (
-          <textarea rows={2} {...common} />
-        ) : (
-          <input type="text" list={props.list} ref={props.inputRef} {...common} />
-        )}
+        {props.children}
       </label>
-      <FieldError form={form} field={field} />
+      <FieldError form={props.form} field={props.field} />
     </div>
+  );
+}
+
+/** A labelled input; the server's message for its field shows under it. */
+export function TextField(props: ITextFieldProps): JSX.Element {
+  const common = {
+    ...inputAttributes(props),
+    placeholder: props.placeholder,
+    title: props.hint ?? props.placeholder
+  };
+  return (
+    <Labelled {...props}>
+      {props.multiline ? (
+        <textarea rows={2} {...common} />
+      ) : (
+        <input
+          type={props.type ?? 'text'}
+          min={props.type === 'number' ? 0 : undefined}
+          list={props.list}
+          ref={props.inputRef}
+          {...common}
+        />
+      )}
+    </Labelled>
+  );
+}
+
+/** Props of `SelectField`. */
+export interface ISelectFieldProps extends IFieldProps {
+  /** The choices: the value sent and the text shown (e.g. a release id and its label). */
+  options: ReadonlyArray<{ value: string; label: string }>;
+}
+
+/** A labelled select; the server's message for its field shows under it. */
+export function SelectField(props: ISelectFieldProps): JSX.Element {
+  const shown = props.options.find(option => option.value === props.value)?.label;
+  return (
+    <Labelled {...props}>
+      <select {...inputAttributes(props)} title={props.hint ?? shown}>
+        {props.options.map(option => (
+          <option key={option.value} value={option.value}>
+            {option.label}
+          </option>
+        ))}
+      </select>
+    </Labelled>
   );
 }
 
@@ -159,5 +215,26 @@ export function FormSection(props: IFormSectionProps): JSX.Element {
         </div>
       </form>
     </details>
+  );
+}
+
+/** A row's Delete button (the row asks before it deletes). */
+export function DeleteButton(props: {
+  /** What it deletes, as a tooltip: `Delete the alias prod`. */
+  title: string;
+  testid: string;
+  busy: boolean;
+  onClick(): void;
+}): JSX.Element {
+  return (
+    <button
+      className="jp-mlops-button jp-mlops-danger"
+      title={props.title}
+      data-testid={props.testid}
+      disabled={props.busy}
+      onClick={props.onClick}
+    >
+      Delete
+    </button>
   );
 }

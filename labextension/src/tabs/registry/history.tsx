@@ -1,6 +1,7 @@
 /** A model's audit history (GET audit?model=), read only while its section is open. */
 import React, { useRef, useState } from 'react';
 
+import { ErrorLine } from '../../components/errorline';
 import { IMLOpsContext } from '../../context';
 import { formatAgo } from '../../format';
 import { useFocusRequest, usePolled } from '../../hooks';
@@ -52,11 +53,7 @@ export function AuditHistory(props: {
       onToggle={e => setOpen((e.target as HTMLDetailsElement).open)}
     >
       <summary ref={summary}>History</summary>
-      {history.error && (
-        <div className="jp-mlops-error" role="alert">
-          {history.error.message}
-        </div>
-      )}
+      <ErrorLine message={history.error?.message} />
       <ul className="jp-mlops-list">
         {events.map(event => (
           <li

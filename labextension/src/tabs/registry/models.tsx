@@ -2,6 +2,7 @@
 import React, { useEffect, useRef, useState } from 'react';
 
 import { REFRESH } from '../../actions';
+import { ErrorLine } from '../../components/errorline';
 import { IMLOpsContext } from '../../context';
 import { formatAgo } from '../../format';
 import { isString, useFocusRequest, usePolled, useSaved } from '../../hooks';
@@ -64,7 +65,7 @@ export function ModelList(props: IModelListProps): JSX.Element {
         <input
           ref={search}
           type="search"
-          className="jp-mlops-reg-input"
+          className="jp-mlops-input"
           placeholder="Search models"
           aria-label="Search models by name or description"
           data-testid="mlops-model-search"
@@ -72,11 +73,7 @@ export function ModelList(props: IModelListProps): JSX.Element {
           onChange={e => setText(e.target.value)}
         />
       </div>
-      {models.error && (
-        <div className="jp-mlops-error" role="alert">
-          {models.error.message}
-        </div>
-      )}
+      <ErrorLine message={models.error?.message} />
       {models.data && !items.length && (
         <div className="jp-mlops-empty">
           {text.trim() ? `No model matches “${text.trim()}”.` : 'No models yet: create one above.'}
@@ -96,15 +93,16 @@ export function ModelList(props: IModelListProps): JSX.Element {
             onKeyDown={e => (e.key === 'Enter' || e.key === ' ') && props.onSelect(model.name)}
           >
             <div className="jp-mlops-reg-head">
-              <span className="jp-mlops-reg-name">{model.name}</span>
+              <span className="jp-mlops-reg-name" title={model.name}>
+                {model.name}
+              </span>
               <span className="jp-mlops-grow" />
               <span className="jp-mlops-muted" title={model.updated_at}>
                 {formatAgo(model.updated_at)}
               </span>
             </div>
-            <div className="jp-mlops-muted jp-mlops-reg-ellipsis" title={model.storage_path}>
-              {model.storage_path}
-              {model.base_model && ` · from ${model.base_model}`}
+            <div className="jp-mlops-muted jp-mlops-reg-ellipsis" title={storageText(model)}>
+              {storageText(model)}
             </div>
             {!!model.tags.length && <Tags tags={model.tags} />}
           </li>
@@ -117,6 +115,11 @@ export function ModelList(props: IModelListProps): JSX.Element {
       )}
     </div>
   );
+}
+
+/** Where a model is stored, and what it was made from. */
+function storageText(model: Model): string {
+  return model.base_model ? `${model.storage_path} · from ${model.base_model}` : model.storage_path;
 }
 
 /** A model's tags as small chips. */
@@ -203,7 +206,8 @@ function CreateModelForm(props: IModelListProps): JSX.Element {
         label="Storage path"
         field="storage_path"
         testid="mlops-model-storage-path"
-        placeholder="hf://org/name, s3://bucket/key or a folder"
+        placeholder="hf://org/name"
+        hint="hf://org/name[@revision], s3://bucket/key or a folder"
         value={values.storagePath}
         onChange={set('storagePath')}
         form={form}
@@ -221,7 +225,8 @@ function CreateModelForm(props: IModelListProps): JSX.Element {
         label="Tags"
         field="tags"
         testid="mlops-model-tags"
-        placeholder="optional, comma-separated"
+        placeholder="optional"
+        hint="optional, comma-separated: llama, chat"
         value={values.tags}
         onChange={set('tags')}
         form={form}

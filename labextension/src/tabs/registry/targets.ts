@@ -16,7 +16,7 @@ import { byId, IChoice, ITargetCommand, listItems, textArg } from '../../targets
 import type { Alias, AliasTarget, Model, Release } from '../../types';
 
 /** A release in a picker: `m 1.0 (int4) · candidate · #3`. */
-function releaseChoice(release: Release): IChoice<Release> {
+export function releaseChoice(release: Release): IChoice<Release> {
   return {
     label: `${release.model} ${releaseLabel(release)} · ${release.status} · #${release.id}`,
     value: release
@@ -26,8 +26,8 @@ function releaseChoice(release: Release): IChoice<Release> {
 /** The release `{id}` names. */
 const releaseFromArgs = byId<Release>('releases');
 
-/** Open the release's model in the Registry tab. */
-const showModelOf = (release: { model: string }) => ({
+/** Open the model (of a release, deployment...) in the Registry tab. */
+export const showModelOf = (release: { model: string }) => ({
   action: 'registry:open-model',
   args: release.model
 });
@@ -63,7 +63,7 @@ function modelFromArgs(context: IMLOpsContext, args: ReadonlyPartialJSONObject) 
 }
 
 /** A model in a picker, by name. */
-const modelChoices = async (context: IMLOpsContext): Promise<IChoice<Model>[]> =>
+export const modelChoices = async (context: IMLOpsContext): Promise<IChoice<Model>[]> =>
   (await listItems<Model>(context, 'models')).map(model => ({ label: model.name, value: model }));
 
 /** Palette commands of the Registry tab that act on one thing. */
