@@ -429,15 +429,16 @@ def lab_hub() -> Iterator[FakeHub]:
 
 
 @pytest.fixture(scope="session")
-def lab_server(tmp_path_factory: pytest.TempPathFactory, lab_hub: FakeHub) -> Iterator[LabServer]:
-    """`jupyter lab` on a temporary workspace, the test Hub as its model hub (see module doc)."""
+def lab_server(tmp_path_factory: pytest.TempPathFactory, lab_hub: FakeHub, mlflow_server: Any) -> Iterator[LabServer]:
+    """`jupyter lab` on a temporary workspace, the test Hub as its model hub and the test
+    MLflow server as its tracking server (see module doc)."""
     base = tmp_path_factory.mktemp("lab")
     root, home = base / "workspace", base / "home"
     root.mkdir()
     env = isolated_env(home, HF_ENDPOINT=lab_hub.url, JUPYTER_MLOPS_WORKSPACE=str(root))
     server = start_lab(root, home, env=env, extra_args=[
         f"--MLOpsApp.workspace_dir={root}", f"--MLOpsApp.hf_endpoint={lab_hub.url}",
-        "--MLOpsApp.download_disk_margin=0"])
+        "--MLOpsApp.download_disk_margin=0", f"--MLOpsApp.mlflow_tracking_uri={mlflow_server.url}"])
     try:
         yield server
     finally:

@@ -191,14 +191,11 @@ def test_panel_header_says_which_workspace_and_store(lab: Lab) -> None:
     lab.open_mlops()
     lab.wait_visible(lab.testid("mlops-dashboard-count", key="models"))
     line = lab.testid("mlops-workspace")
-    if "workspace" not in board:
-        assert line.count() == 0
-    else:
-        path, store = board["workspace"]["path"], board["workspace"]["store"]
-        assert path == str(lab.server.root_dir) and store.startswith("sqlite:"), board["workspace"]
-        lab.wait_text(line, Path(path).name)
-        assert line.locator(f'[title="Workspace {path}"]').count() == 1
-        assert line.locator(f'[title="Store {store}"]').inner_text() == "SQLite"
+    path, store = board["workspace"]["path"], board["workspace"]["store"]
+    assert path == str(lab.server.root_dir) and store == f"sqlite:///{path}/.mlops/mlops.db", board["workspace"]
+    lab.wait_text(line, Path(path).name)
+    assert line.locator(f'[title="Workspace {path}"]').count() == 1
+    assert line.locator(f'[title="Store {store}"]').inner_text() == "SQLite"
     lab.assert_no_console_errors()
 
 
@@ -457,6 +454,28 @@ def test_jobs_tab_cancels_a_running_job(lab: Lab, cli_selftest: Any) -> None:
     lab.assert_no_console_errors()
 
 
+def test_jobs_tab_says_a_failure_in_one_line_and_folds_its_traceback(lab: Lab, cli_selftest: Any) -> None:
+    """A failed job's row shows its error in one line; its log shows the job's own lines, and
+    the traceback (the `trace` stream) folded under `mlops-log-trace`, whole when opened."""
+    job = cli_selftest(n=3, delay=0.05, fail_at=3)
+    failed = lab.server.wait_job(job, timeout=60)
+    assert failed["error"] == "RuntimeError: asked to fail at step 3"
+    lab.tab("jobs")
+    row = lab.testid("mlops-job-row", job_id=job)
+    lab.wait_attr(row, "data-state", "failed", timeout=30)
+    assert row.locator(".jp-mlops-error").inner_text() == "RuntimeError: asked to fail at step 3"
+    row.locator(".jp-mlops-job-head").click()
+    log = row.locator('[data-testid="mlops-log"]')
+    lab.wait_text(log, "step 2 of 3")
+    trace = log.locator('[data-testid="mlops-log-trace"]')
+    lines = [ln["line"] for ln in lab.server.ok("GET", f"jobs/{job}/log")["lines"] if ln["stream"] == "trace"]
+    lab.wait_text(trace.locator("summary"), f"traceback ({len(lines)} lines)")
+    assert not trace.locator(".jp-mlops-log-line").first.is_visible()  # folded
+    trace.locator("summary").click()
+    assert trace.locator(".jp-mlops-log-line").last.inner_text() == "RuntimeError: asked to fail at step 3"
+    lab.assert_no_console_errors()
+
+
 @pytest.fixture
 def cli_selftest(lab_server: LabServer) -> Iterator[Any]:
     """`start(n, delay) -> job id`: run `jupyter mlops jobs selftest` against the lab's workspace
@@ -464,11 +483,13 @@ def cli_selftest(lab_server: LabServer) -> Iterator[Any]:
     the test's jobs still active are cancelled through REST and the CLI processes reaped."""
     started: list[tuple[subprocess.Popen[bytes], int]] = []
 
-    def start(n: int = 600, delay: float = 0.1) -> int:
+    def start(n: int = 600, delay: float = 0.1, fail_at: int | None = None) -> int:
         listed = lab_server.ok("GET", "jobs", kind="diagnostic.count", limit="500")["items"]
         before = {j["id"] for j in listed}
+        failing = ["--fail-at", str(fail_at)] if fail_at else []
         proc = subprocess.Popen([str(Path(sys.executable).with_name("jupyter-mlops")), "jobs", "selftest",
-                                 "--n", str(n), "--delay", str(delay), "--workspace", str(lab_server.root_dir)],
+                                 "--n", str(n), "--delay", str(delay), *failing,
+                                 "--workspace", str(lab_server.root_dir)],
                                 env=lab_server.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while True:
@@ -611,10 +632,9 @@ def test_registry_release_quantization_is_free_text(lab: Lab) -> None:
 
 def test_registry_release_form_sends_the_mlflow_run(lab: Lab) -> None:
     """The release form's `mlops-release-mlflow-run` is sent as `mlflow_run` when filled: what
-    the server refuses shows under it (`mlops-field-error[data-field=mlflow_run]`; a server
-    before issue 15's backend refuses the field itself), left empty it is not sent. (The run
-    section of a release row, `mlops-release-run`, is tested against an MLflow server with the
-    backend that reads runs.)"""
+    the server refuses shows under it (`mlops-field-error[data-field=mlflow_run]`), left empty
+    it is not sent. (The run section of a release row, `mlops-release-run`, is tested against
+    the MLflow server below.)"""
     server, name = lab.server, unique("run")
     server.ok("POST", "models", {"name": name, "storage_path": f"src/{name}"})
     detail = _open_model(lab, name)
@@ -634,6 +654,44 @@ def test_registry_release_form_sends_the_mlflow_run(lab: Lab) -> None:
     lab.wait_visible(row)
     assert row.locator('[data-testid="mlops-release-run"]').count() == 0
     lab.assert_no_console_errors(ignore=["the server responded with a status of 400 (Bad Request)"])
+
+
+def test_registry_release_shows_its_mlflow_run(lab: Lab, mlflow_server: Any) -> None:
+    """A release made in the form with a real MLflow run (the test tracking server, which the
+    lab server is configured with) shows the run when its section opens: the name linking to
+    the run's page, status, metrics and params, read from MLflow; a run MLflow does not have
+    shows MLflow's message."""
+    server, name = lab.server, unique("tracked")
+    run_id = mlflow_server.run("train-e2e", {"accuracy": 0.93, "loss": 0.125}, {"lr": "3e-4", "epochs": "4"})
+    server.ok("POST", "models", {"name": name, "storage_path": f"src/{name}"})
+    detail = _open_model(lab, name)
+    detail.locator('[data-testid="mlops-release-version"]').fill("1.0")
+    detail.locator('[data-testid="mlops-release-mlflow-run"]').fill(f"runs:/{run_id}/model")
+    detail.locator('[data-testid="mlops-release-create"]').click()
+    row = detail.locator('[data-testid="mlops-release-row"][data-version="1.0"]')
+    lab.wait_visible(row)
+    assert server.ok("GET", "releases", model=name)["items"][0]["mlflow_run"] == f"runs:/{run_id}"
+    section = row.locator('[data-testid="mlops-release-run"]')
+    section.locator("summary").click()
+    metrics = section.locator('[data-testid="mlops-run-metrics"]')
+    lab.wait_text(metrics, "accuracy")
+    assert "0.93" in metrics.inner_text() and "0.125" in metrics.inner_text()
+    params = section.locator('[data-testid="mlops-run-params"]').inner_text()
+    assert "lr" in params and "3e-4" in params and "epochs" in params
+    link = section.locator(f'a[href="{mlflow_server.url}/#/experiments/0/runs/{run_id}"]')
+    assert link.inner_text() == "train-e2e"
+    assert "finished" in section.inner_text()
+
+    missing = server.ok("POST", "releases", {"model": name, "version": "2.0", "mlflow_run": "0" * 32})
+    lab.reload()
+    detail = _open_model(lab, name)
+    other = detail.locator(f'[data-testid="mlops-release-row"][data-version="2.0"] [data-testid="mlops-release-run"]')
+    lab.wait_visible(other)
+    other.locator("summary").click()
+    status, answer = server.mlops("GET", f"releases/{missing['id']}/run")
+    assert status == 404
+    lab.wait_text(other.locator('[data-testid="mlops-release-run-error"]'), answer["message"])
+    lab.assert_no_console_errors(ignore=["the server responded with a status of 404 (Not Found)"])
 
 
 def test_registry_aliases_history_and_palette_actions(lab: Lab) -> None:
@@ -1091,8 +1149,11 @@ def test_deps_tab_fixes_a_missing_package_and_restarts_the_kernel(lab: Lab, tmp_
         lab.command("mlops:fix-dependencies")
         lab.wait_text(lab.page.locator(".jp-Dialog"), "Nothing to install or change", timeout=60)
         lab.page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
-        # JupyterLab's debugger, restoring its state after the reload, logs this when the kernel restarts
-        lab.assert_no_console_errors(ignore=["Could not restore the debugger state"])
+        # JupyterLab itself logs these when a kernel restarts under it: the debugger restoring its state,
+        # the subshell request (ipykernel 7) the restart cancels, and the widget manager's stale comm
+        lab.assert_no_console_errors(ignore=["Could not restore the debugger state",
+                                             "Canceled future for create_subshell_request",
+                                             re.compile(r"Comm not found for comm id")])
     finally:
         subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", package], check=False,
                         capture_output=True, timeout=120)

@@ -6,7 +6,7 @@ import { formatAgo, formatBytes, formatPercent } from './format';
 import { usePolled } from './hooks';
 import { releaseLabel } from './registry';
 import type { Dashboard, DiskUsage } from './types';
-import { DashboardWithWorkspace, folderName, IDashboardWorkspace, storeLabel } from './workspace';
+import { folderName, storeLabel } from './workspace';
 
 /** How often the header refreshes while the panel is shown. */
 export const DASHBOARD_INTERVAL = 15000;
@@ -16,7 +16,7 @@ const RECENT = 3;
 /** The dashboard header; polls only while `active` (the panel is shown). */
 export function DashboardHeader(props: { context: IMLOpsContext; active: boolean }): JSX.Element {
   const { context, active } = props;
-  const board = usePolled(context, () => context.request<DashboardWithWorkspace>('dashboard'), {
+  const board = usePolled(context, () => context.request<Dashboard>('dashboard'), {
     name: 'dashboard',
     interval: DASHBOARD_INTERVAL,
     active
@@ -63,7 +63,7 @@ export function DashboardHeader(props: { context: IMLOpsContext; active: boolean
 
 /** Which registry this is: the workspace folder's name and the store, each in a word, in full
  * in their tooltips. */
-function Workspace(props: { workspace: IDashboardWorkspace }): JSX.Element {
+function Workspace(props: { workspace: Dashboard['workspace'] }): JSX.Element {
   const { path, store } = props.workspace;
   return (
     <div className="jp-mlops-workspace jp-mlops-muted" data-testid="mlops-workspace">

@@ -1,8 +1,7 @@
 /** Pure logic of the Registry tab: request bodies from forms, inline errors, the release
  * lifecycle, paging and the audit history's wording. */
 import { APIError } from './api';
-import type { PostReleasesBodyWithRun } from './mlflow';
-import type { AuditEvent, PostModelsBody, Release } from './types';
+import type { AuditEvent, PostModelsBody, PostReleasesBody, Release } from './types';
 
 /** Common quantizations, offered as suggestions: the input is free text, which the server
  * checks and normalises (`Q4_K_M` -> `gguf-q4_k_m`, `FP16` -> `fp16`). */
@@ -79,8 +78,8 @@ export interface IReleaseForm {
 }
 
 /** The POST /releases body of `model`; no quantization means the server's `none`. */
-export function releaseBody(model: string, form: IReleaseForm): PostReleasesBodyWithRun {
-  const body: PostReleasesBodyWithRun = { model, version: form.version.trim() };
+export function releaseBody(model: string, form: IReleaseForm): PostReleasesBody {
+  const body: PostReleasesBody = { model, version: form.version.trim() };
   if (form.quantization.trim()) {
     body.quantization = form.quantization.trim();
   }

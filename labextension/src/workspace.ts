@@ -1,19 +1,4 @@
 /** Which registry the server uses, as the header shows it: the workspace folder and the store. */
-import type { Dashboard } from './types';
-
-/** The workspace and store of `GET dashboard` (both shown by the header).
- * Declared here until `types.ts` is regenerated from a server that answers it (issue 15):
- * then use the generated `Dashboard['workspace']` and delete this. */
-export interface IDashboardWorkspace {
-  /** The workspace folder, absolute. */
-  path: string;
-  /** The store's database URL, its password shown as `***`. */
-  store: string;
-}
-
-/** `GET dashboard`, with the workspace a server of issue 15 adds (absent from older ones). */
-export type DashboardWithWorkspace = Dashboard & { workspace?: IDashboardWorkspace };
-
 /** The last folder of a path: `/home/ada/work/` -> `work`. */
 export function folderName(path: string): string {
   const parts = path.split(/[\\/]+/).filter(Boolean);

@@ -14,6 +14,7 @@ const RELEASE: Release = {
   status: 'released',
   metadata: {},
   auto_build: false,
+  mlflow_run: null,
   created_at: '2026-11-23T00:00:00Z',
   updated_at: '2026-11-23T00:00:00Z'
 };

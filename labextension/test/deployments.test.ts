@@ -14,6 +14,9 @@ function deployment(id: number, releaseId: number, status: Deployment['status'])
   return {
     id,
     release_id: releaseId,
+    model: 'llama',
+    version: `1.${releaseId}`,
+    quantization: 'none',
     environment: `env${id}`,
     endpoint: null,
     status,

@@ -74,6 +74,7 @@ export function release(
     status,
     metadata: {},
     auto_build: false,
+    mlflow_run: null,
     created_at: '2026-11-23T00:00:00Z',
     updated_at: '2026-11-23T00:00:00Z'
   };

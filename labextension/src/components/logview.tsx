@@ -15,6 +15,10 @@ export interface ILogViewProps {
   active: boolean;
 }
 
+/** The stream of a failed job's traceback: shown folded, after the job's own lines (the
+ * job's one-line error says what went wrong). */
+export const TRACE = 'trace';
+
 /** How often a running job's log is asked for new lines. */
 export const LOG_INTERVAL = 1000;
 
@@ -56,21 +60,29 @@ function LogLines(props: ILogViewProps): JSX.Element {
     following.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
   };
 
+  const trace = log.lines.filter(line => line.stream === TRACE);
   return (
     <div className="jp-mlops-log" data-testid="mlops-log" ref={box} onScroll={onScroll}>
       {log.dropped > 0 && (
         <div className="jp-mlops-muted">… {log.dropped} earlier lines not shown</div>
       )}
-      {log.lines.map(line => (
-        <div
-          key={line.seq}
-          className={
-            line.stream === 'stderr' ? 'jp-mlops-log-line jp-mlops-stderr' : 'jp-mlops-log-line'
-          }
-        >
-          {line.line}
-        </div>
-      ))}
+      {log.lines
+        .filter(line => line.stream !== TRACE)
+        .map(line => (
+          <div key={line.seq} className="jp-mlops-log-line">
+            {line.line}
+          </div>
+        ))}
+      {trace.length > 0 && (
+        <details className="jp-mlops-trace" data-testid="mlops-log-trace">
+          <summary>traceback ({trace.length} lines)</summary>
+          {trace.map(line => (
+            <div key={line.seq} className="jp-mlops-log-line">
+              {line.line}
+            </div>
+          ))}
+        </details>
+      )}
       {log.state !== null && log.lines.length === 0 && (
         <div className="jp-mlops-muted">No log lines{log.complete ? '' : ' yet'}.</div>
       )}

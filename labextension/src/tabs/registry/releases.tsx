@@ -18,7 +18,6 @@ import {
   Transition,
   transitionQuestion
 } from '../../registry';
-import type { ReleaseWithRun } from '../../mlflow';
 import type { Release } from '../../types';
 import { FieldError, FormSection, TextField, useFormState } from './fields';
 import { RunSection } from './run';
@@ -33,7 +32,7 @@ const ACTION_LABELS: Record<Transition, string> = {
  * transitions its status allows. */
 export function ReleaseRow(props: {
   context: IMLOpsContext;
-  release: ReleaseWithRun;
+  release: Release;
   aliases: string[];
 }): JSX.Element {
   const { context, release } = props;

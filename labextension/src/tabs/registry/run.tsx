@@ -8,12 +8,13 @@ import { apiPath, asAPIError } from '../../api';
 import { ErrorLine } from '../../components/errorline';
 import { IMLOpsContext } from '../../context';
 import { formatAgo, formatDuration } from '../../format';
-import { byName, formatMetric, IMLflowRun, runIdOf, runSeconds, runTime } from '../../mlflow';
+import { byName, formatMetric, runIdOf, runSeconds, runTime } from '../../mlflow';
+import type { MlflowRun } from '../../types';
 
 /** What the section holds: the run read, or why it could not be. */
 interface IRunState {
   loading: boolean;
-  run?: IMLflowRun;
+  run?: MlflowRun;
   error?: string;
 }
 
@@ -29,7 +30,7 @@ export function RunSection(props: {
   const load = async () => {
     setState({ loading: true });
     try {
-      const run = await context.request<IMLflowRun>(apiPath('releases', props.releaseId, 'run'));
+      const run = await context.request<MlflowRun>(apiPath('releases', props.releaseId, 'run'));
       setState({ loading: false, run });
     } catch (reason) {
       setState({ loading: false, error: asAPIError(reason).message });
@@ -62,9 +63,11 @@ export function RunSection(props: {
                 run.run_name || run.run_id
               )}
             </span>
-            <span className={`jp-mlops-state jp-mlops-state-${run.status.toLowerCase()}`}>
-              {run.status.toLowerCase()}
-            </span>
+            {run.status && (
+              <span className={`jp-mlops-state jp-mlops-state-${run.status.toLowerCase()}`}>
+                {run.status.toLowerCase()}
+              </span>
+            )}
           </div>
           <div className="jp-mlops-muted">
             experiment {run.experiment_id}
@@ -81,7 +84,11 @@ export function RunSection(props: {
             testid="mlops-run-metrics"
             rows={byName(run.metrics).map(([name, value]) => [name, formatMetric(value)])}
           />
-          <RunTable title="Params" testid="mlops-run-params" rows={byName(run.params)} />
+          <RunTable
+            title="Params"
+            testid="mlops-run-params"
+            rows={byName(run.params).map(([name, value]) => [name, value ?? ''])}
+          />
         </div>
       )}
       {(run || state.error) && (
