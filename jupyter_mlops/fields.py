@@ -48,6 +48,8 @@ class Field:
     normalize: Callable[[Any], Any] | None = None
     #: a secret (a token, a password): never quoted back in an error
     secret: bool = False
+    #: values to suggest in a form (JSON Schema `examples`): not a rule, any valid value is taken
+    examples: tuple[str, ...] = ()
     _regex: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -112,6 +114,7 @@ class Field:
             ("minimum", self.minimum),
             ("maximum", self.maximum),
             ("maxItems", self.max_items),
+            ("examples", list(self.examples) or None),
         ):
             if value is not None and value != "":
                 schema[key] = value

@@ -74,6 +74,7 @@ QUANTIZATION = Field(
     rule="must be a quantization such as none, fp16, int8, Q4_K_M (gguf-q4_k_m), exl2-4.0bpw, mlx-4bit, bnb-4bit, "
     "awq or gptq-4bit-128g, or a label of letters, digits and . _ + - (at most 64, starting with a letter or digit "
     "and not ending with . _ or -)",
+    examples=QUANTIZATION_SUGGESTIONS,
 )
 TAG = Field(
     "string",

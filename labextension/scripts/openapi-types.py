@@ -108,7 +108,23 @@ def render(document: dict[str, Any]) -> str:
                 schema = {**body["content"]["application/json"]["schema"],
                           "description": f"{method.upper()} {path}"}
                 parts.append("\n" + _declare(body_name(op["operationId"]), schema))
+    parts.append("\n// -- suggestions for request fields (their `examples`) --\n")
+    for name, values in _examples(document).items():
+        parts.append(f"\nexport const {name.upper()}_EXAMPLES: readonly string[] = [{', '.join(map(_literal, values))}];\n")
     return "".join(parts)
+
+
+def _examples(document: dict[str, Any]) -> dict[str, list[Any]]:
+    """Each request body field's `examples`, by field name (one list per name)."""
+    found: dict[str, list[Any]] = {}
+    for item in document["paths"].values():
+        for op in item.values():
+            schema = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            for name, prop in schema.get("properties", {}).items():
+                if "examples" in prop:
+                    if found.setdefault(name, prop["examples"]) != prop["examples"]:
+                        raise ValueError(f"{name}: two request bodies suggest different examples")
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:

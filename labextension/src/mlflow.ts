@@ -1,4 +1,4 @@
-/** A release's MLflow run: the types of what the server answers, and how the sidebar shows it. */
+/** How the sidebar shows a release's MLflow run. */
 import type { MlflowRun } from './types';
 
 /** The run id of a run reference: `runs:/abc/model` -> `abc`, `abc` -> `abc`. */

@@ -3,25 +3,6 @@
 import { APIError } from './api';
 import type { AuditEvent, PostModelsBody, PostReleasesBody, Release } from './types';
 
-/** Common quantizations, offered as suggestions: the input is free text, which the server
- * checks and normalises (`Q4_K_M` -> `gguf-q4_k_m`, `FP16` -> `fp16`). */
-export const COMMON_QUANTIZATIONS = [
-  'none',
-  'fp16',
-  'bf16',
-  'fp8',
-  'int8',
-  'int4',
-  'nf4',
-  'awq',
-  'gptq',
-  'gguf-q4_k_m',
-  'gguf-q8_0',
-  'exl2-4.0bpw',
-  'mlx-4bit',
-  'bnb-4bit'
-];
-
 export type ReleaseStatus = Release['status'];
 export type Transition = 'promote' | 'demote' | 'deprecate';
 

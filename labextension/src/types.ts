@@ -699,3 +699,7 @@ export interface PostBuildPushBody {
   /** registry password or token; never stored */
   password?: string;
 }
+
+// -- suggestions for request fields (their `examples`) --
+
+export const QUANTIZATION_EXAMPLES: readonly string[] = ['none', 'fp32', 'fp16', 'bf16', 'fp8', 'int8', 'int4', 'nf4', 'awq', 'gptq', 'gguf-q4_k_m', 'gguf-q5_k_m', 'gguf-q8_0', 'exl2-4.0bpw', 'mlx-4bit', 'bnb-4bit', 'awq-4bit', 'gptq-4bit-128g'];

@@ -1,4 +1,5 @@
 /** Which registry the server uses, as the header shows it: the workspace folder and the store. */
+
 /** The last folder of a path: `/home/ada/work/` -> `work`. */
 export function folderName(path: string): string {
   const parts = path.split(/[\\/]+/).filter(Boolean);

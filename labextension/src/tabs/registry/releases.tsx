@@ -11,14 +11,13 @@ import { useFocusRequest, useRowRequest } from '../../hooks';
 import {
   allowedTransitions,
   IReleaseForm,
-  COMMON_QUANTIZATIONS,
   quantizationStored,
   releaseBody,
   releaseLabel,
   Transition,
   transitionQuestion
 } from '../../registry';
-import type { Release } from '../../types';
+import { QUANTIZATION_EXAMPLES, type Release } from '../../types';
 import { FieldError, FormSection, TextField, useFormState } from './fields';
 import { RunSection } from './run';
 
@@ -212,7 +211,7 @@ export function CreateReleaseForm(props: ICreateReleaseFormProps): JSX.Element {
         form={form}
       />
       <datalist id={QUANTIZATION_LIST}>
-        {COMMON_QUANTIZATIONS.map(q => (
+        {QUANTIZATION_EXAMPLES.map(q => (
           <option key={q} value={q} />
         ))}
       </datalist>
