@@ -31,6 +31,7 @@ from traitlets.config import Config, Configurable
 from traitlets.config.loader import DeferredConfig, LazyConfigValue
 
 from .errors import InvalidInput
+from .registry.roles import DEFAULT_PROTECTED_ALIASES, GROUP_PREFIX, ROLES, Policy
 from .workspace import STATE_DIRNAME, Workspace, find_root
 
 #: The server's effective settings, handed to the kernels and terminals it starts.
@@ -110,6 +111,24 @@ class MLOpsSettings(Configurable):
         "releases' runs from; its token comes from $MLFLOW_TRACKING_TOKEN (or $MLFLOW_TRACKING_USERNAME and "
         "$MLFLOW_TRACKING_PASSWORD), never from a config file.",
     ).tag(config=True, env=("JUPYTER_MLOPS_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"), secret=True)
+    roles = Dict(
+        value_trait=Unicode(),
+        help='Roles on the registry: user names and JupyterHub groups ("group:ml-leads") mapped to reader, '
+        "writer or release_manager; a user holds the strongest role any entry gives them. A writer creates "
+        "and updates models, releases, artifacts and deployments; a release manager also promotes, demotes, "
+        "deprecates, deletes, imports and moves protected aliases. Set it in the system-wide Jupyter config "
+        "(/etc/jupyter), which users cannot edit; it is read from no environment variable and no workspace file.",
+    ).tag(config=True, env=(), policy=True)
+    default_role = Unicode(
+        "",
+        help="Role of anyone `roles` does not name: reader, writer or release_manager (default: release_manager "
+        "while `roles` is empty, so one person's registry works as before; reader once it names anyone).",
+    ).tag(config=True, env=(), policy=True)
+    protected_aliases = List(
+        Unicode(),
+        default_value=list(DEFAULT_PROTECTED_ALIASES),
+        help="Aliases only release managers may set, move or delete.",
+    ).tag(config=True, env=(), policy=True)
     max_jobs = Int(2, min=1, max=64, help="How many jobs the server's worker runs at once.").tag(
         config=True, env=("JUPYTER_MLOPS_MAX_JOBS",)
     )
@@ -151,6 +170,35 @@ class MLOpsSettings(Configurable):
             raise TraitError(f"must start with one of {', '.join(DOCKER_SCHEMES)} (got {host!r})")
         return str(host)
 
+    @validate("roles")
+    def _check_roles(self, proposal: Any) -> dict[str, str]:
+        given = dict(proposal["value"])
+        for who, role in given.items():
+            if not who.strip() or who == GROUP_PREFIX:
+                raise TraitError("a key must be a user name or group:<name> (got an empty one)")
+            if role not in ROLES:
+                raise TraitError(f"{who}: must be one of {', '.join(ROLES)} (got {role!r})")
+        return given
+
+    @validate("default_role")
+    def _check_default_role(self, proposal: Any) -> str:
+        role = proposal["value"]
+        if role and role not in ROLES:
+            raise TraitError(f"must be one of {', '.join(ROLES)} (got {role!r})")
+        return str(role)
+
+    @validate("protected_aliases")
+    def _check_protected_aliases(self, proposal: Any) -> list[str]:
+        from .registry.rules import ALIAS
+
+        names = list(proposal["value"])
+        for name in names:
+            try:
+                ALIAS.clean("alias", name)
+            except InvalidInput as exc:
+                raise TraitError(exc.message.removeprefix("alias: ")) from None
+        return names
+
     @validate("protected_packages")
     def _check_protected(self, proposal: Any) -> list[str]:
         names = list(proposal["value"])
@@ -177,6 +225,9 @@ NAMES: tuple[str, ...] = tuple(
     k for k, v in vars(MLOpsSettings).items() if isinstance(v, TraitType) and v.metadata.get("config")
 )
 
+#: The settings that say who may do what: never from the environment or a workspace's file.
+POLICY: tuple[str, ...] = tuple(name for name in NAMES if MLOpsSettings.class_traits()[name].metadata.get("policy"))
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -194,6 +245,7 @@ class Settings:
     extra_roots: tuple[Path, ...] = ()
     allowed_pythons: tuple[Path, ...] = ()
     max_body_bytes: int = 10 << 20
+    policy: Policy = field(default_factory=Policy)
     origins: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -227,7 +279,14 @@ class Settings:
     def value(self, name: str) -> Any:
         """The effective value of setting `name`, as the trait holds it."""
         ws = self.workspace
-        special = {"workspace_dir": str(ws.root), "db_url": ws.db_url, "models_dir": str(ws.models_dir)}
+        special = {
+            "workspace_dir": str(ws.root),
+            "db_url": ws.db_url,
+            "models_dir": str(ws.models_dir),
+            "roles": dict(self.policy.roles),
+            "default_role": self.policy.default_role,
+            "protected_aliases": list(self.policy.protected_aliases),
+        }
         if name in special:
             return special[name]
         found = getattr(self, name)
@@ -349,8 +408,9 @@ def workspace_layer(root: Path) -> Layer | None:
     except (OSError, ValueError) as exc:
         raise InvalidInput(f"config: cannot read {path}: {exc}", field="config") from None
     values = _sections(data) if isinstance(data, dict) else {}
-    if "workspace_dir" in values:
-        raise InvalidInput(f"workspace_dir: cannot be set in the workspace's own {path}", field="workspace_dir")
+    for name in ("workspace_dir", *POLICY):
+        if name in values:
+            raise InvalidInput(f"{name}: cannot be set in the workspace's own {path}", field=name)
     return Layer(f"file {path}", values) if values else None
 
 
@@ -473,6 +533,7 @@ def resolve(
         extra_roots=tuple(_under(root, p) for p in holder.extra_roots),
         allowed_pythons=tuple(_under(root, p, follow_links=False) for p in holder.allowed_pythons),
         max_body_bytes=holder.max_body_bytes,
+        policy=Policy(dict(holder.roles), holder.default_role, tuple(holder.protected_aliases)),
         origins=origins,
     )
 

@@ -34,7 +34,7 @@ class Services:
         self.workspace = workspace = settings.workspace
         workspace.state_dir.mkdir(parents=True, exist_ok=True)
         self.store = store or open_store(workspace.db_url)
-        self.registry = Registry(self.store)
+        self.registry = Registry(self.store, settings.policy)
         self.jobs = JobQueue(self.store, place_of(workspace.root))
         self.deps = DepsService(
             self.store,

@@ -77,7 +77,7 @@ def test_create_list_show_promote_and_audit(shell: InteractiveShell, workspace: 
 
     audit = mlops(shell, "audit --model llama-ft")
     assert [e["action"] for e in audit["items"]] == ["promote", "create", "create"]
-    assert {e["actor"] for e in audit["items"]} == {"alice"}  # identity.current_user()
+    assert {e["actor"] for e in audit["items"]} == {"alice"}  # identity.current_actor()
 
 
 def test_bad_input_prints_one_line_and_changes_nothing(shell: InteractiveShell, workspace: Path,

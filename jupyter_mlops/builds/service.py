@@ -142,6 +142,7 @@ class BuildService:
     ) -> None:
         self.store = store
         self.jobs = jobs
+        self.registry = registry
         self.root = Path(root)
         self.models_dir = Path(models_dir)
         self.roots = Roots(roots or [self.root.resolve(), self.models_dir.resolve()])
@@ -160,6 +161,7 @@ class BuildService:
         from .engine import connect
         from .job import assemble
 
+        self.registry.authorize(actor, "build")
         clean = rules.BUILD.for_create(data)
         with self.store.read() as s:
             release, model = self._release(s, clean["release_id"])
@@ -335,6 +337,7 @@ class BuildService:
     def push(self, build_id: int, data: Any, actor: str) -> dict[str, Any]:
         """Queue a push of a built image to a registry; credentials go to the job in a
         one-shot secret file, never into the store or the log. Answers the push."""
+        self.registry.authorize(actor, "push")
         clean = rules.PUSH.for_create(data)
         with self.store.read() as s:
             build = fetch(s, Build, build_id, "build")

@@ -352,7 +352,7 @@ def run(
     otherwise; None: the plan is returned for a re-run with --yes).
     Raises HelpRequested, UsageError or the services' MLOpsError."""
     from ..config import load_settings
-    from ..identity import current_user
+    from ..identity import current_actor
 
     args = parse(argv, prog, body=body is not None)
     if body is not None:
@@ -366,7 +366,7 @@ def run(
         settings, svc = load_settings({"workspace_dir": args.workspace, "db_url": args.db_url}), None
     ctx = Context(
         settings,
-        actor or current_user(),
+        actor or current_actor(),
         body=body,
         on_progress=on_progress,
         on_log=_stderr_line if on_log is _DEFAULT else on_log,

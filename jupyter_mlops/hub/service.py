@@ -423,6 +423,7 @@ class HubService:
 
     def set_default_model(self, name: Any, actor: str) -> dict[str, Any] | None:
         """Make registry model `name` the default (None clears it); audited."""
+        self.registry.authorize(actor, "set_default_model")
         if name is not None:
             name = rules.DEFAULT_MODEL.for_create({"name": name})["name"]
             model_id = self.registry.get_model(name)["id"]  # NotFound if missing

@@ -17,6 +17,7 @@ from ..paging import page
 from ..store import Store, fetch
 from ..store.schema import Alias, Artifact, AuditEvent, Deployment, Model, ModelTag, Release, utcnow
 from . import rules
+from .roles import Policy
 
 T = TypeVar("T")
 #: Statements built once, their parameters bound per call (no per-call compile or cache key).
@@ -138,8 +139,10 @@ def _query_value(name: str, value: str | None, rule: Field) -> Any:
 class Registry:
     """Models, releases, artifacts, deployments and aliases, each change audited."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, policy: Policy | None = None) -> None:
         self.store = store
+        #: Who may change what (default: everyone is a release manager).
+        self.policy = policy or Policy()
         #: Called inside a new release's transaction (the builds service queues an
         #: auto-build there); what it returns is added to the answer.
         self.on_release_created: Callable[[Session, dict[str, Any], str], dict[str, Any] | None] | None = None
@@ -147,6 +150,12 @@ class Registry:
         self.on_release_committed: Callable[[dict[str, Any]], None] | None = None
 
     # -- helpers -----------------------------------------------------------------
+    def authorize(self, actor: str, action: str, *, alias: str | None = None) -> str:
+        """The actor's role if it may do `action` (an `ACTIONS` key of `registry.roles`;
+        on `alias` for an alias action), else Forbidden naming the role needed. Every
+        change of the registry asks this first; so must any other service that changes it."""
+        return self.policy.authorize(actor, action, alias=alias)
+
     def _write(self, fn: Callable[[Session], T], conflict: str = "", field: str | None = None) -> T:
         try:
             with self.store.write() as s:
@@ -221,6 +230,7 @@ class Registry:
     # -- models ------------------------------------------------------------------
     def create_model(self, data: Any, actor: str) -> dict[str, Any]:
         """Create a model from a JSON object; returns it."""
+        self.authorize(actor, "create_model")
         clean = rules.MODEL.for_create(data)
 
         def run(s: Session) -> dict[str, Any]:
@@ -257,6 +267,7 @@ class Registry:
 
     def update_model(self, name: str, data: Any, actor: str) -> dict[str, Any]:
         """Change a model's updatable fields; returns it."""
+        self.authorize(actor, "update_model")
         clean = rules.MODEL.for_update(data)
 
         def run(s: Session) -> dict[str, Any]:
@@ -275,6 +286,7 @@ class Registry:
 
     def delete_model(self, name: str, actor: str, *, cascade: bool = False) -> dict[str, Any]:
         """Delete a model; refused while it has releases unless `cascade`."""
+        self.authorize(actor, "delete_model")
 
         def run(s: Session) -> dict[str, Any]:
             m = self._model(s, name)
@@ -330,6 +342,7 @@ class Registry:
     # -- releases ----------------------------------------------------------------
     def create_release(self, data: Any, actor: str) -> dict[str, Any]:
         """Create a candidate release of a model; (model, version, quantization) is unique."""
+        self.authorize(actor, "create_release")
         clean = rules.RELEASE.for_create(data)
         clean.setdefault("quantization", "none")
         ident = f"{clean['model']}:{clean['version']}:{clean['quantization']}"
@@ -378,6 +391,7 @@ class Registry:
 
     def update_release(self, release_id: int, data: Any, actor: str) -> dict[str, Any]:
         """Change a release's notes, metadata, auto_build flag or MLflow run."""
+        self.authorize(actor, "update_release")
         clean = rules.RELEASE.for_update(data)
 
         def run(s: Session) -> dict[str, Any]:
@@ -397,6 +411,7 @@ class Registry:
             raise InvalidInput(
                 f"action: must be one of {', '.join(rules.TRANSITIONS)} (got {action!r})", field="action"
             )
+        self.authorize(actor, action)
         sources, target = rules.TRANSITIONS[action]
 
         def run(s: Session) -> dict[str, Any]:
@@ -412,6 +427,7 @@ class Registry:
     def delete_release(self, release_id: int, actor: str, *, cascade: bool = False) -> dict[str, Any]:
         """Delete a release; refused while artifacts or deployments use it unless `cascade`.
         Its id is never given to another release."""
+        self.authorize(actor, "delete_release")
 
         def run(s: Session) -> dict[str, Any]:
             r = self._release(s, release_id)
@@ -482,6 +498,7 @@ class Registry:
     # -- artifacts ---------------------------------------------------------------
     def create_artifact(self, data: Any, actor: str) -> dict[str, Any]:
         """Record an artifact of a release (release_id) or of a model (model)."""
+        self.authorize(actor, "create_artifact")
         clean = rules.ARTIFACT.for_create(data)
 
         def run(s: Session) -> dict[str, Any]:
@@ -514,6 +531,7 @@ class Registry:
 
     def delete_artifact(self, artifact_id: int, actor: str) -> dict[str, Any]:
         """Forget an artifact (the file itself is left alone)."""
+        self.authorize(actor, "delete_artifact")
 
         def run(s: Session) -> dict[str, Any]:
             a = fetch(s, Artifact, artifact_id, "artifact")
@@ -548,6 +566,7 @@ class Registry:
     # -- deployments -------------------------------------------------------------
     def create_deployment(self, data: Any, actor: str) -> dict[str, Any]:
         """Record a deployment of a release to an environment."""
+        self.authorize(actor, "create_deployment")
         clean = rules.DEPLOYMENT.for_create(data)
 
         def run(s: Session) -> dict[str, Any]:
@@ -583,6 +602,7 @@ class Registry:
 
     def update_deployment(self, deployment_id: int, data: Any, actor: str) -> dict[str, Any]:
         """Change a deployment's endpoint, status or notes."""
+        self.authorize(actor, "update_deployment")
         clean = rules.DEPLOYMENT.for_update(data)
 
         def run(s: Session) -> dict[str, Any]:
@@ -599,6 +619,7 @@ class Registry:
 
     def delete_deployment(self, deployment_id: int, actor: str) -> dict[str, Any]:
         """Forget a deployment."""
+        self.authorize(actor, "delete_deployment")
 
         def run(s: Session) -> dict[str, Any]:
             d = self._deployment(s, deployment_id)
@@ -639,6 +660,7 @@ class Registry:
     def set_alias(self, model: str, alias: str, data: Any, actor: str) -> dict[str, Any]:
         """Point `alias` of `model` at one of its releases (moving it if set)."""
         alias = rules.ALIAS.clean("alias", alias)
+        self.authorize(actor, "set_alias", alias=alias)
         release_id = rules.ALIAS_TARGET.for_create(data)["release_id"]
 
         def run(s: Session) -> dict[str, Any]:
@@ -682,6 +704,7 @@ class Registry:
 
     def delete_alias(self, model: str, alias: str, actor: str) -> dict[str, Any]:
         """Remove an alias."""
+        self.authorize(actor, "delete_alias", alias=alias)
 
         def run(s: Session) -> dict[str, Any]:
             m = self._model(s, model)

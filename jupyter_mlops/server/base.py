@@ -19,7 +19,7 @@ from tornado import web
 
 from ..errors import InvalidInput, MLOpsError, NotFound, Unavailable
 from ..fields import INT64_MAX, MAX_DEPTH, json_problem
-from ..identity import current_user
+from ..identity import Actor, current_actor, server_actor
 
 if TYPE_CHECKING:
     from ..services import Services
@@ -148,16 +148,16 @@ class MLOpsHandler(APIHandler):
         return holder.get()
 
     @property
-    def actor(self) -> str:
-        """Who acts, as the audit history and job owners record it. Under Jupyter's own token
-        or password login the server is one person's, and its anonymous user ids change with
-        every browser session: the actor is that person as a kernel and the CLI name them
-        (`$JUPYTERHUB_USER`, else the login). Under JupyterHub, or any other identity
-        provider, it is the provider's username."""
+    def actor(self) -> Actor:
+        """Who acts, as the audit history and job owners record it, with the groups that give
+        its role. Under Jupyter's own token or password login the server is one person's, and
+        its anonymous user ids change with every browser session (and are random for a
+        token-only client): the actor is that person as a kernel and the CLI name them
+        (`identity.current_actor`). Under JupyterHub, or any other identity provider, it is
+        the provider's user, with the groups JupyterHub's user model lists."""
         if type(self.identity_provider) in SINGLE_USER_PROVIDERS:
-            return current_user()
-        user = self.current_user
-        return getattr(user, "username", None) or str(user)
+            return current_actor()
+        return server_actor(self.current_user)
 
     def allowed_methods(self) -> list[str]:
         """The verbs this handler answers (for a 405's Allow header)."""

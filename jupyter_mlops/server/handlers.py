@@ -25,7 +25,7 @@ class HealthHandler(MLOpsHandler):
     @authorized
     async def get(self) -> None:
         def run(_: Query) -> dict[str, Any]:
-            svc = self.services
+            svc, actor = self.services, self.actor
             return {
                 "status": "ok",
                 "version": __version__,
@@ -33,6 +33,9 @@ class HealthHandler(MLOpsHandler):
                 "worker_alive": svc.jobs.has_live_worker(),
                 "workspace": str(svc.workspace.root),
                 "store": svc.settings.where()["store"],
+                "user": str(actor),
+                "role": svc.registry.policy.role_of(actor),
+                "protected_aliases": list(svc.registry.policy.protected_aliases),
             }
 
         await self.respond(run)

@@ -32,7 +32,8 @@ QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 ERRORS = {
     "400": "invalid input: the message names the field and the rule",
-    "403": "not authenticated, not authorized, no XSRF token, or a path outside the allowed folders",
+    "403": "not authenticated, not authorized, no XSRF token, a path outside the allowed folders, or the "
+    "caller's role on the registry does not allow this (the message names the role needed)",
     "404": "unknown object",
     "405": "the path does not take this verb (the Allow header lists those it takes)",
     "409": "conflict with the current state",

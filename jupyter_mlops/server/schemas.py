@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..registry import rules as registry_rules
+from ..registry.roles import ROLES
 
 Schema = dict[str, Any]
 
@@ -288,6 +289,9 @@ SCHEMAS: dict[str, Schema] = {
             "worker_alive": BOOL,
             "workspace": STR,
             "store": {**STR, "description": "the store's URL, password hidden"},
+            "user": {**STR, "description": "who the caller is, as the audit history records them"},
+            "role": {**enum(ROLES), "description": "the caller's role on the registry"},
+            "protected_aliases": {**array(STR), "description": "aliases only release managers may set or move"},
         }
     ),
     "Dashboard": obj(

@@ -61,7 +61,9 @@ class TrackingService:
     def start_import(self, data: Any, actor: str) -> dict[str, Any]:
         """Queue an import of the registered models named in `data` ({"names": [...]}; all
         when absent); one at a time per server (a second request answers the active job,
-        marked deduplicated)."""
+        marked deduplicated). Needs the release manager role: an import sets releases'
+        statuses and aliases, protected ones too."""
+        self.registry.authorize(actor, "import")
         names = rules.IMPORT.for_create(data or {}).get("names") or None
         if not self.tracking_uri:
             self.client()  # InvalidInput naming the setting

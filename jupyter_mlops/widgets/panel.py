@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from ..errors import one_line
-from ..identity import current_user
+from ..identity import current_actor
 
 if TYPE_CHECKING:
     from ..jobs.follow import Followed
@@ -28,7 +28,7 @@ class ActionPanel(w.VBox):
         from .. import services as services_mod
 
         self.services = services or services_mod.services_for()
-        self.actor = actor or current_user()
+        self.actor = actor or current_actor()
         self._busy = False
         self._lock = threading.RLock()
         super().__init__(**{"layout": w.Layout(width="auto"), **kwargs})
