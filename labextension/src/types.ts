@@ -14,6 +14,12 @@ export interface Health {
   workspace: string;
   /** the store's URL, password hidden */
   store: string;
+  /** who the caller is, as the audit history records them */
+  user: string;
+  /** the caller's role on the registry */
+  role: 'reader' | 'writer' | 'release_manager';
+  /** aliases only release managers may set or move */
+  protected_aliases: string[];
 }
 
 export interface Dashboard {

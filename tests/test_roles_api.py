@@ -1,0 +1,83 @@
+"""Roles through REST: two real Jupyter servers (two users, Jupyter's own token login, as a
+token-only client calls them) on one store, the team's roles in a system-wide config dir.
+Ada's server learns who she is and her groups from a Hub-API-compatible server; Bob's from
+$JUPYTERHUB_USER. A refusal is 403 JSON naming the role needed, and changes no row."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from hub_api_support import HubAPI
+from lab_support import LabServer, isolated_env, start_lab
+from jupyter_mlops.store import Store
+from jupyter_mlops.store.schema import Base
+
+ROLES = {"bob": "writer", "group:ml-leads": "release_manager"}
+
+
+def snapshot(db_url: str) -> dict[str, list[Any]]:
+    """Every row of every table but the workers' heartbeats (they tick on their own)."""
+    store = Store(db_url)
+    try:
+        with store.read() as s:
+            return {t.name: sorted(map(tuple, s.execute(select(t)).all()), key=repr)
+                    for t in Base.metadata.sorted_tables if t.name not in ("workers",)}
+    finally:
+        store.dispose()
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[tuple[LabServer, LabServer, str]]:
+    """Ada's and Bob's servers on one SQLite store; the roles in a system-wide config dir."""
+    system = tmp_path / "etc-jupyter"
+    system.mkdir()
+    (system / "jupyter_server_config.json").write_text(json.dumps({"MLOpsApp": {"roles": ROLES}}))
+    db_url = f"sqlite:///{tmp_path / 'team.db'}"
+    hub = HubAPI({"ada-token": {"kind": "user", "name": "ada", "groups": ["ml-leads"]}})
+    servers: list[LabServer] = []
+    try:
+        for name, extra in (("ada", {"JUPYTERHUB_API_URL": hub.url, "JUPYTERHUB_API_TOKEN": "ada-token"}), ("bob", {})):
+            root, home = tmp_path / name / "workspace", tmp_path / name / "home"
+            root.mkdir(parents=True)
+            env = isolated_env(home, JUPYTERHUB_USER=name, JUPYTER_CONFIG_PATH=str(system), **extra)
+            servers.append(start_lab(root, home, env=env, extra_args=[
+                f"--MLOpsApp.workspace_dir={root}", f"--MLOpsApp.db_url={db_url}", "--MLOpsApp.run_worker=False"]))
+        yield servers[0], servers[1], db_url
+    finally:
+        for server in servers:
+            server.stop()
+        hub.close()
+
+
+def test_two_users_roles_and_protected_alias_over_rest(pair: tuple[LabServer, LabServer, str]) -> None:
+    ada, bob, db_url = pair
+    assert {k: ada.ok("GET", "health")[k] for k in ("user", "role")} == {"user": "ada", "role": "release_manager"}
+    health = bob.ok("GET", "health")
+    assert (health["user"], health["role"], health["protected_aliases"]) == ("bob", "writer", ["production"])
+
+    ada.ok("POST", "models", {"name": "m", "storage_path": "hf://acme/m"})
+    rid = bob.ok("POST", "releases", {"model": "m", "version": "1"})["id"]
+    bob.ok("PUT", "aliases/m/staging", {"release_id": rid})  # a writer sets an unprotected alias
+
+    before = snapshot(db_url)
+    for method, path, body, message in [
+        ("POST", f"releases/{rid}/promote", None, "promote: needs the release manager role (bob is a writer)"),
+        ("PUT", "aliases/m/production", {"release_id": rid},
+         "set alias 'production' (a protected alias): needs the release manager role (bob is a writer)"),
+        ("DELETE", "models/m", None, "delete model: needs the release manager role (bob is a writer)"),
+    ]:
+        status, answer = bob.mlops(method, path, body, **({"cascade": "true"} if method == "DELETE" else {}))
+        assert (status, answer) == (403, {"error": "Forbidden", "message": message}), (path, answer)
+    assert snapshot(db_url) == before
+
+    assert ada.ok("POST", f"releases/{rid}/promote")["status"] == "released"
+    ada.ok("PUT", "aliases/m/production", {"release_id": rid})
+    actors = [(e["action"], e["actor"]) for e in ada.ok("GET", "audit", model="m")["items"]]
+    # token-only clients, yet each recorded as its user (not an anonymous id)
+    assert actors == [("set_alias", "ada"), ("promote", "ada"), ("set_alias", "bob"), ("create", "bob"),
+                      ("create", "ada")]
