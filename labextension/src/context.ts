@@ -7,6 +7,7 @@ import type { ActionBus } from './actions';
 import type { IRequestInit } from './api';
 import type { IContentsEntry } from './folders';
 import type { SavedState } from './saved';
+import type { Health } from './types';
 
 /** The sidebar's services, shared by the header and every tab. */
 export interface IMLOpsContext {
@@ -22,6 +23,8 @@ export interface IMLOpsContext {
   notebooks: INotebookTracker | null;
   /** View state kept across reloads (see `useSaved`). */
   saved: SavedState;
+  /** Who the server says the caller is, and their role (from `GET health`; unset until it answers). */
+  caller?: Pick<Health, 'user' | 'role'>;
 }
 
 /** The props of a tab component. */

@@ -75,6 +75,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (verdict.compatibility !== 'same') {
           console.warn(`jupyter_mlops: ${verdict.message}`);
         }
+        context.caller = { user: health.user, role: health.role };
         panel.verdict = verdict;
       })
       .catch(reason => {

@@ -1,7 +1,7 @@
 /** Pure logic of the Registry tab: request bodies from forms, inline errors, the release
  * lifecycle, paging and the audit history's wording. */
 import { APIError } from './api';
-import type { AuditEvent, PostModelsBody, PostReleasesBody, Release } from './types';
+import type { AuditEvent, Health, PostModelsBody, PostReleasesBody, Release } from './types';
 
 export type ReleaseStatus = Release['status'];
 export type Transition = 'promote' | 'demote' | 'deprecate';
@@ -20,6 +20,19 @@ export function allowedTransitions(status: ReleaseStatus): Transition[] {
   return (Object.keys(TRANSITIONS) as Transition[]).filter(t =>
     TRANSITIONS[t].from.includes(status)
   );
+}
+
+/** A caller's role on the registry, as `GET health` tells it. */
+export type Role = Health['role'];
+const ROLE_ORDER: Role[] = ['reader', 'writer', 'release_manager'];
+
+/** Why `role` may not take `action` (every transition needs the release manager role), or
+ * undefined when it may, or the role is not known yet (the server decides either way). */
+export function roleRefusal(role: Role | undefined, action: Transition): string | undefined {
+  if (role === undefined || ROLE_ORDER.indexOf(role) >= ROLE_ORDER.indexOf('release_manager')) {
+    return undefined;
+  }
+  return `${action}: needs the release manager role (you are a ${role})`;
 }
 
 /** Tags typed as `a, b c` -> `['a', 'b', 'c']` (empty ones and repeats dropped). */

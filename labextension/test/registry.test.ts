@@ -9,7 +9,8 @@ import {
   parseTags,
   quantizationStored,
   releaseBody,
-  releaseLabel
+  releaseLabel,
+  roleRefusal
 } from '../src/registry';
 import type { AuditEvent } from '../src/types';
 
@@ -110,6 +111,17 @@ describe('release lifecycle', () => {
     expect(allowedTransitions('released')).toEqual(['demote', 'deprecate']);
     expect(allowedTransitions('demoted')).toEqual(['promote', 'deprecate']);
     expect(allowedTransitions('deprecated')).toEqual([]);
+  });
+
+  it('says why a role may not move a release, and trusts the server when it does not know', () => {
+    expect(roleRefusal('writer', 'promote')).toBe(
+      'promote: needs the release manager role (you are a writer)'
+    );
+    expect(roleRefusal('reader', 'deprecate')).toBe(
+      'deprecate: needs the release manager role (you are a reader)'
+    );
+    expect(roleRefusal('release_manager', 'demote')).toBeUndefined();
+    expect(roleRefusal(undefined, 'promote')).toBeUndefined();
   });
 
   it('labels a release with its quantization unless none', () => {

@@ -14,6 +14,7 @@ import {
   quantizationStored,
   releaseBody,
   releaseLabel,
+  roleRefusal,
   Transition,
   transitionQuestion
 } from '../../registry';
@@ -83,7 +84,8 @@ export function ReleaseRow(props: {
             className={
               action === 'deprecate' ? 'jp-mlops-button jp-mlops-danger' : 'jp-mlops-button'
             }
-            disabled={busy}
+            disabled={busy || roleRefusal(context.caller?.role, action) !== undefined}
+            title={roleRefusal(context.caller?.role, action)}
             data-testid={`mlops-release-${action}`}
             onClick={() => void run(action)}
           >
