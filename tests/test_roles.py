@@ -288,3 +288,16 @@ def test_magic_refuses_by_role_and_changes_nothing(workspace: Path, system_confi
         for svc in services_mod._cache.values():
             svc.store.dispose()
         services_mod._cache.clear()
+
+
+def test_widget_shows_the_refusal_and_changes_nothing(team: Services) -> None:
+    from jupyter_mlops.widgets import RegistryPanel
+
+    panel = RegistryPanel(services=team, actor=ACTORS["writer"])
+    panel.models.value = "m"
+    panel.release.value = team.ids["r1"]  # type: ignore[attr-defined]
+    before = snapshot(team)
+    panel.promote_button.click()
+    assert "promote: needs the release manager role (will is a writer)" in panel.error.value, panel.error.value
+    assert snapshot(team) == before
+    assert not panel.promote_button.disabled  # the panel is not left busy
