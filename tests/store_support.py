@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 SCAN = """import pathlib, sys
 files = [p for p in pathlib.Path(sys.argv[1]).rglob("*") if p.is_file()]
@@ -20,3 +21,22 @@ def assert_secret_nowhere(folder: Path, secret: str) -> None:
                           timeout=60, check=True)
     count, found = proc.stdout.split(" ", 1)
     assert int(count) > 0 and found.strip() == "[]", proc.stdout
+
+
+def all_rows(store_or_url: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of a store (a `Store`, or the URL of one, opened and closed
+    here) but the workers' heartbeats, which tick on their own: compare two to see that
+    nothing changed."""
+    from sqlalchemy import select
+
+    from jupyter_mlops.store import Store
+    from jupyter_mlops.store.schema import Base
+
+    store = Store(store_or_url) if isinstance(store_or_url, str) else store_or_url
+    try:
+        with store.read() as s:
+            return {t.name: sorted(map(tuple, s.execute(select(t)).all()), key=repr)
+                    for t in Base.metadata.sorted_tables if t.name != "workers"}
+    finally:
+        if store is not store_or_url:
+            store.dispose()

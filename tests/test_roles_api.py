@@ -10,25 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from hub_api_support import HubAPI
+from store_support import all_rows
 from lab_support import LabServer, isolated_env, start_lab
-from jupyter_mlops.store import Store
-from jupyter_mlops.store.schema import Base
 
 ROLES = {"bob": "writer", "group:ml-leads": "release_manager"}
 
-
-def snapshot(db_url: str) -> dict[str, list[Any]]:
-    """Every row of every table but the workers' heartbeats (they tick on their own)."""
-    store = Store(db_url)
-    try:
-        with store.read() as s:
-            return {t.name: sorted(map(tuple, s.execute(select(t)).all()), key=repr)
-                    for t in Base.metadata.sorted_tables if t.name not in ("workers",)}
-    finally:
-        store.dispose()
 
 
 @pytest.fixture
@@ -64,7 +52,7 @@ def test_two_users_roles_and_protected_alias_over_rest(pair: tuple[LabServer, La
     rid = bob.ok("POST", "releases", {"model": "m", "version": "1"})["id"]
     bob.ok("PUT", "aliases/m/staging", {"release_id": rid})  # a writer sets an unprotected alias
 
-    before = snapshot(db_url)
+    before = all_rows(db_url)
     for method, path, body, message in [
         ("POST", f"releases/{rid}/promote", None, "promote: needs the release manager role (bob is a writer)"),
         ("PUT", "aliases/m/production", {"release_id": rid},
@@ -73,7 +61,7 @@ def test_two_users_roles_and_protected_alias_over_rest(pair: tuple[LabServer, La
     ]:
         status, answer = bob.mlops(method, path, body, **({"cascade": "true"} if method == "DELETE" else {}))
         assert (status, answer) == (403, {"error": "Forbidden", "message": message}), (path, answer)
-    assert snapshot(db_url) == before
+    assert all_rows(db_url) == before
 
     assert ada.ok("POST", f"releases/{rid}/promote")["status"] == "released"
     ada.ok("PUT", "aliases/m/production", {"release_id": rid})

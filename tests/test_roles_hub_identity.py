@@ -13,10 +13,8 @@ from typing import Any
 
 import pytest
 from jupyter_server.auth import IdentityProvider, User
-from sqlalchemy import select
+from store_support import all_rows
 
-from jupyter_mlops.store import Store
-from jupyter_mlops.store.schema import Base
 
 #: The Hub's users by API token.
 HUB_USERS = {
@@ -40,28 +38,12 @@ class HubLikeIdentityProvider(IdentityProvider):
 
 
 @pytest.fixture
-def jp_server_config(jp_root_dir: Path) -> dict[str, Any]:
-    return {
-        "ServerApp": {
-            "jpserver_extensions": {"jupyter_mlops": True},
-            "allow_unauthenticated_access": False,
-            "identity_provider_class": HubLikeIdentityProvider,
-        },
-        "MLOpsApp": {
-            "workspace_dir": str(jp_root_dir),
-            "roles": {"group:ml-leads": "release_manager", "group:ml": "writer"},
-        },
-    }
+def jp_server_config(jp_server_config: dict[str, Any]) -> dict[str, Any]:
+    """The suite's server (conftest.py), under the Hub-like identity, with the team's roles."""
+    jp_server_config["ServerApp"]["identity_provider_class"] = HubLikeIdentityProvider
+    jp_server_config["MLOpsApp"]["roles"] = {"group:ml-leads": "release_manager", "group:ml": "writer"}
+    return jp_server_config
 
-
-def rows(root: Path) -> dict[str, list[Any]]:
-    store = Store(f"sqlite:///{root / '.mlops' / 'mlops.db'}")
-    try:
-        with store.read() as s:
-            return {t.name: sorted(map(tuple, s.execute(select(t)).all()), key=repr)
-                    for t in Base.metadata.sorted_tables if t.name != "workers"}
-    finally:
-        store.dispose()
 
 
 async def test_groups_from_the_hub_user_give_the_roles(jp_fetch: Any, jp_root_dir: Path) -> None:
@@ -79,11 +61,11 @@ async def test_groups_from_the_hub_user_give_the_roles(jp_fetch: Any, jp_root_di
     assert (await call("bob-token", "POST", "models", {"name": "m", "storage_path": "hf://a/m"}))[0] == 201
     status, release = await call("bob-token", "POST", "releases", {"model": "m", "version": "1"})
     assert status == 201
-    before = rows(jp_root_dir)
+    before = all_rows(f"sqlite:///{jp_root_dir / '.mlops' / 'mlops.db'}")
     status, refused = await call("bob-token", "POST", f"releases/{release['id']}/promote")
     assert (status, refused) == (403, {"error": "Forbidden",
                                        "message": "promote: needs the release manager role (bob is a writer)"})
-    assert rows(jp_root_dir) == before
+    assert all_rows(f"sqlite:///{jp_root_dir / '.mlops' / 'mlops.db'}") == before
     status, promoted = await call("ada-token", "POST", f"releases/{release['id']}/promote")
     assert (status, promoted["status"]) == (200, "released")
     status, audit = await call("ada-token", "GET", "audit")

@@ -25,7 +25,7 @@ GROUP_PREFIX = "group:"
 DEFAULT_PROTECTED_ALIASES = ("production",)
 
 #: The role each change of the registry needs (an alias action on a protected alias
-#: needs the release manager role whatever this says).
+#: needs the release manager role whatever this says). `rollback` is the alias timeline's.
 ACTIONS: dict[str, str] = {
     "create_model": WRITER,
     "update_model": WRITER,
@@ -36,6 +36,7 @@ ACTIONS: dict[str, str] = {
     "update_deployment": WRITER,
     "set_alias": WRITER,
     "delete_alias": WRITER,
+    "rollback": WRITER,
     "set_default_model": WRITER,
     "build": WRITER,
     "push": WRITER,
@@ -80,7 +81,7 @@ class Policy:
         """The role `action` needs (on `alias`, for an alias action)."""
         if action in ALIAS_ACTIONS and alias in self.protected_aliases:
             return RELEASE_MANAGER
-        return ACTIONS.get(action, WRITER)
+        return ACTIONS[action]
 
     def authorize(self, actor: str, action: str, *, alias: str | None = None) -> str:
         """The actor's role when it may do `action` (on `alias`); else Forbidden naming the
