@@ -667,7 +667,7 @@ class Registry:
         model: str,
         as_of: str,
         entity_type: str,
-        keys: tuple[str, ...],
+        keys: dict[str, Any],
         limit: Any,
         cursor: str | None,
         **filters: Any,

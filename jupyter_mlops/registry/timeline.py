@@ -15,48 +15,42 @@ from ..errors import InvalidInput, NotFound
 from ..paging import check_limit, decode_cursor, encode_cursor
 from ..store.schema import AliasEvent, AuditEvent, Release
 
-#: The keys of a release's and a deployment's JSON view (older audit rows may lack some).
-RELEASE_KEYS = (
-    "id",
-    "model",
-    "model_id",
-    "version",
-    "quantization",
-    "release_notes",
-    "status",
-    "metadata",
-    "auto_build",
-    "mlflow_run",
-    "created_at",
-    "updated_at",
+#: The keys of a release's, a deployment's and a model's JSON view, each with the value an
+#: older audit row that lacks it stands for.
+RELEASE_KEYS: dict[str, Any] = {
+    **dict.fromkeys(("id", "model", "model_id", "version", "quantization", "release_notes", "status")),
+    "metadata": {},
+    "auto_build": False,
+    **dict.fromkeys(("mlflow_run", "created_at", "updated_at")),
+}
+DEPLOYMENT_KEYS: dict[str, Any] = dict.fromkeys(
+    (
+        "id",
+        "release_id",
+        "model",
+        "version",
+        "quantization",
+        "environment",
+        "endpoint",
+        "status",
+        "notes",
+        "created_at",
+        "updated_at",
+    )
 )
-DEPLOYMENT_KEYS = (
-    "id",
-    "release_id",
-    "model",
-    "version",
-    "quantization",
-    "environment",
-    "endpoint",
-    "status",
-    "notes",
-    "created_at",
-    "updated_at",
-)
-MODEL_KEYS = (
-    "id",
-    "name",
-    "storage_path",
-    "repository",
-    "company",
-    "base_model",
-    "parameter_count",
-    "description",
-    "tags",
-    "metadata",
-    "created_at",
-    "updated_at",
-)
+MODEL_KEYS: dict[str, Any] = {
+    **dict.fromkeys(
+        ("id", "name", "storage_path", "repository", "company", "base_model", "parameter_count", "description")
+    ),
+    "tags": [],
+    "metadata": {},
+    **dict.fromkeys(("created_at", "updated_at")),
+}
+
+
+def as_then(view: dict[str, Any], keys: dict[str, Any]) -> dict[str, Any]:
+    """An audited view with the keys of the view today (a missing one gets its default)."""
+    return {key: view.get(key, default) for key, default in keys.items()}
 
 
 def iso(value: datetime) -> str:
@@ -128,10 +122,10 @@ def model_at(s: Session, name: str, when: datetime) -> dict[str, Any]:
     ).first()
     if row is None or row.after is None:
         raise NotFound(f"model {name!r} did not exist at {iso(when)}")
-    return {key: row.after.get(key) for key in MODEL_KEYS}
+    return as_then(row.after, MODEL_KEYS)
 
 
-def views_at(s: Session, model_id: int, entity_type: str, when: datetime, keys: Sequence[str]) -> list[dict[str, Any]]:
+def views_at(s: Session, model_id: int, entity_type: str, when: datetime, keys: dict[str, Any]) -> list[dict[str, Any]]:
     """The model's releases or deployments (`entity_type`) that existed at `when`, each as it
     was then (its last audited view by then), newest first."""
     views: dict[str, dict[str, Any]] = {}
@@ -144,7 +138,7 @@ def views_at(s: Session, model_id: int, entity_type: str, when: datetime, keys: 
         if after is None:
             views.pop(entity_id, None)
         else:
-            views[entity_id] = {key: after.get(key) for key in keys}
+            views[entity_id] = as_then(after, keys)
     return sorted(views.values(), key=lambda v: -int(v["id"]))
 
 
