@@ -77,7 +77,11 @@ class MLOpsApp(ExtensionApp, MLOpsSettings):
             from .jobs.worker import Worker
 
             self._worker = Worker(
-                services.store, max_jobs=settings.max_jobs, scratch=services.workspace.state_dir, standby=True
+                services.store,
+                max_jobs=settings.max_jobs,
+                scratch=services.workspace.state_dir,
+                standby=True,
+                place=services.jobs.place,
             )
             services.jobs.on_submit = self._worker.wake
             self._worker_thread = threading.Thread(target=self._worker.serve, name="mlops-worker", daemon=True)

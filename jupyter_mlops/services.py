@@ -11,6 +11,7 @@ from typing import Any
 
 from .config import Settings, load_settings
 from .jobs import JobQueue
+from .jobs.queue import place_of
 from .registry import Registry
 from .store import Store, open_store
 
@@ -34,7 +35,7 @@ class Services:
         workspace.state_dir.mkdir(parents=True, exist_ok=True)
         self.store = store or open_store(workspace.db_url)
         self.registry = Registry(self.store)
-        self.jobs = JobQueue(self.store)
+        self.jobs = JobQueue(self.store, place_of(workspace.root))
         self.deps = DepsService(
             self.store,
             self.jobs,

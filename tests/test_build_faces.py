@@ -77,7 +77,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory, docker_host: str, base_imag
     add_releases(svc, base_image)
     build = svc.builds.start({"release_id": svc.builds.release_id("tiny:1.0"), "base_image": base_image,
                               "tag": "faces/tiny:1.0"}, "setup")
-    job = Worker(svc.store).run_job(build["job_id"])
+    job = Worker(svc.store, place=svc.jobs.place).run_job(build["job_id"])
     assert job["state"] == "succeeded", job["error"]
     yield Shared(root, svc, svc.builds.get(build["id"]))
     close(svc)

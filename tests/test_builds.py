@@ -52,13 +52,13 @@ def release(svc: Services, files: dict[str, str | bytes], *, model: str = "tiny"
 def run_build(svc: Services, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Queue a build and run its job to the end: (job, build)."""
     build = svc.builds.start(data, "tester")
-    job = Worker(svc.store).run_job(build["job_id"])
+    job = Worker(svc.store, place=svc.jobs.place).run_job(build["job_id"])
     return job, svc.builds.get(build["id"])
 
 
 def in_background(svc: Services, build: dict[str, Any]) -> tuple[threading.Thread, dict[str, Any]]:
     out: dict[str, Any] = {}
-    t = threading.Thread(target=lambda: out.update(Worker(svc.store).run_job(build["job_id"])), daemon=True)
+    t = threading.Thread(target=lambda: out.update(Worker(svc.store, place=svc.jobs.place).run_job(build["job_id"])), daemon=True)
     t.start()
     return t, out
 
@@ -227,7 +227,7 @@ def test_same_content_reuses_the_image_unless_no_cache(svc: Services, docker_api
 def test_auto_build_on_release_creation(svc: Services, docker_api: Any, base_image: str) -> None:
     rel = release(svc, {"Dockerfile": f"FROM {base_image}\nCOPY weights.bin /w\n"}, auto_build=True)
     assert rel["build"]["tag"] == "tiny:1.0"
-    job = Worker(svc.store).run_job(rel["build"]["job_id"])
+    job = Worker(svc.store, place=svc.jobs.place).run_job(rel["build"]["job_id"])
     assert job["state"] == "succeeded", job["error"]
     build = svc.builds.get(rel["build"]["id"])
     assert docker_api.inspect_image(build["image_id"])["Config"]["Labels"][f"{LABEL}.release-id"] == str(rel["id"])
@@ -252,7 +252,7 @@ def test_push_then_pull_back_by_digest(svc: Services, docker_api: Any, base_imag
     push = svc.builds.push(build["id"], {"registry": registry_addr, "repository": "team/tiny", "tag": "v1",
                                          "username": "ada", "password": secret}, "tester")
     assert push["reference"] == f"{registry_addr}/team/tiny:v1"
-    pushed = Worker(svc.store).run_job(push["job_id"])
+    pushed = Worker(svc.store, place=svc.jobs.place).run_job(push["job_id"])
     assert pushed["state"] == "succeeded", pushed["error"]
     record = svc.builds.get(build["id"])["pushes"][0]
     assert record["digest"].startswith("sha256:") and record["state"] == "succeeded"
@@ -272,7 +272,7 @@ def test_push_to_nowhere_fails_clearly(svc: Services, base_image: str) -> None:
     job, build = run_build(svc, {"release_id": rel["id"], "base_image": base_image})
     assert job["state"] == "succeeded", job["error"]
     push = svc.builds.push(build["id"], {"registry": "127.0.0.1:1"}, "tester")
-    pushed = Worker(svc.store).run_job(push["job_id"])
+    pushed = Worker(svc.store, place=svc.jobs.place).run_job(push["job_id"])
     assert pushed["state"] == "failed" and "127.0.0.1:1" in pushed["error"]
     assert svc.builds.get(build["id"])["pushes"][0]["digest"] is None
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -235,6 +237,8 @@ def test_a_failed_download_says_its_cause_in_one_line(cli: Run, env: dict[str, s
         f"error: download job 1 failed: network failure talking to http://127.0.0.1:{port}: ConnectError: "
         "[Errno 111] Connection refused")
     assert len(failed.stderr.splitlines()) <= 3  # queued, (progress,) the error
+    shown = cli("jobs", "show", "1").stdout
+    assert re.search(rf"\n  place +{re.escape(socket.gethostname())}:{re.escape(str(Path(env['JUPYTER_MLOPS_WORKSPACE']).resolve()))}\n", shown), shown
     job = json.loads(cli("jobs", "show", "1", "--json").stdout)
     assert job["error"] == f"network failure talking to http://127.0.0.1:{port}: ConnectError: [Errno 111] " \
                            "Connection refused"

@@ -39,7 +39,7 @@ def project(tmp_path: Path, wheelhouse: Path, *lines: str, pyproject: str | None
 
 def run_repair(services: Services, python: Path, folder: Path, **target: object) -> dict:
     job = services.deps.repair(services.deps.target(str(python), str(folder), **target), "tester")
-    return Worker(services.store).run_job(job["id"])
+    return Worker(services.store, place=services.jobs.place).run_job(job["id"])
 
 
 def lines(services: Services, job_id: int) -> list[str]:
@@ -53,7 +53,7 @@ def test_repair_installs_missing_and_outdated_and_keeps_torch_byte_identical(
     before = probe(rocm_env_copy)
     server_env = {k: d.version for k, d in probe(sys.executable).distributions.items()}
     job = services.deps.repair(services.deps.target(str(rocm_env_copy), str(folder)), "tester", installer=installer)
-    done = Worker(services.store).run_job(job["id"])
+    done = Worker(services.store, place=services.jobs.place).run_job(job["id"])
     assert done["state"] == "succeeded", (done, lines(services, job["id"])[-20:])
     result = done["result"]
     assert sorted(result["installed"]) == ["alpha>=2", "beta>=1.5", "filelock", "filler-03>=1.1"]

@@ -46,13 +46,13 @@ FILES = {"config.json": b'{"model_type": "tiny"}', "model-q4.gguf": payload("q4"
 
 def run(hub_services: Services, data: dict[str, Any]) -> dict[str, Any]:
     job = hub_services.hub.start_download(data, "tester")
-    return Worker(hub_services.store).run_job(job["id"])
+    return Worker(hub_services.store, place=hub_services.jobs.place).run_job(job["id"])
 
 
 def in_background(hub_services: Services, data: dict[str, Any]) -> tuple[dict[str, Any], threading.Thread, dict[str, Any]]:
     job = hub_services.hub.start_download(data, "tester")
     out: dict[str, Any] = {}
-    t = threading.Thread(target=lambda: out.update(Worker(hub_services.store).run_job(job["id"])), daemon=True)
+    t = threading.Thread(target=lambda: out.update(Worker(hub_services.store, place=hub_services.jobs.place).run_job(job["id"])), daemon=True)
     t.start()
     return job, t, out
 
@@ -221,7 +221,7 @@ def test_gated_with_token_and_token_never_stored(hub_services: Services, hub: Fa
     token_file = Path(job["params"]["token_file"])
     assert token_file.parent == hub_services.workspace.state_dir / "secrets"
     assert oct(token_file.stat().st_mode & 0o777) == "0o600"
-    done = Worker(hub_services.store).run_job(job["id"])
+    done = Worker(hub_services.store, place=hub_services.jobs.place).run_job(job["id"])
     assert done["state"] == "succeeded", done["error"]
     assert not token_file.exists()  # the job read it, then deleted it
     assert any(h.get("Authorization") == f"Bearer {TOKEN}" for _, _, h in hub.requests)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,10 +24,10 @@ from jupyter_mlops.errors import Conflict, NotFound, one_line
 from jupyter_mlops.jobs import FINAL_STATES, JobQueue
 from jupyter_mlops.jobs.context import FLUSH_INTERVAL, MAX_LINE, MAX_PIECES, JobContext
 from jupyter_mlops.jobs.follow import follow
-from jupyter_mlops.jobs.queue import is_runner_of, pid_alive
+from jupyter_mlops.jobs.queue import HOST, WORKER_STALE, is_runner_of, pid_alive, place_of
 from jupyter_mlops.jobs.worker import Worker
 from jupyter_mlops.store import Store
-from jupyter_mlops.store.schema import Job, Worker as WorkerRow
+from jupyter_mlops.store.schema import Job, Worker as WorkerRow, utcnow
 from jupyter_mlops.config import Settings
 
 pytestmark = pytest.mark.timeout(90)
@@ -670,3 +670,57 @@ def test_standby_runner_ends_when_its_worker_is_killed(start_worker: Callable[[]
     os.kill(worker.pid, signal.SIGKILL)
     worker.proc.wait()
     wait_gone(standby)
+
+
+# -- places: where a job may run ---------------------------------------------------------
+
+def test_a_worker_claims_its_places_jobs_and_jobs_any_worker_may_run(store: Store, tmp_path: Path) -> None:
+    here, there = place_of(tmp_path / "ada"), place_of(tmp_path / "bob")
+    ada, bob = JobQueue(store, here), JobQueue(store, there)
+    repair = bob.submit("deps.repair", {"python": sys.executable}, dedupe_key="deps:x")
+    assert repair["place"] == {"host": HOST, "workspace": str((tmp_path / "bob").resolve())}
+    anywhere = bob.submit(KIND, {"n": 1})
+    assert anywhere["place"] is None, "a job that touches no local file may run on any worker"
+    # the same dedupe key in another workspace is another job; in the same one, the twin
+    assert ada.submit("deps.repair", {"python": sys.executable}, dedupe_key="deps:x")["id"] != repair["id"]
+    assert bob.submit("deps.repair", {"python": sys.executable}, dedupe_key="deps:x")["deduplicated"] is True
+
+    worker = Worker(store, place=here)
+    worker.register()
+    try:
+        assert worker._claim(repair["id"]) is False, "Bob's repair is not Ada's worker's to run"
+        assert job_row(store, repair["id"]).state == "queued"
+        assert worker._claim(anywhere["id"]) is True
+        wait_for(lambda: job_row(store, anywhere["id"]).state == "succeeded" or worker.tick(claim=False),
+                 START_TIMEOUT, "the job any worker may run")
+    finally:
+        worker.shutdown()
+    assert ada.has_live_worker() is False and bob.has_live_worker() is False
+
+
+def test_a_worker_on_a_place_counts_as_live_only_for_that_place(store: Store, tmp_path: Path) -> None:
+    here, there = place_of(tmp_path / "ada"), place_of(tmp_path / "bob")
+    worker = Worker(store, place=here)
+    worker.register()
+    try:
+        assert JobQueue(store, here).has_live_worker() is True
+        # a kernel in Bob's workspace runs its job inline rather than wait for Ada's server
+        assert JobQueue(store, there).has_live_worker() is False
+    finally:
+        worker.shutdown()
+
+
+def test_a_silent_worker_on_another_host_has_its_running_jobs_interrupted(store: Store, queue: JobQueue) -> None:
+    """A server elsewhere that stopped heart-beating: any other server's sweep marks its job."""
+    job = queue.submit(KIND, {"n": 300, "delay": 0.1})
+    stale = utcnow() - WORKER_STALE - timedelta(seconds=1)
+    with store.write() as s:
+        far = WorkerRow(host="elsewhere.example", pid=1, started_at=stale, heartbeat_at=stale)
+        s.add(far)
+        s.flush()
+        row = s.get(Job, job["id"])
+        assert row is not None
+        row.state, row.worker_id, row.host, row.pid = "running", far.id, "elsewhere.example", 1
+    assert queue.recover() == [job["id"]]
+    assert queue.get(job["id"])["state"] == "interrupted"
+    assert queue.recover() == [], "nothing left to mark; nothing written"

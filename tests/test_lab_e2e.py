@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -427,6 +428,11 @@ def test_jobs_tab_shows_a_job_started_from_a_notebook_magic(lab: Lab, lab_hub: F
     download = lab.testid("mlops-job-row", job_id=found.group(1))
     lab.wait_attr(download, "data-kind", "hub.download")
     lab.wait_attr(download, "data-state", "succeeded", timeout=60)
+    # a download acts on this workspace's files: the row says where it runs, in full in its tooltip
+    place = download.locator('[data-testid="mlops-job-place"]')
+    lab.wait_text(place, f"in {lab.server.root_dir.name}")
+    assert place.get_attribute("title") == f"runs on {socket.gethostname()} in {lab.server.root_dir.resolve()}"
+    assert row.locator('[data-testid="mlops-job-place"]').count() == 0, "a selftest may run on any worker"
     lab.assert_no_console_errors()
 
 

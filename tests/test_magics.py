@@ -165,7 +165,7 @@ def test_selftest_inline_shows_progress(shell: InteractiveShell, workspace: Path
 
 def test_selftest_waits_on_a_live_worker(shell: InteractiveShell) -> None:
     svc = services_mod.services_for()
-    worker = Worker(svc.store, scratch=svc.workspace.state_dir)
+    worker = Worker(svc.store, scratch=svc.workspace.state_dir, place=svc.jobs.place)
     thread = threading.Thread(target=worker.serve, daemon=True)
     thread.start()
     try:

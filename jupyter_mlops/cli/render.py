@@ -185,7 +185,8 @@ def job_row(job: dict[str, Any]) -> dict[str, Any]:
 
 def job_record(job: dict[str, Any]) -> dict[str, Any]:
     """A job's key/value lines."""
-    row = job_row(job)
+    place = job.get("place")
+    row = {**job_row(job), "place": f"{place['host']}:{place['workspace']}" if place else "any worker"}
     keys = (
         "id",
         "kind",
@@ -196,6 +197,7 @@ def job_record(job: dict[str, Any]) -> dict[str, Any]:
         "result",
         "params",
         "owner",
+        "place",
         "cancel_requested",
         "log_count",
         "created_at",

@@ -48,7 +48,7 @@ def follow(
     poll: float = POLL,
 ) -> Followed:
     """Run job `job_id` inline in a worker of this process when it is still queued and no
-    server worker is alive (a plain kernel, the CLI), else follow its row for up to
+    server worker of its place is alive (a plain kernel, the CLI), else follow its row for up to
     `timeout` seconds (Unavailable after that). `on_job` gets every state seen, `on_line`
     each log line after seq `after` but a failure's traceback (`jobs log` shows it).
     `scratch` is the inline job's working folder."""
@@ -76,7 +76,7 @@ def follow(
     if job["state"] == "queued" and not jobs.has_live_worker():
         from .worker import Worker
 
-        Worker(jobs.store, max_jobs=1, scratch=scratch).run_job(job_id, on_tick=tick)
+        Worker(jobs.store, max_jobs=1, scratch=scratch, place=jobs.place).run_job(job_id, on_tick=tick)
         where = "inline"
     else:
         deadline = time.monotonic() + timeout

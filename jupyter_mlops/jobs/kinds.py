@@ -19,6 +19,10 @@ KINDS: dict[str, str] = {
     "build.push": "jupyter_mlops.builds.job:push",
     "mlflow.import": "jupyter_mlops.tracking.importer:import_models",
 }
+#: Kinds that touch no local file, which any worker may run. Every other kind acts on
+#: its workspace's files (a kernel's environment, the models folder, a build context, a
+#: secret file handed to it) and runs only where it was submitted.
+ANYWHERE: frozenset[str] = frozenset({"diagnostic.count"})
 
 
 #: Heavy libraries a standby runner imports ahead of its job.

@@ -1,4 +1,9 @@
-"""The job queue: submit, read, cancel and recover jobs stored as rows."""
+"""The job queue: submit, read, cancel and recover jobs stored as rows.
+
+A job that acts on local files (a kernel's environment, the models folder, a build
+context, a secret file) records its place, this host and workspace, and only a worker of
+that place claims it; a job that needs no local files may run on any worker. Any process
+may read or cancel any job: the worker that runs it ends its process."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import signal
 import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -26,6 +32,27 @@ HOST = socket.gethostname()
 #: A worker on another host whose heartbeat is older than this is taken for dead.
 WORKER_STALE = timedelta(seconds=30)
 STATE_FIELD = Field("string", enum=STATES)
+#: How long a place may be (a host name, a colon, an absolute workspace path).
+PLACE_LENGTH = 1024
+
+
+def place_of(workspace: Path) -> str:
+    """The place of jobs acting on `workspace` here: `host:/resolved/workspace`."""
+    place = f"{HOST}:{workspace.resolve()}"
+    if len(place) > PLACE_LENGTH:
+        raise InvalidInput(
+            f"workspace_dir: a job place (host and workspace path) must be at most {PLACE_LENGTH} characters",
+            field="workspace_dir",
+        )
+    return place
+
+
+def place_view(place: str | None) -> dict[str, str] | None:
+    """A place as JSON: {host, workspace}; None for a job any worker may run."""
+    if place is None:
+        return None
+    host, _, workspace = place.partition(":")
+    return {"host": host, "workspace": workspace}
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -45,6 +72,7 @@ def job_view(j: Job, now: datetime | None = None) -> dict[str, Any]:
         "params": j.params,
         "state": j.state,
         "owner": j.owner,
+        "place": place_view(j.place),
         "progress": {
             "done": j.progress_done,
             "total": j.progress_total,
@@ -118,10 +146,13 @@ def signal_job(pid: int, job_id: int, sig: int) -> bool:
 
 
 class JobQueue:
-    """Jobs as rows: any process may submit, read, or cancel them."""
+    """Jobs as rows: any process may submit, read, or cancel them. Jobs of kinds that act
+    on local files are placed at `place` (see `place_of`); None places them nowhere in
+    particular (a queue with no workspace: any worker runs them)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, place: str | None = None) -> None:
         self.store = store
+        self.place = place
         #: Called after a job is queued; the server points it at its worker's `wake`.
         self.on_submit: Callable[[], None] | None = None
 
@@ -138,21 +169,24 @@ class JobQueue:
         self.woken()
         return view
 
-    @staticmethod
     def enqueue(
-        s: Any, kind: str, params: dict[str, Any] | None = None, *, owner: str = "", dedupe_key: str | None = None
+        self, s: Any, kind: str, params: dict[str, Any] | None = None, *, owner: str = "", dedupe_key: str | None = None
     ) -> tuple[Job, bool]:
         """Queue a job inside the caller's write transaction, so it commits (or not) with
         the caller's rows; returns (job, True) when an active twin was found instead.
-        Call `woken()` after the commit."""
+        Call `woken()` after the commit. A twin is a job of the same place: the same
+        download asked for in two workspaces is two jobs."""
         kinds.resolve(kind)
         if params is not None and not isinstance(params, dict):
             raise InvalidInput("params: must be a JSON object", field="params")
+        place = self.place if kind not in kinds.ANYWHERE else None
         if dedupe_key:
-            twin = s.scalar(select(Job).where(Job.dedupe_key == dedupe_key, Job.state.in_(ACTIVE_STATES)))
+            twin = s.scalar(
+                select(Job).where(Job.dedupe_key == dedupe_key, Job.state.in_(ACTIVE_STATES), _at(Job.place, place))
+            )
             if twin is not None:
                 return twin, True
-        job = Job(kind=kind, params=params or {}, owner=owner, dedupe_key=dedupe_key, state="queued")
+        job = Job(kind=kind, params=params or {}, owner=owner, dedupe_key=dedupe_key, state="queued", place=place)
         s.add(job)
         s.flush()
         return job, False
@@ -219,8 +253,9 @@ class JobQueue:
             }
 
     def cancel(self, job_id: int) -> dict[str, Any]:
-        """Cancel a job from any process: a queued one at once, a running one by
-        signalling its subprocess (its worker also watches for the request)."""
+        """Cancel a job from any process, on any host: a queued one at once; a running one
+        is ended by its worker, which watches for the request (on this host the job's
+        subprocess is also signalled at once)."""
         with self.store.write() as s:
             job = self._job(s, job_id)
             if job.state in FINAL_STATES:
@@ -234,38 +269,43 @@ class JobQueue:
         return self.get(job_id)
 
     def has_live_worker(self) -> bool:
-        """Whether some worker (a server's) is alive and taking jobs."""
+        """Whether a worker (a server's) of this queue's place is alive and taking jobs."""
         with self.store.read() as s:
-            workers = s.scalars(select(Worker).where(Worker.stopped_at.is_(None))).all()
+            workers = s.scalars(select(Worker).where(Worker.stopped_at.is_(None), _at(Worker.place, self.place))).all()
             return any(worker_alive(w) for w in workers)
 
     def recover(self) -> builtins.list[int]:
-        """Mark jobs left running by dead workers interrupted; end their leftover
-        subprocesses. Returns the ids marked."""
+        """Mark jobs left running by dead workers interrupted, whichever server's they
+        were (a worker on this host is dead when its process is, elsewhere when its
+        heartbeat is stale); end their leftover subprocesses on this host. Returns the ids
+        marked. Reads first: with nothing dead, nothing is written."""
+        with self.store.read() as s:
+            live = s.scalars(select(Worker).where(Worker.stopped_at.is_(None))).all()
+            alive = {w.id for w in live if worker_alive(w)}
+            dead_here = [w.id for w in live if w.id not in alive and w.host == HOST]
+            orphans = [
+                j.id
+                for j in s.scalars(select(Job).where(Job.state == "running"))
+                if j.worker_id is None or j.worker_id not in alive
+            ]
+        if not orphans and not dead_here:
+            return []
         marked: builtins.list[int] = []
         with self.store.write() as s:
-            running = s.scalars(select(Job).where(Job.state == "running")).all()
-            for job in running:
-                worker = s.get(Worker, job.worker_id) if job.worker_id else None
-                if worker is not None and worker_alive(worker):
-                    continue
+            for job in s.scalars(select(Job).where(Job.id.in_(orphans), Job.state == "running").with_for_update()):
                 if job.pid and job.host == HOST:
                     signal_job(job.pid, job.id, signal.SIGKILL)
                 job.state, job.finished_at = "interrupted", utcnow()
                 job.error = "the process running this job stopped before it finished"
                 marked.append(job.id)
-            s.execute(
-                update(Worker)
-                .where(Worker.stopped_at.is_(None), Worker.host == HOST)
-                .where(
-                    Worker.id.not_in(
-                        [w.id for w in s.scalars(select(Worker).where(Worker.stopped_at.is_(None))) if worker_alive(w)]
-                        or [-1]
-                    )
-                )
-                .values(stopped_at=utcnow())
-            )
+            if dead_here:
+                s.execute(update(Worker).where(Worker.id.in_(dead_here)).values(stopped_at=utcnow()))
         return marked
+
+
+def _at(column: Any, place: str | None) -> Any:
+    """A filter on `column` (a job's or a worker's place) for rows of `place`."""
+    return column.is_(None) if place is None else column == place
 
 
 def worker_alive(w: Worker) -> bool:

@@ -1,7 +1,10 @@
 """The worker: claims queued jobs atomically and runs each in its own subprocess.
 
 The server runs one in a thread; a kernel or the CLI runs one inline for a single
-job when no server worker is alive. Same code either way."""
+job when no server worker of its place is alive. Same code either way. A worker claims
+the jobs of its place (this host and workspace) and those any worker may run; every
+few seconds it also marks interrupted the running jobs of workers that died, any
+server's, so a dead server's jobs are seen as such from everywhere."""
 
 from __future__ import annotations
 
@@ -15,8 +18,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from ..store import Store
 from ..store.schema import Job, utcnow
@@ -27,6 +31,8 @@ log = logging.getLogger(__name__)
 TICK = 0.2
 STANDBY = "--standby"
 HEARTBEAT = 2.0
+#: How often a worker looks for jobs left running by dead workers.
+SWEEP = 5.0
 CANCEL_GRACE = 5.0
 ERROR_BACKOFF = 1.0
 
@@ -50,9 +56,13 @@ class Worker:
         env: dict[str, str] | None = None,
         scratch: Path | None = None,
         standby: bool = False,
+        place: str | None = None,
     ) -> None:
+        """`place`: the jobs' place it takes (see `queue.place_of`); None takes only jobs
+        any worker may run."""
         self.store = store
-        self.queue = JobQueue(store)
+        self.queue = JobQueue(store, place)
+        self.place = place
         self.max_jobs = max_jobs
         self.env = env
         self.scratch = scratch
@@ -63,6 +73,7 @@ class Worker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._last_beat = 0.0
+        self._last_sweep = 0.0
 
     # -- lifecycle -----------------------------------------------------------------
     def register(self) -> None:
@@ -73,7 +84,7 @@ class Worker:
         if marked:
             log.warning("jupyter_mlops: jobs %s were left running by a stopped process; now interrupted", marked)
         with self.store.write() as s:
-            row = WorkerRow(host=HOST, pid=os.getpid())
+            row = WorkerRow(host=HOST, pid=os.getpid(), place=self.place)
             s.add(row)
             s.flush()
             self.id = row.id
@@ -138,7 +149,8 @@ class Worker:
 
     # -- one step ------------------------------------------------------------------
     def tick(self, *, claim: bool = True) -> None:
-        """Reap finished subprocesses, enforce cancels, claim new jobs, heartbeat."""
+        """Reap finished subprocesses, enforce cancels, claim new jobs, heartbeat, and
+        (a serving worker) sweep up dead workers' jobs."""
         for run in list(self._running.values()):
             code = run.proc.poll()
             if code is not None:
@@ -153,15 +165,20 @@ class Worker:
             with self.store.write() as s:
                 s.execute(update(WorkerRow).where(WorkerRow.id == self.id).values(heartbeat_at=utcnow()))
             self._last_beat = now
+        if claim and now - self._last_sweep >= SWEEP:
+            self._last_sweep = now
+            marked = self.queue.recover()
+            if marked:
+                log.warning("jupyter_mlops: jobs %s were left running by a worker that died; now interrupted", marked)
 
     def _claim(self, job_id: int | None = None) -> bool:
         if job_id is None:
             # Look before taking the write lock: an idle worker must not write every tick.
             with self.store.read() as s:
-                if s.scalar(select(Job.id).where(Job.state == "queued").limit(1)) is None:
+                if s.scalar(select(Job.id).where(Job.state == "queued", self._mine()).limit(1)) is None:
                     return False
         with self.store.write() as s:
-            stmt = select(Job).where(Job.state == "queued")
+            stmt = select(Job).where(Job.state == "queued", self._mine())
             stmt = stmt.where(Job.id == job_id) if job_id is not None else stmt.order_by(Job.id).limit(1)
             job = s.scalar(stmt.with_for_update(skip_locked=True))
             if job is None:
@@ -191,6 +208,11 @@ class Worker:
 
         threading.Thread(target=wake_when_done, name=f"job-{claimed}-wait", daemon=True).start()
         return True
+
+    def _mine(self) -> Any:
+        """A filter for the jobs this worker may run: its place's and any worker's."""
+        anywhere = Job.place.is_(None)
+        return anywhere if self.place is None else or_(anywhere, Job.place == self.place)
 
     def _spawn(self, job: str) -> subprocess.Popen[bytes]:
         """A runner process for job id `job`, or `--standby` (waits for an id on stdin)."""
@@ -292,11 +314,14 @@ def _killpg(pgid: int, sig: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m jupyter_mlops.jobs.worker DB_URL`: a standalone worker until SIGTERM/SIGINT."""
+    """`python -m jupyter_mlops.jobs.worker DB_URL [WORKSPACE]`: a standalone worker until
+    SIGTERM/SIGINT, taking the jobs of WORKSPACE here (without it, only jobs any worker may run)."""
     from ..store import open_store
+    from .queue import place_of
 
     args = argv if argv is not None else sys.argv[1:]
-    worker = Worker(open_store(args[0]), standby=True)
+    place = place_of(Path(args[1])) if len(args) > 1 else None
+    worker = Worker(open_store(args[0]), standby=True, place=place)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     worker.serve()
 

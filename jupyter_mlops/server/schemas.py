@@ -72,6 +72,12 @@ _JOB = obj(
         "params": JSON_OBJECT,
         "state": enum(JOB_STATES),
         "owner": STR,
+        "place": nullable(
+            obj(
+                {"host": STR, "workspace": STR},
+                description="where it must run: the host and workspace whose files it acts on; null: any worker",
+            )
+        ),
         "progress": ref("JobProgress"),
         "message": STR,
         "error": NULL_STR,

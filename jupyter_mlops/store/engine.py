@@ -21,7 +21,7 @@ from ..errors import NotFound
 log = logging.getLogger(__name__)
 
 #: The newest migration; `tests/test_store.py` checks it against the scripts.
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008_job_places"
 BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 

@@ -192,6 +192,8 @@ class Worker(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the place of the jobs it takes (`host:/workspace`), None: only jobs any worker may run
+    place: Mapped[str | None] = mapped_column(String(1024))
 
 
 class Job(Base):
@@ -208,6 +210,8 @@ class Job(Base):
     state: Mapped[str] = mapped_column(String(16), nullable=False, default="queued")
     owner: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     dedupe_key: Mapped[str | None] = mapped_column(String(512))
+    #: where it must run (`host:/workspace`), None: on any worker
+    place: Mapped[str | None] = mapped_column(String(1024))
     progress_done: Mapped[float] = mapped_column(Float, nullable=False, default=0)
     progress_total: Mapped[float | None] = mapped_column(Float)
     progress_unit: Mapped[str] = mapped_column(String(16), nullable=False, default="")

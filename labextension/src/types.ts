@@ -222,6 +222,10 @@ export interface Job {
   params: { [key: string]: unknown };
   state: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
   owner: string;
+  place: {
+    host: string;
+    workspace: string;
+  } | null;
   progress: JobProgress;
   message: string;
   error: string | null;

@@ -17,6 +17,7 @@ function job(id: number, state: Job['state'], params: Job['params'] = {}): Job {
     params,
     state,
     owner: 'me',
+    place: null,
     progress: { done: 0, total: null, unit: 'B', fraction: null, rate: null, eta_seconds: null },
     message: '',
     error: null,

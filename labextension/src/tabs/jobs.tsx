@@ -14,6 +14,7 @@ import { isBoolean, isIdOrNull, useAction, usePolled, useRowRequest, useSaved } 
 import { cancellable, isActive, jobState } from '../jobs';
 import { byId, IChoice, ITargetCommand, listItems } from '../targets';
 import type { Job, JobPage } from '../types';
+import { folderName } from '../workspace';
 
 /** Ticks while a job is queued or running, and while none is. */
 export const BUSY_INTERVAL = 2000;
@@ -244,6 +245,14 @@ function JobRow(props: IJobRowProps): JSX.Element {
       <div className="jp-mlops-muted">
         #{job.id}
         {job.owner && ` · ${job.owner}`}
+        {job.place && (
+          <span
+            data-testid="mlops-job-place"
+            title={`runs on ${job.place.host} in ${job.place.workspace}`}
+          >
+            {` · in ${folderName(job.place.workspace)}`}
+          </span>
+        )}
         {' · '}
         <span title={job.created_at}>{formatAgo(job.created_at)}</span>
         {job.elapsed_seconds !== null && ` · ${formatDuration(job.elapsed_seconds)}`}
