@@ -25,7 +25,7 @@ GROUP_PREFIX = "group:"
 DEFAULT_PROTECTED_ALIASES = ("production",)
 
 #: The role each change of the registry needs (an alias action on a protected alias
-#: needs the release manager role whatever this says). `rollback` is the alias timeline's.
+#: needs the release manager role whatever this says).
 ACTIONS: dict[str, str] = {
     "create_model": WRITER,
     "update_model": WRITER,

@@ -7,7 +7,7 @@ import type { ActionBus } from './actions';
 import type { IRequestInit } from './api';
 import type { IContentsEntry } from './folders';
 import type { SavedState } from './saved';
-import type { Health } from './types';
+import type { Caller } from './registry';
 
 /** The sidebar's services, shared by the header and every tab. */
 export interface IMLOpsContext {
@@ -24,7 +24,7 @@ export interface IMLOpsContext {
   /** View state kept across reloads (see `useSaved`). */
   saved: SavedState;
   /** Who the server says the caller is, and their role (from `GET health`; unset until it answers). */
-  caller?: Pick<Health, 'user' | 'role'>;
+  caller?: Caller;
 }
 
 /** The props of a tab component. */

@@ -75,7 +75,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (verdict.compatibility !== 'same') {
           console.warn(`jupyter_mlops: ${verdict.message}`);
         }
-        context.caller = { user: health.user, role: health.role };
+        context.caller = {
+          user: health.user,
+          role: health.role,
+          protected_aliases: health.protected_aliases
+        };
         panel.verdict = verdict;
       })
       .catch(reason => {

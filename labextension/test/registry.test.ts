@@ -113,15 +113,28 @@ describe('release lifecycle', () => {
     expect(allowedTransitions('deprecated')).toEqual([]);
   });
 
-  it('says why a role may not move a release, and trusts the server when it does not know', () => {
-    expect(roleRefusal('writer', 'promote')).toBe(
+  it('says why a role may not move a release or an alias, and trusts the server when it does not know', () => {
+    const as = (role: 'reader' | 'writer' | 'release_manager') => ({
+      user: 'ada',
+      role,
+      protected_aliases: ['production']
+    });
+    expect(roleRefusal(as('writer'), 'promote')).toBe(
       'promote: needs the release manager role (you are a writer)'
     );
-    expect(roleRefusal('reader', 'deprecate')).toBe(
+    expect(roleRefusal(as('reader'), 'deprecate')).toBe(
       'deprecate: needs the release manager role (you are a reader)'
     );
-    expect(roleRefusal('release_manager', 'demote')).toBeUndefined();
+    expect(roleRefusal(as('release_manager'), 'demote')).toBeUndefined();
     expect(roleRefusal(undefined, 'promote')).toBeUndefined();
+    expect(roleRefusal(as('writer'), 'rollback', 'staging')).toBeUndefined();
+    expect(roleRefusal(as('reader'), 'rollback', 'staging')).toBe(
+      'rollback: needs the writer role (you are a reader)'
+    );
+    expect(roleRefusal(as('writer'), 'rollback', 'production')).toBe(
+      "rollback 'production' (a protected alias): needs the release manager role (you are a writer)"
+    );
+    expect(roleRefusal(as('release_manager'), 'rollback', 'production')).toBeUndefined();
   });
 
   it('labels a release with its quantization unless none', () => {

@@ -84,8 +84,8 @@ export function ReleaseRow(props: {
             className={
               action === 'deprecate' ? 'jp-mlops-button jp-mlops-danger' : 'jp-mlops-button'
             }
-            disabled={busy || roleRefusal(context.caller?.role, action) !== undefined}
-            title={roleRefusal(context.caller?.role, action)}
+            disabled={busy || roleRefusal(context.caller, action) !== undefined}
+            title={roleRefusal(context.caller, action)}
             data-testid={`mlops-release-${action}`}
             onClick={() => void run(action)}
           >
