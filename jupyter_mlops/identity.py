@@ -55,14 +55,17 @@ def hub_user(api_url: str, token: str) -> Actor | None:
         return None
     if not isinstance(model, dict) or not isinstance(model.get("name"), str) or not model["name"]:
         return None
-    groups = model.get("groups")
-    return Actor(model["name"], [g for g in groups if isinstance(g, str)] if isinstance(groups, list) else ())
+    return Actor(model["name"], _groups(model))
 
 
 def server_actor(user: Any) -> Actor:
     """The actor of a request under JupyterHub (or any identity provider but Jupyter's own):
     the provider's user name, and the groups JupyterHub's user model lists."""
     name = getattr(user, "username", None) or str(user)
-    model = getattr(user, "hub_user", None)
+    return Actor(name, _groups(getattr(user, "hub_user", None)))
+
+
+def _groups(model: Any) -> list[str]:
+    """The group names a JupyterHub user model lists (none when it lists none)."""
     groups = model.get("groups") if isinstance(model, dict) else None
-    return Actor(name, [g for g in groups if isinstance(g, str)] if isinstance(groups, list) else ())
+    return [g for g in groups if isinstance(g, str)] if isinstance(groups, list) else []
