@@ -127,7 +127,7 @@ class MLOpsSettings(Configurable):
     protected_aliases = List(
         Unicode(),
         default_value=list(DEFAULT_PROTECTED_ALIASES),
-        help="Aliases only release managers may set, move or delete.",
+        help="Aliases only release managers may set, move, roll back or delete.",
     ).tag(config=True, env=(), policy=True)
     max_jobs = Int(2, min=1, max=64, help="How many jobs the server's worker runs at once.").tag(
         config=True, env=("JUPYTER_MLOPS_MAX_JOBS",)

@@ -2,10 +2,10 @@
 asks `Policy.authorize` before it writes, so no face can get past it.
 
 - reader: reads only;
-- writer: creates and updates models, releases, artifacts and deployments, sets aliases
-  (but protected ones), starts builds and pushes;
+- writer: creates and updates models, releases, artifacts and deployments, sets, rolls back
+  and deletes aliases (but protected ones), starts builds and pushes;
 - release manager: everything a writer does, and promotes, demotes, deprecates, deletes,
-  imports from MLflow, and sets, moves or deletes protected aliases.
+  imports from MLflow, and sets, moves, rolls back or deletes protected aliases.
 """
 
 from __future__ import annotations
