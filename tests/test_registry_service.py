@@ -1,5 +1,6 @@
-"""The registry service on a real SQLite file, without the server: identities that
-survive a restart, racing writers, ordering of lists, and the field rules' JSON Schema."""
+"""The registry service on a real SQLite file and a real PostgreSQL database, without the
+server: identities that survive a restart, racing writers, ordering of lists, and the field
+rules' JSON Schema."""
 from __future__ import annotations
 
 import threading
@@ -17,6 +18,8 @@ from jupyter_mlops.services import Services
 from jupyter_mlops.store import engine as store_engine
 from jupyter_mlops.config import Settings
 
+pytestmark = pytest.mark.both_stores
+
 
 def _model(services: Services, name: str = "m1") -> dict[str, Any]:
     return services.registry.create_model({"name": name, "storage_path": f"/data/{name}"}, "tester")
@@ -27,10 +30,10 @@ def _release(services: Services, name: str = "m1", version: str = "1", **more: A
 
 
 def _reopen(services: Services, workspace: Path) -> Services:
-    """Close the store and open the same file again, as a server restart would."""
+    """Close the store and open the same database again, as a server restart would."""
     services.store.dispose()
     store_engine._stores.pop(services.store.url, None)
-    return Services(Settings.of(workspace))
+    return Services(Settings.of(workspace, db_url=services.store.url))
 
 
 def test_release_ids_are_not_reused_across_a_restart(services: Services, workspace: Path) -> None:
