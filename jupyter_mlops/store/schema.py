@@ -213,7 +213,7 @@ class JobLog(Base):
     __tablename__ = "job_logs"
 
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
-    seq: Mapped[int] = mapped_column(ID, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     stream: Mapped[str] = mapped_column(String(8), nullable=False, default="out")
     line: Mapped[str] = mapped_column(Text, nullable=False)
