@@ -14,7 +14,7 @@ TARGET_FIELDS: dict[str, Field] = {
         "string", "a running kernel's id: its interpreter is the one checked", nullable=True, max_length=200
     ),
     "python": Field(
-        "string", "path of the interpreter to check (instead of kernel_id)", nullable=True, max_length=4096
+        "string", "path of the interpreter to check (instead of kernel_id)", nullable=True, max_length=1024
     ),
     "project": Field(
         "string",
