@@ -51,12 +51,16 @@ def test_release_ids_are_not_reused_across_a_restart(services: Services, workspa
         store_engine._stores.pop(again.store.url, None)
 
 
-@pytest.mark.parametrize("kind", ["model", "release"])
-def test_racing_creates_make_one_row(services: Services, kind: str) -> None:
-    """Eight threads create the same thing at once: one wins, the rest get Conflict."""
-    if kind == "release":
+@pytest.mark.parametrize("kind", ["model", "release", "promote"])
+def test_racing_writers_make_one_change(services: Services, kind: str) -> None:
+    """Eight threads create the same thing, or promote the same candidate, at once: one wins,
+    the rest get Conflict (each checks by reading first; writers queue, on both stores)."""
+    if kind != "model":
         _model(services)
-    create = {"model": lambda: _model(services, "racer"), "release": lambda: _release(services, version="7")}[kind]
+    if kind == "promote":
+        rid = _release(services)["id"]
+    create = {"model": lambda: _model(services, "racer"), "release": lambda: _release(services, version="7"),
+              "promote": lambda: services.registry.transition(rid, "promote", "tester")}[kind]
     barrier, results = threading.Barrier(8), []
 
     def run() -> None:
@@ -73,10 +77,10 @@ def test_racing_creates_make_one_row(services: Services, kind: str) -> None:
         t.join()
     wins = [r for r in results if isinstance(r, dict)]
     assert len(wins) == 1 and all(isinstance(r, Conflict) for r in results if r not in wins), results
-    field = "name" if kind == "model" else "version"
+    field = {"model": "name", "release": "version", "promote": None}[kind]
     assert {r.field for r in results if isinstance(r, Conflict)} == {field}
-    creates = services.registry.audit(entity_type=kind, action="create")["items"]
-    assert len(creates) == 1
+    entity, action = ("release", "promote") if kind == "promote" else (kind, "create")
+    assert len(services.registry.audit(entity_type=entity, action=action)["items"]) == 1
 
 
 def test_aliases_list_by_model_then_alias(services: Services) -> None:

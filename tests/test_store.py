@@ -417,3 +417,24 @@ def test_processes_upgrading_at_once_keep_every_row(empty_url: str, tmp_path: Pa
     assert [r["errors"] for r in results] == [[]] * 4
     assert {r["revision"] for r in results} == {store_engine.HEAD_REVISION}
     assert table_rows(empty_url, columns=old_columns) == before
+
+
+def test_file_digests_cache_paths_an_index_can_hold_and_skip_longer_ones(empty_url: str) -> None:
+    """The build context's digest cache: a path of PATH_MAX bytes is hashed again next time
+    instead of failing the build (PostgreSQL cannot index a key that long); writing the same
+    path twice updates it."""
+    from jupyter_mlops.builds.context import Entry
+    from jupyter_mlops.builds.job import MAX_CACHED_PATH_BYTES, Digests
+
+    store = Store(empty_url)
+    store.upgrade()
+    try:
+        paths = ["/ws/short.bin", "/ws/" + "d/" * ((MAX_CACHED_PATH_BYTES - 8) // 2) + "x", "/ws/" + "é" * 2040]
+        digests = Digests(store)
+        for sha in ("a" * 64, "b" * 64):
+            digests.fresh = [{"path": p, "size": 1, "mtime_ns": 2, "inode": 3, "sha256": sha} for p in paths]
+            digests.save()
+        known = digests.load([Entry(name=str(i), source=p, size=1) for i, p in enumerate(paths)])
+        assert known == {p: f"1:2:3:{'b' * 64}" for p in paths[:2]}
+    finally:
+        store.dispose()
