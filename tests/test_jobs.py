@@ -546,6 +546,14 @@ def test_dedupe_returns_the_active_job(queue: JobQueue) -> None:
     assert queue.counts()["queued"] == 2 and queue.counts()["cancelled"] == 1
 
 
+def test_dedupe_keys_longer_than_their_column_still_tell_jobs_apart(queue: JobQueue) -> None:
+    """A key of a long interpreter path (`deps:<python>`) fits the column on PostgreSQL too."""
+    long = "deps:/" + "d" * 1000
+    first = queue.submit(KIND, {"n": 1}, dedupe_key=long + "/a")
+    assert queue.submit(KIND, {"n": 1}, dedupe_key=long + "/a")["id"] == first["id"]
+    assert queue.submit(KIND, {"n": 1}, dedupe_key=long + "/b")["id"] != first["id"]
+
+
 def test_dedupe_holds_when_submitters_race(queue: JobQueue, store: Store) -> None:
     """Eight submitters on their own connections, released at once, one key: one job."""
     import threading
