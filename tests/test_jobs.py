@@ -521,6 +521,17 @@ def test_a_long_line_is_kept_as_continuation_lines(store: Store, queue: JobQueue
     assert len(rest) == MAX_PIECES + 1 and rest[-1] == f"… {2 * MAX_LINE} more characters cut"
 
 
+def test_log_after_any_whole_number_answers(store: Store, queue: JobQueue) -> None:
+    """`after` past every line number the column can hold (32 bits) is no line, not an error."""
+    job = queue.submit(KIND, {"n": 1})
+    ctx = JobContext(store, job["id"], {})
+    ctx.log("only")
+    ctx.flush()
+    for after in (2**31, 2**63 - 1):
+        page = queue.log(job["id"], after=after)
+        assert page["lines"] == [] and page["next_after"] == after
+
+
 def test_one_line_names_the_cause_not_the_chain() -> None:
     try:
         try:

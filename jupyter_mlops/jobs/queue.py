@@ -35,6 +35,8 @@ WORKER_STALE = timedelta(seconds=30)
 STATE_FIELD = Field("string", enum=STATES)
 #: How long a place may be (a host name, a colon, an absolute workspace path).
 PLACE_LENGTH = 1024
+#: Largest log line number (job_logs.seq is a 32-bit INTEGER; PostgreSQL refuses a larger operand).
+SEQ_MAX = 2**31 - 1
 #: Length of the jobs.dedupe_key column (PostgreSQL enforces it; SQLite would not).
 DEDUPE_KEY_MAX = 512
 
@@ -254,7 +256,10 @@ class JobQueue:
         with self.store.read() as s:
             job = self._job(s, job_id)
             rows = s.scalars(
-                select(JobLog).where(JobLog.job_id == job_id, JobLog.seq > after).order_by(JobLog.seq).limit(size)
+                select(JobLog)
+                .where(JobLog.job_id == job_id, JobLog.seq > min(after, SEQ_MAX))
+                .order_by(JobLog.seq)
+                .limit(size)
             ).all()
             lines = [{"seq": r.seq, "at": _iso(r.at), "stream": r.stream, "line": r.line} for r in rows]
             return {
