@@ -20,7 +20,7 @@ TARGET_FIELDS: dict[str, Field] = {
         "string",
         "project folder (default: found upward from the kernel's notebook folder, else from the workspace root)",
         nullable=True,
-        max_length=4096,
+        max_length=1024,
     ),
     "extras": Field(
         "array",
