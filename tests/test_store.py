@@ -438,3 +438,21 @@ def test_file_digests_cache_paths_an_index_can_hold_and_skip_longer_ones(empty_u
         assert known == {p: f"1:2:3:{'b' * 64}" for p in paths[:2]}
     finally:
         store.dispose()
+
+
+def test_a_writer_waits_the_busy_timeout_then_fails(db_url: str | None, db: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer queued behind another waits at most the busy timeout, then fails with an error
+    (here the waiter is nested in the holder: without the timeout it would wait forever)."""
+    monkeypatch.setattr(store_engine, "BUSY_TIMEOUT_MS", 1500)
+    store = Store(db_url or url_of(db))
+    store.upgrade()
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(sa.exc.OperationalError, match="lock"):
+            with store.write() as holder, store.write() as waiter:
+                holder.execute(text("SELECT 1"))  # SQLite begins at the first statement
+                waiter.execute(text("SELECT 1"))
+        assert 1.2 < time.monotonic() - t0 < 10
+    finally:
+        store.dispose()

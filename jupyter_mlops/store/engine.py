@@ -59,6 +59,13 @@ def _enable_wal(cur: Any) -> None:
             delay = min(delay * 2, 0.2)
 
 
+def _postgresql_session(dbapi_conn: Any, _record: Any) -> None:
+    # A lock waited for longer than SQLite's busy timeout fails the statement, as there.
+    with dbapi_conn.cursor() as cur:
+        cur.execute(f"SET lock_timeout = {BUSY_TIMEOUT_MS}")
+    dbapi_conn.commit()
+
+
 def _sqlite_begin(conn: Any) -> None:
     mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
     conn.exec_driver_sql(f"BEGIN {mode}")
@@ -81,7 +88,9 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql"):
         # Statements see what committed before them: a writer that waited for WRITE_LOCK_KEY
         # reads what the previous holder wrote (REPEATABLE READ would read an older snapshot).
-        return create_engine(url, pool_pre_ping=True, isolation_level="READ COMMITTED")
+        engine = create_engine(url, pool_pre_ping=True, isolation_level="READ COMMITTED")
+        event.listen(engine, "connect", _postgresql_session)
+        return engine
     return create_engine(url, pool_pre_ping=True)
 
 

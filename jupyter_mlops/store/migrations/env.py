@@ -22,7 +22,9 @@ with engine.connect() as connection, connection.begin():
         # One migrator at a time, in one transaction (PostgreSQL's DDL is transactional, so a
         # failed upgrade changes nothing); the lock goes at COMMIT or ROLLBACK. Alembic reads
         # alembic_version after it, and in READ COMMITTED (the Store's engine) that read sees
-        # what the previous holder committed: a server that waited finds the work done.
+        # what the previous holder committed: a server that waited finds the work done. It
+        # waits as long as the other's migration takes (the Store's lock_timeout is for writes).
+        connection.execute(text("SET LOCAL lock_timeout = 0"))
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
     context.configure(
         connection=connection,
