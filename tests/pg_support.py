@@ -6,7 +6,8 @@ SQLite and on PostgreSQL.
 A test module opts in with `pytestmark = pytest.mark.both_stores`: its tests that use
 `store_kind` (directly or through `db_url`, `services`, `jp_server_config`, ...) run once
 per store, as `test_x[sqlite]` and `test_x[postgresql]`; the PostgreSQL run is skipped only
-when JUPYTER_MLOPS_TEST_PG_URL is unset. A test marked `sqlite_only` keeps SQLite."""
+when JUPYTER_MLOPS_TEST_PG_URL is unset. A test of SQLite itself (its file, WAL, pragmas) just
+does not use `store_kind`."""
 
 from __future__ import annotations
 
@@ -27,12 +28,10 @@ STORE_KINDS = ("sqlite", "postgresql")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "both_stores: run the module's store tests on SQLite and on PostgreSQL")
-    config.addinivalue_line("markers", "sqlite_only: a test of SQLite itself (its file, WAL, pragmas)")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if ("store_kind" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_stores")
-            and not metafunc.definition.get_closest_marker("sqlite_only")):
+    if "store_kind" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_stores"):
         metafunc.parametrize("store_kind", STORE_KINDS, indirect=True)
 
 
