@@ -107,8 +107,13 @@ def _venv_works(python: Path) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
-def ensure_mlflow_venv(path: Path = DEFAULT_VENV, spec: str = MLFLOW_SPEC) -> Path:
-    """Create (or reuse) a virtualenv at ``path`` with MLflow; return its python.
+#: The PostgreSQL driver MLflow's server uses for ``postgresql://`` backend URIs.
+PG_DRIVER_SPEC = "psycopg2-binary"
+
+
+def ensure_mlflow_venv(path: Path = DEFAULT_VENV, spec: str = MLFLOW_SPEC, *, postgresql: bool = False) -> Path:
+    """Create (or reuse) a virtualenv at ``path`` with MLflow (and, with ``postgresql``,
+    its PostgreSQL driver); return its python.
 
     Reuses the venv if it already imports ``mlflow.server``.  A fresh install of
     ``mlflow`` takes about 70 s and 850 MB here.
@@ -118,6 +123,8 @@ def ensure_mlflow_venv(path: Path = DEFAULT_VENV, spec: str = MLFLOW_SPEC) -> Pa
     version = _venv_works(python)
     if version:
         print(f"[mlflow-peer] reusing {path} (mlflow {version})", flush=True)
+        if postgresql:
+            _ensure_pg_driver(python)
         return python
     t0 = time.perf_counter()
     if not python.exists():
@@ -143,7 +150,21 @@ def ensure_mlflow_venv(path: Path = DEFAULT_VENV, spec: str = MLFLOW_SPEC) -> Pa
         f"[mlflow-peer] installed mlflow {version} in {time.perf_counter() - t0:.1f}s",
         flush=True,
     )
+    if postgresql:
+        _ensure_pg_driver(python)
     return python
+
+
+def _ensure_pg_driver(python: Path) -> None:
+    """Install MLflow's PostgreSQL driver into its venv when it is missing."""
+    if subprocess.run([str(python), "-c", "import psycopg2"], capture_output=True, check=False).returncode == 0:
+        return
+    print(f"[mlflow-peer] pip install {PG_DRIVER_SPEC} into {python.parent.parent}", flush=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", PG_DRIVER_SPEC],
+        check=True,
+        timeout=600,
+    )
 
 
 def _free_port() -> int:
@@ -153,7 +174,8 @@ def _free_port() -> int:
 
 
 class MlflowPeer:
-    """An ``mlflow server`` on 127.0.0.1 with a sqlite backend, as a context manager.
+    """An ``mlflow server`` on 127.0.0.1 with a sqlite backend (or ``backend_uri``, e.g. a
+    PostgreSQL database), as a context manager.
 
     ``python`` is the venv interpreter from :func:`ensure_mlflow_venv`.  The
     database and artifacts live in ``workdir`` (a fresh temp dir, removed on
@@ -169,6 +191,7 @@ class MlflowPeer:
         *,
         startup_timeout: float = 180.0,
         uvicorn_opts: str = "--timeout-keep-alive 120",
+        backend_uri: str | None = None,
     ) -> None:
         self.python = Path(python) if python is not None else _venv_python(DEFAULT_VENV)
         self._own_workdir = workdir is None
@@ -179,6 +202,7 @@ class MlflowPeer:
         self.startup_timeout = startup_timeout
         self.uvicorn_opts = uvicorn_opts
         self.db_path = self.workdir / "mlflow.db"
+        self.backend_uri = backend_uri or f"sqlite:///{self.db_path}"
         self.artifact_root = self.workdir / "artifacts"
         self.log_path = self.workdir / "server.log"
         self.n_models = 0
@@ -206,7 +230,7 @@ class MlflowPeer:
             "mlflow",
             "server",
             "--backend-store-uri",
-            f"sqlite:///{self.db_path}",
+            self.backend_uri,
             "--default-artifact-root",
             str(self.artifact_root),
             "--host",
@@ -420,7 +444,8 @@ class MlflowPeer:
         if n_models < 1 or n_versions < 0:
             raise ValueError("need n_models >= 1 and n_versions >= 0")
         timings: dict[str, float] = {}
-        if not self.db_path.exists():
+        on_sqlite = self.backend_uri.startswith("sqlite:")
+        if not on_sqlite or not self.db_path.exists():
             t = time.perf_counter()
             self.start()
             timings["schema_start_s"] = time.perf_counter() - t
@@ -428,7 +453,10 @@ class MlflowPeer:
         self.stop()
         timings["stop_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        _bulk_insert(self.db_path, n_models, n_versions)
+        if on_sqlite:
+            _bulk_insert(self.db_path, n_models, n_versions)
+        else:
+            _bulk_copy_pg(self.backend_uri, n_models, n_versions)
         timings["insert_s"] = time.perf_counter() - t
         self.n_models, self.n_versions = n_models, n_versions
         t = time.perf_counter()
@@ -515,21 +543,7 @@ def _bulk_insert(db_path: Path, n_models: int, n_versions: int) -> None:
         needed = {"name", "version", "storage_location", "workspace", "run_link"}
         if not needed <= cols:
             raise MlflowPeerError(f"unexpected model_versions schema: {sorted(cols)}")
-        now = int(time.time() * 1000)
-        t0 = now - (n_models + 1) * 1000
-        models, tags, versions = [], [], []
-        for k in range(1, n_models + 1):
-            name = model_name(k)
-            created = t0 + k * 1000
-            nv = _versions_of(k, n_models, n_versions)
-            models.append((name, created, created + nv * 10, "", WORKSPACE))
-            tags.append(("team", team_of(k), name, WORKSPACE))
-            for v in range(1, nv + 1):
-                ts = created + v * 10
-                src = f"s3://bench-artifacts/{name}/{v}"
-                versions.append(
-                    (name, v, ts, ts, "", None, "None", src, "", "READY", None, "", src, WORKSPACE)
-                )
+        models, tags, versions = _seed_rows(n_models, n_versions)
         with con:  # one transaction
             for table in (
                 "model_version_tags",
@@ -539,29 +553,68 @@ def _bulk_insert(db_path: Path, n_models: int, n_versions: int) -> None:
                 "registered_models",
             ):
                 con.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
-            con.executemany(
-                "INSERT INTO registered_models"
-                " (name, creation_time, last_updated_time, description, workspace)"
-                " VALUES (?, ?, ?, ?, ?)",
-                models,
-            )
-            con.executemany(
-                'INSERT INTO registered_model_tags ("key", value, name, workspace)'
-                " VALUES (?, ?, ?, ?)",
-                tags,
-            )
-            con.executemany(
-                "INSERT INTO model_versions (name, version, creation_time, last_updated_time,"
-                " description, user_id, current_stage, source, run_id, status,"
-                " status_message, run_link, storage_location, workspace)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                versions,
-            )
+            con.executemany(f"INSERT INTO registered_models ({_MODEL_COLUMNS}) VALUES (?, ?, ?, ?, ?)", models)
+            con.executemany(f"INSERT INTO registered_model_tags ({_TAG_COLUMNS}) VALUES (?, ?, ?, ?)", tags)
+            con.executemany(f"INSERT INTO model_versions ({_VERSION_COLUMNS}) VALUES ({', '.join('?' * 14)})", versions)
         got = con.execute("SELECT count(*) FROM model_versions").fetchone()[0]
         if got != n_versions:
             raise MlflowPeerError(f"inserted {got} model versions, expected {n_versions}")
     finally:
         con.close()
+
+
+def _seed_rows(n_models: int, n_versions: int) -> tuple[list[tuple[Any, ...]], ...]:
+    """The rows of registered_models, registered_model_tags and model_versions, as MLflow
+    3.x's SqlAlchemyStore writes them (see `_bulk_insert`)."""
+    now = int(time.time() * 1000)
+    t0 = now - (n_models + 1) * 1000
+    models, tags, versions = [], [], []
+    for k in range(1, n_models + 1):
+        name = model_name(k)
+        created = t0 + k * 1000
+        nv = _versions_of(k, n_models, n_versions)
+        models.append((name, created, created + nv * 10, "", WORKSPACE))
+        tags.append(("team", team_of(k), name, WORKSPACE))
+        for v in range(1, nv + 1):
+            ts = created + v * 10
+            src = f"s3://bench-artifacts/{name}/{v}"
+            versions.append((name, v, ts, ts, "", None, "None", src, "", "READY", None, "", src, WORKSPACE))
+    return models, tags, versions
+
+
+_MODEL_COLUMNS = "name, creation_time, last_updated_time, description, workspace"
+_TAG_COLUMNS = '"key", value, name, workspace'
+_VERSION_COLUMNS = (
+    "name, version, creation_time, last_updated_time, description, user_id, current_stage, source, run_id,"
+    " status, status_message, run_link, storage_location, workspace"
+)
+
+
+def _bulk_copy_pg(backend_uri: str, n_models: int, n_versions: int) -> None:
+    """`_bulk_insert` on PostgreSQL: the same rows by COPY, in one transaction (psycopg 3,
+    from this interpreter: the `postgres` extra)."""
+    import psycopg
+
+    scheme, _, rest = backend_uri.partition("://")
+    models, tags, versions = _seed_rows(n_models, n_versions)
+    with psycopg.connect(f"{scheme.split('+')[0]}://{rest}") as con, con.cursor() as cur:
+        cur.execute(
+            "TRUNCATE model_version_tags, registered_model_aliases, model_versions, registered_model_tags,"
+            " registered_models CASCADE"
+        )
+        for table, columns, rows in (
+            ("registered_models", _MODEL_COLUMNS, models),
+            ("registered_model_tags", _TAG_COLUMNS, tags),
+            ("model_versions", _VERSION_COLUMNS, versions),
+        ):
+            with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # noqa: S608 - fixed names
+                for row in rows:
+                    copy.write_row(row)
+        cur.execute("SELECT count(*) FROM model_versions")
+        got = cur.fetchone()
+        if got is None or got[0] != n_versions:
+            raise MlflowPeerError(f"copied {got} model versions, expected {n_versions}")
+        cur.execute("ANALYZE")
 
 
 def _time_op(fn: Any, n: int) -> list[float]:

@@ -378,6 +378,7 @@ def test_panel_has_command_palette_entries(lab: Lab) -> None:
         time.sleep(0.2)
     assert commands == in_palette, (commands - in_palette, in_palette - commands)
     for command in ("promote-release", "demote-release", "deprecate-release", "set-alias", "delete-alias",
+                    "rollback-alias",
                     "show-model-history", "cancel-download", "delete-local-model", "cancel-build",
                     "push-build", "show-build", "cancel-job", "show-job", "restart-kernel", "create-deployment",
                     "set-deployment-status", "delete-deployment", "add-artifact", "delete-artifact"):
@@ -756,6 +757,56 @@ def test_registry_aliases_history_and_palette_actions(lab: Lab) -> None:
     refused = [re.sub(r"^(\d+ \w+) \S*/mlops/api/", r"\1 ", e) for e in lab.http_errors]
     assert refused == [f"400 PUT aliases/{name}/v2"], lab.http_errors
     lab.assert_no_console_errors(ignore=["the server responded with a status of 400 (Bad Request)"])
+
+
+def test_registry_alias_timeline_and_rollback(lab: Lab) -> None:
+    """Contract (in `mlops-model-detail`): `mlops-alias-timeline` lists `mlops-alias-event`
+    [data-alias, data-action, data-release-id], newest first; an alias row with an earlier
+    target has `mlops-alias-rollback` [data-rollback-to], which asks first (declined:
+    nothing changes). `mlops:rollback-alias {model, alias}` confirms and says where the alias
+    went; with no earlier target it says so and changes nothing."""
+    server, name = lab.server, unique("rollback")
+    server.ok("POST", "models", {"name": name, "storage_path": f"src/{name}"})
+    r1, r2, r3 = (server.ok("POST", "releases", {"model": name, "version": v})["id"] for v in ("1.0", "2.0", "3.0"))
+    server.ok("PUT", f"aliases/{name}/prod", {"release_id": r1})
+    server.ok("PUT", f"aliases/{name}/prod", {"release_id": r2})
+    detail = _open_model(lab, name)
+    timeline = detail.locator('[data-testid="mlops-alias-timeline"]')
+    events = timeline.locator('[data-testid="mlops-alias-event"]')
+    lab.wait_attr(events.first, "data-action", "move")
+    assert events.evaluate_all("els => els.map(e => [e.dataset.action, e.dataset.releaseId])") == [
+        ["move", str(r2)], ["set", str(r1)]]
+    lab.wait_text(events.first, f"@prod moved #{r1} → 2.0 #{r2}")
+
+    alias = detail.locator('[data-testid="mlops-alias-row"][data-alias="prod"]')
+    button = alias.locator('[data-testid="mlops-alias-rollback"]')
+    lab.wait_attr(button, "data-rollback-to", str(r1))
+    button.click()
+    lab.wait_text(lab.dialog("Roll back alias"), f"Move {name}@prod back from 2.0 #{r2} to 1.0 #{r1}?")
+    lab.page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-reject").click()
+    time.sleep(0.5)
+    assert server.ok("GET", f"aliases/{name}/prod")["release"]["id"] == r2  # declined: nothing changed
+    button.click()
+    lab.dialog("Roll back alias").locator(".jp-Dialog-button.jp-mod-accept").click()
+    lab.wait_attr(alias, "data-release-id", str(r1))
+    lab.wait_attr(events.first, "data-action", "rollback")
+    button.wait_for(state="detached")  # no earlier target now
+    assert server.ok("GET", f"aliases/{name}/prod")["release"]["id"] == r1
+
+    # from the palette: confirmed, said; then refused with nothing to roll back to
+    server.ok("PUT", f"aliases/{name}/prod", {"release_id": r3})
+    lab.start_command("mlops:rollback-alias", {"model": name, "alias": "prod"})
+    lab.dialog("Roll back alias").locator(".jp-Dialog-button.jp-mod-accept").click()
+    lab.toast(f"{name}@prod is back on 1.0 #{r1}.")
+    assert lab.command_result() is True
+    lab.wait_attr(alias, "data-release-id", str(r1))
+    assert lab.command("mlops:rollback-alias", {"model": name, "alias": "prod"}) is False
+    lab.toast(f"{name}@prod has had no target before release #{r1}; nothing to roll back to.")
+    history = server.ok("GET", f"models/{name}/alias-history")["items"]
+    assert [(e["action"], e["release_id"]) for e in history] == [
+        ("rollback", r1), ("move", r3), ("rollback", r1), ("move", r2), ("set", r1)]
+    assert lab.http_errors == [], lab.http_errors
+    lab.assert_no_console_errors()
 
 
 def test_registry_alias_form_offers_every_release(lab: Lab) -> None:

@@ -67,12 +67,13 @@ def team(tmp_path: Path, db_url: str | None) -> Iterator[Team]:
         except BaseException:
             ada.stop()
             raise
+        team = Team(hub, db_url, ada, bob)
         try:
-            yield Team(hub, db_url, ada, bob)
-        finally:
+            yield team
+        finally:  # the servers the test left (it may have started Bob's again)
             hub.throttle = None
-            bob.stop()
-            ada.stop()
+            team.bob.stop()
+            team.ada.stop()
 
 
 def _running(server: LabServer, job_id: int) -> dict[str, Any]:

@@ -163,7 +163,7 @@ def test_buttons_disabled_while_busy_and_children_assigned_once(panel: RegistryP
     assert seen == {"busy": True, "disabled": [True] * len(panel.buttons)}
     assert not panel.busy and not panel.create_button.disabled
     assert changes == []
-    assert len(panel.children) == 13
+    assert len(panel.children) == 16
 
 
 def test_panel_from_workspace_argument(workspace: Path) -> None:

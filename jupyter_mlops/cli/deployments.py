@@ -20,9 +20,15 @@ def deployment_title(d: dict[str, object]) -> str:
 
 def _deployments_list(ctx: Context, a: argparse.Namespace) -> Result:
     answer = ctx.services.registry.list_deployments(
-        model=a.model, release_id=a.release, environment=a.environment, status=a.status, limit=a.limit, cursor=a.cursor
+        model=a.model,
+        release_id=a.release,
+        environment=a.environment,
+        status=a.status,
+        as_of=a.as_of,
+        limit=a.limit,
+        cursor=a.cursor,
     )
-    return page_result("deployments", answer, DEPLOYMENT_COLUMNS)
+    return page_result(f"deployments as of {a.as_of}" if a.as_of else "deployments", answer, DEPLOYMENT_COLUMNS)
 
 
 def _deployments_show(ctx: Context, a: argparse.Namespace) -> Result:
@@ -92,6 +98,11 @@ def register(tree: Tree) -> None:
     p.add_argument("--release", metavar="ID", type=id_type, help="only this release's")
     p.add_argument("--environment", metavar="ENV", help="only in this environment")
     p.add_argument("--status", help=statuses)
+    p.add_argument(
+        "--as-of",
+        metavar="TIME",
+        help="the model's deployments as they were at this time, ISO 8601 (without an offset, UTC); needs --model",
+    )
     paging(p)
     p = tree.command(deployments, "show", "one deployment", _deployments_show)
     p.add_argument("id", metavar="ID", type=id_type)

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import InvalidInput
 from .render import Result, human_bytes, page_result
 from .tree import Context, Tree, count_type, given, id_type, json_option, paging
 
@@ -13,6 +14,8 @@ MODEL_COLUMNS = ("name", "base_model", "company", "parameter_count", "tags", "st
 RELEASE_COLUMNS = ("id", "model", "version", "quantization", "status", "auto_build", "created_at")
 AUDIT_COLUMNS = ("id", "at", "actor", "action", "entity_type", "entity_id")
 ALIAS_COLUMNS = ("model", "alias", "release_id")
+TIMELINE_COLUMNS = ("at", "alias", "action", "previous_release_id", "release_id", "version", "actor")
+AS_OF_HELP = "as it was at this time: ISO 8601, e.g. 2026-05-01T12:00:00Z (without an offset, UTC)"
 
 
 def _models_list(ctx: Context, a: argparse.Namespace) -> Result:
@@ -23,8 +26,12 @@ def _models_list(ctx: Context, a: argparse.Namespace) -> Result:
 
 
 def _models_show(ctx: Context, a: argparse.Namespace) -> Result:
-    model = ctx.services.registry.get_model(a.name)
-    return Result(f"model {model['name']}", model, record=model)
+    model = ctx.services.registry.get_model(a.name, as_of=a.as_of)
+    return Result(f"model {model['name']}{_at(a.as_of)}", model, record=model)
+
+
+def _at(as_of: str | None) -> str:
+    return f" as of {as_of}" if as_of else ""
 
 
 def _models_create(ctx: Context, a: argparse.Namespace) -> Result:
@@ -53,9 +60,15 @@ def _models_delete(ctx: Context, a: argparse.Namespace) -> Result:
 
 def _releases_list(ctx: Context, a: argparse.Namespace) -> Result:
     answer = ctx.services.registry.list_releases(
-        model=a.model, status=a.status, quantization=a.quantization, version=a.version, limit=a.limit, cursor=a.cursor
+        model=a.model,
+        status=a.status,
+        quantization=a.quantization,
+        version=a.version,
+        as_of=a.as_of,
+        limit=a.limit,
+        cursor=a.cursor,
     )
-    return page_result("releases", answer, RELEASE_COLUMNS)
+    return page_result(f"releases{_at(a.as_of)}", answer, RELEASE_COLUMNS)
 
 
 def _releases_show(ctx: Context, a: argparse.Namespace) -> Result:
@@ -114,11 +127,43 @@ def _alias_set(ctx: Context, a: argparse.Namespace) -> Result:
 
 
 def _alias_show(ctx: Context, a: argparse.Namespace) -> Result:
+    registry = ctx.services.registry
     if a.alias:
-        answer = ctx.services.registry.get_alias(a.model, a.alias)
-        return Result(f"{a.model}@{a.alias}", answer, record=answer["release"])
-    answer = ctx.services.registry.list_aliases(model=a.model, limit=a.limit, cursor=a.cursor)
+        answer = registry.get_alias(a.model, a.alias, as_of=a.as_of)
+        record = {**answer["release"]}
+        if answer.get("rollback_to") is not None:
+            record["rollback_to"] = f"release {answer['rollback_to']}"
+        return Result(f"{a.model}@{a.alias}{_at(a.as_of)}", answer, record=record)
+    if a.as_of:
+        if not a.model:
+            raise InvalidInput("as_of: needs MODEL (its aliases as they were)", field="as_of")
+        aliases = registry.get_model(a.model, as_of=a.as_of)["aliases"]
+        rows = [{"model": a.model, "alias": k, "release_id": v} for k, v in aliases.items()]
+        return Result(f"aliases of {a.model}{_at(a.as_of)} ({len(rows)})", rows, ALIAS_COLUMNS, rows=rows)
+    answer = registry.list_aliases(model=a.model, limit=a.limit, cursor=a.cursor)
     return page_result("aliases", answer, ALIAS_COLUMNS)
+
+
+def _alias_history(ctx: Context, a: argparse.Namespace) -> Result:
+    answer = ctx.services.registry.alias_history(a.model, alias=a.alias, limit=a.limit, cursor=a.cursor)
+    what = f"{a.model}@{a.alias}" if a.alias else f"the aliases of {a.model}"
+    result = page_result(f"timeline of {what}, newest first", answer, TIMELINE_COLUMNS)
+    result.record = {
+        f"{alias} rolls back to": f"release {target}" if target is not None else "nothing (no earlier target)"
+        for alias, target in answer["rollback_to"].items()
+    }
+    return result
+
+
+def _alias_rollback(ctx: Context, a: argparse.Namespace) -> Result:
+    event = ctx.services.registry.rollback_alias(a.model, a.alias, ctx.actor)
+    version = f" ({event['version']})" if event["version"] else ""
+    return Result(
+        f"{a.model}@{event['alias']} rolled back: release {event['previous_release_id']} -> "
+        f"release {event['release_id']}{version}",
+        event,
+        record=event,
+    )
 
 
 def _alias_delete(ctx: Context, a: argparse.Namespace) -> Result:
@@ -200,6 +245,7 @@ def register(tree: Tree) -> None:
     paging(p)
     p = tree.command(models, "show", "show one model with its release count and aliases", _models_show)
     p.add_argument("name", metavar="NAME")
+    p.add_argument("--as-of", metavar="TIME", help=AS_OF_HELP)
     p = tree.command(models, "create", "register a model", _models_create, takes_body=True, writes=True)
     p.add_argument("name", metavar="NAME", help=f"model name: {rules.NAME_RULE}")
     p.add_argument(
@@ -225,6 +271,7 @@ def register(tree: Tree) -> None:
     p.add_argument("--status", help=", ".join(rules.RELEASE_STATUSES))
     p.add_argument("--quantization", metavar="Q")
     p.add_argument("--version")
+    p.add_argument("--as-of", metavar="TIME", help=f"the model's releases {AS_OF_HELP} (needs --model)")
     paging(p)
     p = tree.command(releases, "show", "show one release", _releases_show)
     p.add_argument("id", metavar="ID", type=id_type)
@@ -270,7 +317,9 @@ def register(tree: Tree) -> None:
         p.set_defaults(action=action)
 
     # aliases
-    _, alias = tree.group("alias", "point named aliases (prod, staging, ...) at releases")
+    _, alias = tree.group(
+        "alias", "point named aliases (prod, staging, ...) at releases; their timeline; roll back", aliases=("aliases",)
+    )
     p = tree.command(alias, "set", "point MODEL@ALIAS at a release of that model", _alias_set, writes=True)
     p.add_argument("model", metavar="MODEL")
     p.add_argument("alias", metavar="ALIAS")
@@ -278,8 +327,27 @@ def register(tree: Tree) -> None:
     p = tree.command(alias, "show", "list aliases (of MODEL), or show the release MODEL@ALIAS points at", _alias_show)
     p.add_argument("model", metavar="MODEL", nargs="?")
     p.add_argument("alias", metavar="ALIAS", nargs="?")
+    p.add_argument("--as-of", metavar="TIME", help=f"the target {AS_OF_HELP}")
     paging(p)
     p = tree.command(alias, "delete", "remove MODEL@ALIAS", _alias_delete, writes=True)
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("alias", metavar="ALIAS")
+    p = tree.command(
+        alias,
+        "history",
+        "the timeline of MODEL's aliases (or of MODEL@ALIAS), newest first: every target, who moved it and when",
+        _alias_history,
+    )
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("alias", metavar="ALIAS", nargs="?")
+    paging(p)
+    p = tree.command(
+        alias,
+        "rollback",
+        "move MODEL@ALIAS back to its previous target (again: the one before that)",
+        _alias_rollback,
+        writes=True,
+    )
     p.add_argument("model", metavar="MODEL")
     p.add_argument("alias", metavar="ALIAS")
 

@@ -269,9 +269,11 @@ class Tree:
         self.top.set_defaults(workspace=None, db_url=None, json=False, func=None, _group=self.top, _finish=None)
         self.commands = self.top.add_subparsers(title="commands", metavar="COMMAND")
 
-    def group(self, name: str, help_text: str) -> tuple[argparse.ArgumentParser, Any]:
-        """A command group (`models`, `jobs`...): its parser and its subcommands."""
-        p = self.commands.add_parser(name, help=help_text, description=help_text, parents=[_common()])
+    def group(self, name: str, help_text: str, *, aliases: Sequence[str] = ()) -> tuple[argparse.ArgumentParser, Any]:
+        """A command group (`models`, `jobs`...), also called by `aliases`: its parser and its subcommands."""
+        p = self.commands.add_parser(
+            name, aliases=list(aliases), help=help_text, description=help_text, parents=[_common()]
+        )
         p.set_defaults(func=None, _group=p)
         return p, p.add_subparsers(title="commands", metavar="COMMAND")
 

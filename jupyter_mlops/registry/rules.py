@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any
 
+from ..errors import InvalidInput
 from ..fields import Field, Shape
 
 NAME_RULE = "must start with a letter or digit and use only letters, digits, '.', '_' and '-' (at most 100)"
@@ -231,3 +233,22 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "demote": (("released",), "demoted"),
     "deprecate": (("candidate", "released", "demoted"), "deprecated"),
 }
+
+#: How an alias got its target, in its timeline.
+ALIAS_ACTIONS = ("set", "move", "delete", "rollback", "import")
+AS_OF_RULE = (
+    "must be an ISO 8601 time such as 2026-05-01T12:00:00Z or 2026-05-01T14:00:00+02:00 (one without an offset is UTC)"
+)
+
+
+def as_of(value: Any) -> datetime:
+    """The time `as_of` names, timezone-aware (a time without an offset is UTC), or
+    InvalidInput naming `as_of` and the rule."""
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        when = datetime.fromisoformat(text.upper())
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        return when.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        raise InvalidInput(f"as_of: {AS_OF_RULE} (got {str(value)[:60]!r})", field="as_of") from None

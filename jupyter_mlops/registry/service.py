@@ -15,8 +15,8 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..fields import Field
 from ..paging import page
 from ..store import Store, fetch
-from ..store.schema import Alias, Artifact, AuditEvent, Deployment, Model, ModelTag, Release, utcnow
-from . import rules
+from ..store.schema import Alias, AliasEvent, Artifact, AuditEvent, Deployment, Model, ModelTag, Release, utcnow
+from . import rules, timeline
 
 T = TypeVar("T")
 #: Statements built once, their parameters bound per call (no per-call compile or cache key).
@@ -164,6 +164,7 @@ class Registry:
         model_id: int | None,
         before: dict[str, Any] | None,
         after: dict[str, Any] | None,
+        at: datetime | None = None,
     ) -> None:
         s.execute(
             INSERT_AUDIT,
@@ -175,7 +176,7 @@ class Registry:
                 "model_id": model_id,
                 "before": before,
                 "after": after,
-                "at": utcnow(),
+                "at": at or utcnow(),
             },
         )
 
@@ -245,8 +246,17 @@ class Registry:
         self._audit(s, actor, action, "model", m.name, m.id, None, model_view(m))
         return m
 
-    def get_model(self, name: str) -> dict[str, Any]:
-        """One model by name, with its release count and aliases."""
+    def get_model(self, name: str, *, as_of: str | None = None) -> dict[str, Any]:
+        """One model by name, with its release count and aliases; with `as_of`, as they were
+        then (NotFound when the model did not exist then)."""
+        if as_of:
+            when = rules.as_of(as_of)
+            with self.store.read() as s:
+                view = timeline.model_at(s, name, when)
+                releases = timeline.views_at(s, view["id"], "release", when, timeline.RELEASE_KEYS)
+                view["release_count"] = len(releases)
+                view["aliases"] = timeline.aliases_at(s, view["id"], when)
+                return view
         with self.store.read() as s:
             m = self._model(s, name)
             view = model_view(m)
@@ -444,19 +454,8 @@ class Registry:
         for a in artifacts:
             self._audit(s, actor, "delete", "artifact", a.id, r.model_id, artifact_view(a), None)
             s.delete(a)
-        model = r.model.name
-        for alias in s.scalars(select(Alias).where(Alias.release_id == r.id)):
-            self._audit(
-                s,
-                actor,
-                "delete_alias",
-                "alias",
-                f"{model}@{alias.name}",
-                r.model_id,
-                {"alias": alias.name, "release_id": r.id},
-                None,
-            )
-            s.delete(alias)
+        for alias in list(s.scalars(select(Alias).where(Alias.release_id == r.id))):
+            self._remove_alias(s, r.model, alias, actor)
         before = release_view(r)
         s.delete(r)
         self._audit(s, actor, "delete", "release", r.id, r.model_id, before, None)
@@ -468,10 +467,24 @@ class Registry:
         status: str | None = None,
         quantization: str | None = None,
         version: str | None = None,
+        as_of: str | None = None,
         limit: Any = None,
         cursor: str | None = None,
     ) -> Page:
-        """Releases newest first, filtered; one page."""
+        """Releases newest first, filtered; one page. With `as_of` (and `model`): the model's
+        releases that existed then, each with its status then."""
+        if as_of:
+            return self._list_at(
+                timeline.needs_model(model),
+                as_of,
+                "release",
+                timeline.RELEASE_KEYS,
+                limit,
+                cursor,
+                status=_query_value("status", status, Field("string", enum=rules.RELEASE_STATUSES)),
+                quantization=rules.QUANTIZATION.clean("quantization", quantization) if quantization else None,
+                version=version or None,
+            )
         stmt = select(Release)
         with self.store.read() as s:
             if model:
@@ -625,10 +638,24 @@ class Registry:
         release_id: int | None = None,
         environment: str | None = None,
         status: str | None = None,
+        as_of: str | None = None,
         limit: Any = None,
         cursor: str | None = None,
     ) -> Page:
-        """Deployments newest first, filtered; one page."""
+        """Deployments newest first, filtered; one page. With `as_of` (and `model`): the
+        model's deployments that existed then, each with its status then."""
+        if as_of:
+            return self._list_at(
+                timeline.needs_model(model),
+                as_of,
+                "deployment",
+                timeline.DEPLOYMENT_KEYS,
+                limit,
+                cursor,
+                release_id=release_id,
+                environment=environment or None,
+                status=rules.DEPLOYMENT_FIELDS["status"].clean("status", status) if status else None,
+            )
         stmt = select(Deployment)
         with self.store.read() as s:
             if model:
@@ -642,6 +669,26 @@ class Registry:
                 stmt = stmt.where(Deployment.status == rules.DEPLOYMENT_FIELDS["status"].clean("status", status))
             rows, nxt = page(s, stmt, Deployment.id, descending=True, limit=limit, cursor=cursor)
             return {"items": [deployment_view(d) for d in rows], "next_cursor": nxt}
+
+    def _list_at(
+        self,
+        model: str,
+        as_of: str,
+        entity_type: str,
+        keys: dict[str, Any],
+        limit: Any,
+        cursor: str | None,
+        **filters: Any,
+    ) -> Page:
+        """One page of the model's releases or deployments as they were at `as_of`, filtered
+        on their values then (a filter that is None is no filter)."""
+        when = rules.as_of(as_of)
+        with self.store.read() as s:
+            model_id = timeline.model_at(s, model, when)["id"]
+            views = timeline.views_at(s, model_id, entity_type, when, keys)
+        wanted = {k: v for k, v in filters.items() if v is not None}
+        views = [v for v in views if all(v.get(k) == value for k, value in wanted.items())]
+        return timeline.page_of(views, f"{entity_type}s.id", limit, cursor)
 
     # -- aliases -----------------------------------------------------------------
     def set_alias(self, model: str, alias: str, data: Any, actor: str) -> dict[str, Any]:
@@ -662,31 +709,122 @@ class Registry:
 
         return self._write(run)
 
+    def rollback_alias(self, model: str, alias: str, actor: str) -> dict[str, Any]:
+        """Move `alias` back to its previous target (the one before the current; after a
+        rollback, the one before that); returns the timeline entry. Conflict, changing
+        nothing, when it has had no other target or that release is gone."""
+        alias = rules.ALIAS.clean("alias", alias)
+
+        def run(s: Session) -> dict[str, Any]:
+            m = self._model(s, model)
+            row = s.get(Alias, (m.id, alias))
+            if row is None:
+                raise NotFound(f"model {model!r} has no alias {alias!r}")
+            target = timeline.rollback_targets(s, m.id, {alias: row.release_id})[alias]
+            if target is None:
+                raise Conflict(
+                    f"alias: {model}@{alias} has had no target before release {row.release_id}; nothing to roll "
+                    "back to",
+                    field="alias",
+                )
+            if s.get(Release, target) is None:
+                raise Conflict(
+                    f"alias: {model}@{alias} would go back to release {target}, which was deleted; point it at a "
+                    "release with set instead",
+                    field="alias",
+                )
+            event = self._point_alias(s, m, alias, target, actor, "rollback_alias")
+            assert event is not None  # the target differs from the current one
+            return event
+
+        return self._write(run)
+
     def _point_alias(
         self, s: Session, m: Model, alias: str, release_id: int, actor: str, action: str, *, always: bool = False
-    ) -> bool:
-        """Point `alias` of `m` at `release_id`, audited as `action`; False (and nothing
-        recorded) when it already points there, unless `always`."""
+    ) -> dict[str, Any] | None:
+        """Point `alias` of `m` at `release_id`, audited as `action` (set_alias, rollback_alias
+        or import) and added to its timeline; returns the timeline entry, or None (nothing
+        recorded) when it already points there, unless `always`.
+        Every move of an alias (set, rollback, import) comes through here: the one place to
+        check who may move it."""
         row = s.get(Alias, (m.id, alias))
         if row is not None and row.release_id == release_id and not always:
-            return False
-        before = {"alias": alias, "release_id": row.release_id} if row else None
+            return None
+        previous = row.release_id if row else None
+        before = {"alias": alias, "release_id": previous} if row else None
         if row is None:
             row = Alias(model_id=m.id, name=alias, release_id=release_id)
             s.add(row)
-        row.release_id, row.updated_at = release_id, utcnow()
+        now = utcnow()
+        row.release_id, row.updated_at = release_id, now
         after = {"model": m.name, "alias": alias, "release_id": release_id}
-        self._audit(s, actor, action, "alias", f"{m.name}@{alias}", m.id, before, after)
-        return True
+        self._audit(s, actor, action, "alias", f"{m.name}@{alias}", m.id, before, after, now)
+        kind = {"rollback_alias": "rollback", "import": "import"}.get(action)
+        if kind is None:
+            kind = "move" if previous is not None and previous != release_id else "set"
+        return self._alias_event(s, m, alias, kind, release_id, previous, actor, now)
 
-    def get_alias(self, model: str, alias: str) -> dict[str, Any]:
-        """The release an alias points at."""
+    def _remove_alias(self, s: Session, m: Model, row: Alias, actor: str) -> None:
+        """Delete an alias row, audited and added to its timeline."""
+        now = utcnow()
+        before = {"alias": row.name, "release_id": row.release_id}
+        self._audit(s, actor, "delete_alias", "alias", f"{m.name}@{row.name}", m.id, before, None, now)
+        self._alias_event(s, m, row.name, "delete", None, row.release_id, actor, now)
+        s.delete(row)
+
+    @staticmethod
+    def _alias_event(
+        s: Session,
+        m: Model,
+        alias: str,
+        action: str,
+        release_id: int | None,
+        previous: int | None,
+        actor: str,
+        at: datetime,
+    ) -> dict[str, Any]:
+        e = AliasEvent(
+            model_id=m.id,
+            model=m.name,
+            alias=alias,
+            action=action,
+            release_id=release_id,
+            previous_release_id=previous,
+            actor=actor or "unknown",
+            at=at,
+        )
+        s.add(e)
+        s.flush()
+        return timeline.event_views(s, [e])[0]
+
+    def get_alias(self, model: str, alias: str, *, as_of: str | None = None) -> dict[str, Any]:
+        """The release an alias points at, and where a rollback would move it (`rollback_to`);
+        with `as_of`, the release it pointed at then, with its status then."""
+        if as_of:
+            return self._alias_at(model, alias, rules.as_of(as_of))
         with self.store.read() as s:
             m = self._model(s, model)
             row = s.get(Alias, (m.id, alias))
             if row is None:
                 raise NotFound(f"model {model!r} has no alias {alias!r}")
-            return {"model": model, "alias": alias, "release": release_view(self._release(s, row.release_id))}
+            return {
+                "model": model,
+                "alias": alias,
+                "release": release_view(self._release(s, row.release_id)),
+                "rollback_to": timeline.rollback_targets(s, m.id, {alias: row.release_id})[alias],
+            }
+
+    def _alias_at(self, model: str, alias: str, when: datetime) -> dict[str, Any]:
+        with self.store.read() as s:
+            model_id = timeline.model_at(s, model, when)["id"]
+            target = timeline.aliases_at(s, model_id, when).get(alias)
+            if target is None:
+                raise NotFound(f"model {model!r} had no alias {alias!r} at {when.isoformat()}")
+            releases = timeline.views_at(s, model_id, "release", when, timeline.RELEASE_KEYS)
+            release = next((r for r in releases if r["id"] == target), None)
+            if release is None:
+                raise NotFound(f"release {target} of {model}@{alias} has no recorded history at {when.isoformat()}")
+            return {"model": model, "alias": alias, "release": release, "as_of": when.isoformat()}
 
     def delete_alias(self, model: str, alias: str, actor: str) -> dict[str, Any]:
         """Remove an alias."""
@@ -696,12 +834,39 @@ class Registry:
             row = s.get(Alias, (m.id, alias))
             if row is None:
                 raise NotFound(f"model {model!r} has no alias {alias!r}")
-            before = {"alias": alias, "release_id": row.release_id}
-            s.delete(row)
-            self._audit(s, actor, "delete_alias", "alias", f"{model}@{alias}", m.id, before, None)
+            self._remove_alias(s, m, row, actor)
             return {"deleted": f"{model}@{alias}"}
 
         return self._write(run)
+
+    def alias_history(
+        self, model: str, *, alias: str | None = None, limit: Any = None, cursor: str | None = None
+    ) -> Page:
+        """The timeline of a model's aliases (or of one), newest first: every target each had,
+        who moved it and when; one page, with `rollback_to` (alias -> where a rollback would
+        move it, None when nowhere) for the aliases the model has now. A deleted model's
+        timeline stays readable by its name."""
+        if alias:
+            alias = rules.ALIAS.clean("alias", alias)
+        with self.store.read() as s:
+            m = s.scalar(select(Model).where(Model.name == model))
+            stmt = select(AliasEvent).where(AliasEvent.model_id == m.id if m else AliasEvent.model == model)
+            if alias:
+                stmt = stmt.where(AliasEvent.alias == alias)
+            rows, nxt = page(s, stmt, AliasEvent.id, descending=True, limit=limit, cursor=cursor)
+            if m is None and not rows and not cursor:
+                raise NotFound(f"model {model!r} does not exist and has no alias history")
+            current: dict[str, int] = {}
+            if m is not None:
+                aliases = select(Alias.name, Alias.release_id).where(Alias.model_id == m.id)
+                if alias:
+                    aliases = aliases.where(Alias.name == alias)
+                current = dict(s.execute(aliases).all())
+            return {
+                "items": timeline.event_views(s, rows),
+                "next_cursor": nxt,
+                "rollback_to": timeline.rollback_targets(s, m.id, current) if m is not None else {},
+            }
 
     def list_aliases(self, *, model: str | None = None, limit: Any = None, cursor: str | None = None) -> Page:
         """Aliases with their model and release; one page, ordered by model then alias."""

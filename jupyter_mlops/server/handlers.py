@@ -73,7 +73,7 @@ class ModelHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def get(self, name: str) -> None:
-        await self.respond(lambda _: self.services.registry.get_model(name))
+        await self.respond(lambda q: self.services.registry.get_model(name, **q), params=("as_of",))
 
     @web.authenticated
     @authorized
@@ -95,7 +95,7 @@ class ReleasesHandler(MLOpsHandler):
     async def get(self) -> None:
         await self.respond(
             lambda q: self.services.registry.list_releases(**q),
-            params=("model", "status", "quantization", "version", *PAGE),
+            params=("model", "status", "quantization", "version", "as_of", *PAGE),
         )
 
     @web.authenticated
@@ -196,10 +196,11 @@ class DeploymentsHandler(MLOpsHandler):
                 release_id=int_arg("release_id", q["release_id"]),
                 environment=q["environment"],
                 status=q["status"],
+                as_of=q["as_of"],
                 limit=q["limit"],
                 cursor=q["cursor"],
             ),
-            params=("model", "release_id", "environment", "status", *PAGE),
+            params=("model", "release_id", "environment", "status", "as_of", *PAGE),
         )
 
     @web.authenticated
@@ -242,7 +243,7 @@ class AliasHandler(MLOpsHandler):
     @web.authenticated
     @authorized
     async def get(self, model: str, alias: str) -> None:
-        await self.respond(lambda _: self.services.registry.get_alias(model, alias))
+        await self.respond(lambda q: self.services.registry.get_alias(model, alias, **q), params=("as_of",))
 
     @web.authenticated
     @authorized
@@ -253,6 +254,20 @@ class AliasHandler(MLOpsHandler):
     @authorized
     async def delete(self, model: str, alias: str) -> None:
         await self.respond(lambda _: self.services.registry.delete_alias(model, alias, self.actor))
+
+
+class AliasRollbackHandler(MLOpsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, model: str, alias: str) -> None:
+        await self.respond(lambda _: self.services.registry.rollback_alias(model, alias, self.actor))
+
+
+class AliasHistoryHandler(MLOpsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        await self.respond(lambda q: self.services.registry.alias_history(name, **q), params=("alias", *PAGE))
 
 
 class AuditHandler(MLOpsHandler):

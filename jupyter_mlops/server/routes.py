@@ -95,6 +95,11 @@ DEPS_QUERY_DOC = {
     "requirement_files": "comma-separated requirements files",
 }
 CASCADE = {"cascade": "true to delete what depends on it too"}
+AS_OF = (
+    "a past time, ISO 8601 (2026-05-01T12:00:00Z; without an offset, UTC): the answer as it was then, "
+    "rebuilt from the history (404 when the model did not exist then)"
+)
+AS_OF_LIST = f"{AS_OF}; needs model"
 ROUTES: tuple[Route, ...] = (
     Route("/health", h.HealthHandler, {"get": Op("Health: store revision, worker, workspace", response="Health")}),
     Route("/openapi.json", h.OpenAPIHandler, {"get": Op("This OpenAPI document")}),
@@ -128,7 +133,7 @@ ROUTES: tuple[Route, ...] = (
         "/models/{name}",
         h.ModelHandler,
         {
-            "get": Op("One model, with its release count and aliases", response="Model"),
+            "get": Op("One model, with its release count and aliases", {"as_of": AS_OF}, response="Model"),
             "patch": Op("Change a model", body=rules.MODEL.update_schema(), response="Model"),
             "delete": Op("Delete a model (409 while it has releases unless cascade)", CASCADE, response="Deleted"),
         },
@@ -140,7 +145,11 @@ ROUTES: tuple[Route, ...] = (
             "get": Op(
                 "List releases, newest first",
                 _paged(
-                    model="model name", status="release status", quantization="quantization", version="exact version"
+                    model="model name",
+                    status="release status",
+                    quantization="quantization",
+                    version="exact version",
+                    as_of=AS_OF_LIST,
                 ),
                 response="ReleasePage",
                 query_schemas={
@@ -233,7 +242,11 @@ ROUTES: tuple[Route, ...] = (
             "get": Op(
                 "List deployments",
                 _paged(
-                    model="model name", release_id="release id", environment="environment", status="deployment status"
+                    model="model name",
+                    release_id="release id",
+                    environment="environment",
+                    status="deployment status",
+                    as_of=AS_OF_LIST,
                 ),
                 response="DeploymentPage",
                 query_schemas={"status": _enum(rules.DEPLOYMENT_STATUSES)},
@@ -257,11 +270,38 @@ ROUTES: tuple[Route, ...] = (
         "/aliases/{model}/{alias}",
         h.AliasHandler,
         {
-            "get": Op("The release an alias points at", response="AliasTarget"),
+            "get": Op(
+                "The release an alias points at, and where a rollback would move it",
+                {"as_of": AS_OF},
+                response="AliasTarget",
+            ),
             "put": Op(
                 "Point an alias at a release of the model", body=rules.ALIAS_TARGET.create_schema(), response="Alias"
             ),
             "delete": Op("Remove an alias", response="Deleted"),
+        },
+    ),
+    Route(
+        "/aliases/{model}/{alias}/rollback",
+        h.AliasRollbackHandler,
+        {
+            "post": Op(
+                "Move the alias back to its previous target (the one before the current; again, the one before "
+                "that); 409, changing nothing, when it has had none or that release was deleted",
+                response="AliasEvent",
+            ),
+        },
+    ),
+    Route(
+        "/models/{name}/alias-history",
+        h.AliasHistoryHandler,
+        {
+            "get": Op(
+                "The timeline of the model's aliases, newest first: every target each had (set, move, delete, "
+                "rollback, import), who and when; rollback_to says where a rollback would go",
+                _paged(alias="only this alias"),
+                response="AliasHistory",
+            ),
         },
     ),
     Route(

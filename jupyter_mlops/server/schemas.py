@@ -383,7 +383,44 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "Alias": obj({"model": STR, "alias": STR, "release_id": INT}),
-    "AliasTarget": obj({"model": STR, "alias": STR, "release": ref("Release")}),
+    "AliasTarget": obj(
+        {
+            "model": STR,
+            "alias": STR,
+            "release": ref("Release"),
+            "rollback_to": {**NULL_INT, "description": "the release a rollback would move it to (null: none)"},
+            "as_of": {**TIME, "description": "the time asked for (the release as it was then)"},
+        },
+        optional=("rollback_to", "as_of"),
+    ),
+    "AliasEvent": obj(
+        {
+            "id": INT,
+            "model": STR,
+            "alias": STR,
+            "action": enum(registry_rules.ALIAS_ACTIONS),
+            "release_id": {**NULL_INT, "description": "the target after the change (null: deleted)"},
+            "previous_release_id": {**NULL_INT, "description": "the target before (null: none)"},
+            "version": {**NULL_STR, "description": "of the target, while it exists"},
+            "quantization": NULL_STR,
+            "actor": STR,
+            "at": TIME,
+        },
+        description="one change of an alias in its timeline",
+    ),
+    "AliasHistory": obj(
+        {
+            "items": array(ref("AliasEvent")),
+            "next_cursor": NULL_STR,
+            "rollback_to": {
+                "type": "object",
+                "additionalProperties": NULL_INT,
+                "description": "alias -> the release a rollback would move it to (null: none), for the aliases "
+                "the model has now",
+            },
+        },
+        description="a page of an alias timeline, newest first",
+    ),
     "AuditEvent": obj(
         {
             "id": INT,

@@ -145,6 +145,29 @@ class Alias(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
 
+class AliasEvent(Base):
+    """One change of an alias (set, move, delete, rollback, import): its timeline. `release_id`
+    is the target after the change (None: deleted), `previous_release_id` the one before.
+    No foreign keys: history outlives a deleted release or model."""
+
+    __tablename__ = "alias_events"
+    __table_args__ = (
+        Index("ix_alias_events_alias", "model_id", "alias", "id"),
+        Index("ix_alias_events_at", "model_id", "at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    model: Mapped[str] = mapped_column(String(100), nullable=False)
+    alias: Mapped[str] = mapped_column(String(64), nullable=False)
+    action: Mapped[str] = mapped_column(String(16), nullable=False)
+    release_id: Mapped[int | None] = mapped_column(Integer)
+    previous_release_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(200), nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
 class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_model", "model_id", "id"), {"sqlite_autoincrement": True})

@@ -1,4 +1,5 @@
-"""RegistryPanel: browse models, see their releases, create, promote and demote releases.
+"""RegistryPanel: browse models, see their releases, create, promote and demote releases,
+see the timeline of a model's aliases and roll one back.
 
 A thin face over `Services.registry`: every rule stays in the registry, whose
 `MLOpsError` messages are shown in the panel's error area."""
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from ..cli.deployments import ARTIFACT_COLUMNS, DEPLOYMENT_COLUMNS
-from ..cli.registry import RELEASE_COLUMNS
+from ..cli.registry import RELEASE_COLUMNS, TIMELINE_COLUMNS
 from ..cli.render import cell_text, html_record, html_table
 from ..errors import InvalidInput, one_line
 from ..registry.rules import QUANTIZATION_SUGGESTIONS
@@ -72,6 +73,11 @@ class RegistryPanel(ActionPanel):
         self.models = w.Select(options=[], rows=8, layout=w.Layout(width="35%"))
         self.model_info = w.HTML("<i>select a model</i>", layout=w.Layout(width="65%"))
         self.releases_html = w.HTML("")
+        self.timeline_html = w.HTML("")
+        self.alias = w.Dropdown(options=[], description="Alias", layout=w.Layout(width="420px"))
+        self.rollback_button = w.Button(
+            description="Roll back", icon="undo", tooltip="move the alias back to its previous target"
+        )
         self.release = w.Dropdown(options=[], description="Release", layout=w.Layout(width="420px"))
         self.promote_button = w.Button(description="Promote", button_style="success", icon="arrow-up")
         self.demote_button = w.Button(description="Demote", button_style="warning", icon="arrow-down")
@@ -100,6 +106,8 @@ class RegistryPanel(ActionPanel):
         self.create_button.on_click(lambda _b: self._act(self._create_release))
         self.promote_button.on_click(lambda _b: self._act(lambda: self._transition("promote")))
         self.demote_button.on_click(lambda _b: self._act(lambda: self._transition("demote")))
+        self.rollback_button.on_click(lambda _b: self._act(self._rollback))
+        self.alias.observe(lambda _c: None if self._busy else self._refresh_buttons(), names="value")
         self.buttons = (
             self.search_button,
             self.prev_button,
@@ -108,6 +116,7 @@ class RegistryPanel(ActionPanel):
             self.promote_button,
             self.demote_button,
             self.run_button,
+            self.rollback_button,
         )
 
         self.children = [
@@ -118,6 +127,9 @@ class RegistryPanel(ActionPanel):
             self.releases_html,
             w.HBox([self.release, self.promote_button, self.demote_button, self.run_button]),
             self.release_detail,
+            w.HTML("<b>Alias timeline</b> <small>newest first</small>"),
+            self.timeline_html,
+            w.HBox([self.alias, self.rollback_button]),
             w.HTML("<b>New release</b>"),
             w.HBox([self.version, self.quantization]),
             self.notes,
@@ -160,6 +172,7 @@ class RegistryPanel(ActionPanel):
         self.create_button.disabled = self.models.value is None
         none = self.release.value is None
         self.promote_button.disabled = self.demote_button.disabled = self.run_button.disabled = none
+        self.rollback_button.disabled = self.alias.value is None
 
     # -- models ------------------------------------------------------------------------
     def _search(self) -> None:
@@ -198,9 +211,34 @@ class RegistryPanel(ActionPanel):
             self.model_info.value = "<i>select a model</i>"
             self.releases_html.value = ""
             self.release.options = []
+            self.timeline_html.value = ""
+            self.alias.options = []
             return
         self._show_model_info(name)
         self._load_releases(name)
+        self._load_timeline(name)
+
+    def _load_timeline(self, model: str) -> None:
+        """The newest 20 changes of the model's aliases, and its aliases to roll back."""
+        page = self.services.registry.alias_history(model, limit=20)
+        items = page["items"]
+        more = " <i>(newest 20 shown)</i>" if page["next_cursor"] else ""
+        self.timeline_html.value = (html_table(TIMELINE_COLUMNS, items) + more) if items else "<i>no alias changes</i>"
+        keep = self.alias.value
+        self.alias.options = [
+            (f"{alias} (back to release {target})" if target else f"{alias} (no earlier target)", alias)
+            for alias, target in sorted(page["rollback_to"].items())
+        ]
+        self.alias.value = keep if keep in page["rollback_to"] else None
+
+    def _rollback(self) -> None:
+        model, alias = self.models.value, self.alias.value
+        if model is None or alias is None:
+            raise InvalidInput("alias: select a model and one of its aliases first", field="alias")
+        event = self.services.registry.rollback_alias(model, alias, self.actor)
+        self._show_model_info(model)
+        self._load_timeline(model)
+        self._say(f"{model}@{alias} rolled back: release {event['previous_release_id']} -> {event['release_id']}")
 
     def _load_releases(self, model: str, select: int | None = None) -> None:
         page = self.services.registry.list_releases(model=model, limit=100)

@@ -1,7 +1,7 @@
 /** Pure logic of the Registry tab: request bodies from forms, inline errors, the release
  * lifecycle, paging and the audit history's wording. */
 import { APIError } from './api';
-import type { AuditEvent, PostModelsBody, PostReleasesBody, Release } from './types';
+import type { AliasEvent, AuditEvent, PostModelsBody, PostReleasesBody, Release } from './types';
 
 export type ReleaseStatus = Release['status'];
 export type Transition = 'promote' | 'demote' | 'deprecate';
@@ -152,6 +152,65 @@ export function aliasDeleteQuestion(model: string, alias: string): IQuestion {
   return { title: 'Delete alias', body: `Delete the alias ${model}@${alias}?`, accept: 'Delete' };
 }
 
+/** A release named by id, with its label when known: `1.0 (int4) #3`, or `release #3`. */
+export function targetLabel(
+  id: number,
+  release?: { version: string; quantization: string }
+): string {
+  return release ? `${releaseLabel(release)} #${id}` : `release #${id}`;
+}
+
+/** What to ask before rolling `model@alias` back from release `from` to release `to`
+ * (`labels` names the releases known by id). */
+export function rollbackQuestion(
+  model: string,
+  alias: string,
+  from: number,
+  to: number,
+  labels: ReadonlyMap<number, { version: string; quantization: string }> = new Map()
+): IQuestion {
+  return {
+    title: 'Roll back alias',
+    body: `Move ${model}@${alias} back from ${targetLabel(from, labels.get(from))} to ${targetLabel(to, labels.get(to))}?`,
+    accept: 'Roll back'
+  };
+}
+
+/** What is said after a rollback: `llama@production is back on 1.0 (int4) #3.` */
+export function rollbackDone(event: AliasEvent): string {
+  const target = event.release_id ?? 0;
+  const label = event.version
+    ? targetLabel(target, { version: event.version, quantization: event.quantization ?? 'none' })
+    : targetLabel(target);
+  return `${event.model}@${event.alias} is back on ${label}.`;
+}
+
+/** One line of an alias timeline: `@production moved #1 → 2.0 #2`, `@staging deleted (was #3)`. */
+export function aliasEventSummary(event: AliasEvent): string {
+  const target =
+    event.release_id === null
+      ? ''
+      : targetLabel(
+          event.release_id,
+          event.version === null
+            ? undefined
+            : { version: event.version, quantization: event.quantization ?? 'none' }
+        );
+  const was = event.previous_release_id === null ? '' : `#${event.previous_release_id}`;
+  switch (event.action) {
+    case 'delete':
+      return `@${event.alias} deleted (was ${was})`;
+    case 'set':
+      return `@${event.alias} set → ${target}`;
+    case 'import':
+      return `@${event.alias} imported → ${target}${was && ` (was ${was})`}`;
+    case 'rollback':
+      return `@${event.alias} rolled back ${was} → ${target}`;
+    default:
+      return `@${event.alias} moved ${was} → ${target}`;
+  }
+}
+
 /** What is said after `action` on `release`: `Promoted m 1.0 (int4).` */
 export function transitionDone(
   release: Pick<Release, 'model' | 'version' | 'quantization'>,
@@ -200,6 +259,9 @@ export function auditSummary(event: AuditEvent): string {
     const alias = after?.alias ?? event.entity_id;
     const moved = before ? ` (was #${before.release_id})` : '';
     return `alias ${alias} → release #${after?.release_id}${moved}`;
+  }
+  if (action === 'rollback_alias') {
+    return `rolled back alias ${after?.alias ?? event.entity_id} to release #${after?.release_id} (was #${before?.release_id})`;
   }
   if (action === 'delete_alias') {
     return `removed alias ${before?.alias ?? event.entity_id} (was release #${before?.release_id})`;

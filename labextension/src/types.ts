@@ -162,6 +162,35 @@ export interface AliasTarget {
   model: string;
   alias: string;
   release: Release;
+  /** the release a rollback would move it to (null: none) */
+  rollback_to?: number | null;
+  /** the time asked for (the release as it was then) */
+  as_of?: string;
+}
+
+/** one change of an alias in its timeline */
+export interface AliasEvent {
+  id: number;
+  model: string;
+  alias: string;
+  action: 'set' | 'move' | 'delete' | 'rollback' | 'import';
+  /** the target after the change (null: deleted) */
+  release_id: number | null;
+  /** the target before (null: none) */
+  previous_release_id: number | null;
+  /** of the target, while it exists */
+  version: string | null;
+  quantization: string | null;
+  actor: string;
+  at: string;
+}
+
+/** a page of an alias timeline, newest first */
+export interface AliasHistory {
+  items: AliasEvent[];
+  next_cursor: string | null;
+  /** alias -> the release a rollback would move it to (null: none), for the aliases the model has now */
+  rollback_to: { [key: string]: number | null };
 }
 
 export interface AuditEvent {

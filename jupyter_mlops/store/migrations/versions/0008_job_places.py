@@ -1,7 +1,7 @@
 """Where a job may run: its place (host and workspace), and each worker's.
 
 Revision ID: 0008_job_places
-Revises: 0006_open_quantization_runs
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_job_places"
-down_revision = "0006_open_quantization_runs"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

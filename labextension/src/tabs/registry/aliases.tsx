@@ -1,4 +1,5 @@
-/** A model's aliases: each with its release and a delete button, and the form that sets one. */
+/** A model's aliases: each with its release, a rollback and a delete button; the form that
+ * sets one; and their timeline. */
 import React, { useState } from 'react';
 
 import { REFRESH } from '../../actions';
@@ -6,17 +7,23 @@ import { apiPath } from '../../api';
 import { ErrorLine } from '../../components/errorline';
 import { IMLOpsContext } from '../../context';
 import { confirm } from '../../dialogs';
-import { useRowRequest } from '../../hooks';
-import { aliasDeleteQuestion, releaseLabel } from '../../registry';
-import type { Alias, Release } from '../../types';
+import { usePolled, useRowRequest } from '../../hooks';
+import { aliasDeleteQuestion, releaseLabel, rollbackQuestion } from '../../registry';
+import type { Alias, AliasHistory, Release } from '../../types';
 import { DeleteButton, FieldError, FormError, useFormState } from './fields';
+import { AliasTimeline, TIMELINE_PAGE } from './timeline';
+
+/** How often the timeline (and where each alias rolls back to) is read again while shown. */
+export const TIMELINE_INTERVAL = 10000;
 
 const ALIAS_FIELDS = ['alias', 'release_id'] as const;
 
-/** The model's aliases: each with its release and a delete button; a form sets one. */
+/** The model's aliases: each with its release, rollback and delete buttons; a form sets
+ * one; their timeline below. */
 export function Aliases(props: {
   context: IMLOpsContext;
   name: string;
+  active: boolean;
   aliases: Alias[];
   /** Every release of the model (the form's select). */
   releases: Release[];
@@ -25,9 +32,25 @@ export function Aliases(props: {
   const [alias, setAlias] = useState('');
   const [target, setTarget] = useState<number>();
   const deletion = useRowRequest(context);
+  const rollback = useRowRequest(context);
   const form = useFormState(ALIAS_FIELDS);
   const byId = new Map(releases.map(r => [r.id, r]));
   const chosen = target ?? releases[0]?.id;
+  const [shown, setShown] = useState(TIMELINE_PAGE);
+  const history = usePolled(
+    context,
+    () =>
+      context.request<AliasHistory>(apiPath('models', name, 'alias-history'), {
+        query: { limit: shown }
+      }),
+    {
+      name: 'registry-alias-history',
+      interval: TIMELINE_INTERVAL,
+      active: props.active,
+      deps: [shown]
+    }
+  );
+  const rollbackTo = history.data?.rollback_to ?? {};
 
   const submit = (event: React.FormEvent) => {
     event.preventDefault();
@@ -52,6 +75,16 @@ export function Aliases(props: {
     );
   };
 
+  const rollBack = async (item: Alias, to: number) => {
+    const question = rollbackQuestion(name, item.alias, item.release_id, to, byId);
+    if (!(await confirm(question.title, question.body, question.accept))) {
+      return;
+    }
+    await rollback.send(apiPath('aliases', name, item.alias, 'rollback'), () =>
+      context.actions.emit(REFRESH)
+    );
+  };
+
   return (
     <div className="jp-mlops-reg-aliases">
       <div className="jp-mlops-reg-subtitle">Aliases</div>
@@ -60,6 +93,7 @@ export function Aliases(props: {
         {aliases.map(item => {
           const release = byId.get(item.release_id);
           const target = release ? releaseLabel(release) : `release #${item.release_id}`;
+          const back = rollbackTo[item.alias];
           return (
             <li
               key={item.alias}
@@ -71,6 +105,18 @@ export function Aliases(props: {
               <span className="jp-mlops-reg-wrap jp-mlops-grow">
                 <b>@{item.alias}</b> → {target}
               </span>
+              {typeof back === 'number' && (
+                <button
+                  className="jp-mlops-button"
+                  title={`Move ${item.alias} back to release #${back}`}
+                  data-testid="mlops-alias-rollback"
+                  data-rollback-to={back}
+                  disabled={rollback.busy}
+                  onClick={() => void rollBack(item, back)}
+                >
+                  Roll back
+                </button>
+              )}
               <DeleteButton
                 title={`Delete the alias ${item.alias}`}
                 testid="mlops-alias-delete"
@@ -81,7 +127,7 @@ export function Aliases(props: {
           );
         })}
       </ul>
-      <ErrorLine message={deletion.error} />
+      <ErrorLine message={deletion.error ?? rollback.error} />
       <form className="jp-mlops-reg-form" onSubmit={submit}>
         <input
           type="text"
@@ -126,6 +172,12 @@ export function Aliases(props: {
         <FieldError form={form} field="release_id" />
         <FormError form={form} />
       </form>
+      <ErrorLine message={history.error?.message} />
+      <AliasTimeline
+        events={history.data?.items ?? []}
+        more={!!history.data?.next_cursor}
+        onMore={() => setShown(shown + TIMELINE_PAGE)}
+      />
     </div>
   );
 }

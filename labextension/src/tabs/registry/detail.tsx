@@ -116,7 +116,13 @@ export function ModelDetail(props: IModelDetailProps): JSX.Element {
         focus={props.focus === 'release'}
         onFocused={props.onFocused}
       />
-      <Aliases context={context} name={name} aliases={aliases} releases={everyRelease} />
+      <Aliases
+        context={context}
+        name={name}
+        active={active}
+        aliases={aliases}
+        releases={everyRelease}
+      />
       <Deployments context={context} name={name} active={active} releases={everyRelease} />
       <Artifacts context={context} name={name} active={active} releases={everyRelease} />
       <AuditHistory

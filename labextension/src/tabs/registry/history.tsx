@@ -64,12 +64,7 @@ export function AuditHistory(props: {
             data-entity-type={event.entity_type}
           >
             <span>{auditSummary(event)}</span>
-            <span
-              className="jp-mlops-muted jp-mlops-reg-ellipsis"
-              title={`${event.actor}, ${event.at}`}
-            >
-              {formatAgo(event.at)} · {event.actor}
-            </span>
+            <EventWhen actor={event.actor} at={event.at} />
           </li>
         ))}
       </ul>
@@ -79,5 +74,14 @@ export function AuditHistory(props: {
         </button>
       )}
     </details>
+  );
+}
+
+/** When and by whom a recorded change was made: `3 min ago · ada` (both in full in the tooltip). */
+export function EventWhen(props: { actor: string; at: string }): JSX.Element {
+  return (
+    <span className="jp-mlops-muted jp-mlops-reg-ellipsis" title={`${props.actor}, ${props.at}`}>
+      {formatAgo(props.at)} · {props.actor}
+    </span>
   );
 }

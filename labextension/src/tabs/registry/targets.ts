@@ -7,13 +7,15 @@ import {
   aliasDeleteQuestion,
   allowedTransitions,
   releaseLabel,
+  rollbackDone,
+  rollbackQuestion,
   Transition,
   transitionDone,
   transitionQuestion,
   TRANSITIONS
 } from '../../registry';
 import { byId, IChoice, ITargetCommand, listItems, textArg } from '../../targets';
-import type { Alias, AliasTarget, Model, Release } from '../../types';
+import type { Alias, AliasEvent, AliasTarget, Model, Release } from '../../types';
 
 /** A release in a picker: `m 1.0 (int4) · candidate · #3`. */
 export function releaseChoice(release: Release): IChoice<Release> {
@@ -65,6 +67,30 @@ function modelFromArgs(context: IMLOpsContext, args: ReadonlyPartialJSONObject) 
 /** A model in a picker, by name. */
 export const modelChoices = async (context: IMLOpsContext): Promise<IChoice<Model>[]> =>
   (await listItems<Model>(context, 'models')).map(model => ({ label: model.name, value: model }));
+
+/** Every alias in a picker: `llama@prod → #3`. */
+const aliasChoices = async (context: IMLOpsContext): Promise<IChoice<Alias>[]> =>
+  (await listItems<Alias>(context, 'aliases')).map(alias => ({
+    label: `${alias.model}@${alias.alias} → #${alias.release_id}`,
+    value: alias
+  }));
+
+/** The alias `{model, alias}` names (the command `id` says who refuses half of it). */
+function aliasFromArgs(id: string) {
+  return (context: IMLOpsContext, args: ReadonlyPartialJSONObject) => {
+    const model = textArg(args, 'model');
+    const alias = textArg(args, 'alias');
+    if (model === undefined && alias === undefined) {
+      return undefined;
+    }
+    if (model === undefined || alias === undefined) {
+      throw new Error(`${id} takes both model and alias, or neither`);
+    }
+    return context
+      .request<AliasTarget>(apiPath('aliases', model, alias))
+      .then(found => ({ model, alias, release_id: found.release.id }));
+  };
+}
 
 /** Palette commands of the Registry tab that act on one thing. */
 export const REGISTRY_TARGETS: readonly ITargetCommand<any>[] = [
@@ -122,25 +148,8 @@ export const REGISTRY_TARGETS: readonly ITargetCommand<any>[] = [
     label: 'Delete an MLOps Alias',
     title: 'Delete which alias?',
     none: 'No aliases to delete.',
-    choices: async context =>
-      (await listItems<Alias>(context, 'aliases')).map(alias => ({
-        label: `${alias.model}@${alias.alias} → #${alias.release_id}`,
-        value: alias
-      })),
-    // {model, alias}
-    fromArgs: (context, args) => {
-      const model = textArg(args, 'model');
-      const alias = textArg(args, 'alias');
-      if (model === undefined && alias === undefined) {
-        return undefined;
-      }
-      if (model === undefined || alias === undefined) {
-        throw new Error('delete-alias takes both model and alias, or neither');
-      }
-      return context
-        .request<AliasTarget>(apiPath('aliases', model, alias))
-        .then(found => ({ model, alias, release_id: found.release.id }));
-    },
+    choices: aliasChoices,
+    fromArgs: aliasFromArgs('delete-alias'), // {model, alias}
     run: async (context, alias, ask) => {
       const question = aliasDeleteQuestion(alias.model, alias.alias);
       if (!(await ask.confirm(question.title, question.body, question.accept))) {
@@ -148,6 +157,37 @@ export const REGISTRY_TARGETS: readonly ITargetCommand<any>[] = [
       }
       await context.request(apiPath('aliases', alias.model, alias.alias), { method: 'DELETE' });
       return `Deleted the alias ${alias.model}@${alias.alias}.`;
+    },
+    show: showModelOf
+  } satisfies ITargetCommand<Alias>,
+  {
+    id: 'mlops:rollback-alias',
+    label: 'Roll Back an MLOps Alias',
+    title: 'Roll back which alias?',
+    none: 'No aliases to roll back.',
+    choices: aliasChoices,
+    fromArgs: aliasFromArgs('rollback-alias'), // {model, alias}
+    run: async (context, alias, ask) => {
+      const path = apiPath('aliases', alias.model, alias.alias);
+      const now = await context.request<AliasTarget>(path);
+      if (now.rollback_to === null || now.rollback_to === undefined) {
+        throw new Error(
+          `${alias.model}@${alias.alias} has had no target before release #${now.release.id}; nothing to roll back to.`
+        );
+      }
+      const labels = new Map([[now.release.id, now.release]]);
+      const question = rollbackQuestion(
+        alias.model,
+        alias.alias,
+        now.release.id,
+        now.rollback_to,
+        labels
+      );
+      if (!(await ask.confirm(question.title, question.body, question.accept))) {
+        return null;
+      }
+      const event = await context.request<AliasEvent>(`${path}/rollback`, { method: 'POST' });
+      return rollbackDone(event);
     },
     show: showModelOf
   } satisfies ITargetCommand<Alias>
