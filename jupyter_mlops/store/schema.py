@@ -157,13 +157,13 @@ class AliasEvent(Base):
         {"sqlite_autoincrement": True},
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    model_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ID, nullable=False)
     model: Mapped[str] = mapped_column(String(100), nullable=False)
     alias: Mapped[str] = mapped_column(String(64), nullable=False)
     action: Mapped[str] = mapped_column(String(16), nullable=False)
-    release_id: Mapped[int | None] = mapped_column(Integer)
-    previous_release_id: Mapped[int | None] = mapped_column(Integer)
+    release_id: Mapped[int | None] = mapped_column(ID)
+    previous_release_id: Mapped[int | None] = mapped_column(ID)
     actor: Mapped[str] = mapped_column(String(200), nullable=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
