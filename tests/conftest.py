@@ -1,5 +1,6 @@
-"""Shared fixtures: a temporary workspace with a real SQLite store, and a real
-Jupyter server (pytest-jupyter) with the extension and authentication required."""
+"""Shared fixtures: a temporary workspace with a real store (SQLite in the workspace, or a
+PostgreSQL database: see pg_support.py), and a real Jupyter server (pytest-jupyter) with the
+extension and authentication required."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+pytest.register_assert_rewrite("pg_support")
+from pg_support import db_settings  # noqa: E402
 from schema_support import check_answer
 
 from jupyter_mlops.config import NAMES, MLOpsSettings, Settings
@@ -16,7 +20,7 @@ from jupyter_mlops.services import Services
 from jupyter_mlops.store import engine as store_engine
 
 pytest_plugins = ["pytest_jupyter.jupyter_server", "deps_support", "docker_support", "hub_server", "lab_support",
-                  "mlflow_support"]
+                  "mlflow_support", "pg_support"]
 
 
 #: Variables that steer the settings (jupyter_mlops.config) which a test must not inherit;
@@ -58,22 +62,22 @@ def workspace(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def services(workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    """Services over a fresh SQLite store in the workspace."""
-    svc = Services(settings_of(workspace, tmp_path_factory))
+def services(workspace: Path, tmp_path_factory: pytest.TempPathFactory, db_url: str | None) -> Iterator[Services]:
+    """Services over a fresh store: SQLite in the workspace, or `db_url`."""
+    svc = Services(settings_of(workspace, tmp_path_factory, **db_settings(db_url)))
     yield svc
     svc.store.dispose()
     store_engine._stores.pop(svc.store.url, None)
 
 
 @pytest.fixture
-def jp_server_config(jp_root_dir: Path) -> dict[str, Any]:
+def jp_server_config(jp_root_dir: Path, db_url: str | None) -> dict[str, Any]:
     return {
         "ServerApp": {
             "jpserver_extensions": {"jupyter_mlops": True},
             "allow_unauthenticated_access": False,
         },
-        "MLOpsApp": {"workspace_dir": str(jp_root_dir)},
+        "MLOpsApp": {"workspace_dir": str(jp_root_dir), **db_settings(db_url)},
     }
 
 
@@ -101,9 +105,9 @@ def api(jp_fetch: Any) -> Any:
 
 
 @pytest.fixture
-def hub_services(workspace: Path, hub: Any) -> Iterator[Services]:
+def hub_services(workspace: Path, hub: Any, db_url: str | None) -> Iterator[Services]:
     """Services whose model hub talks to the test Hub (`hub`), with no disk margin."""
-    svc = Services(Settings.of(workspace, hf_endpoint=hub.url, download_disk_margin=0))
+    svc = Services(Settings.of(workspace, hf_endpoint=hub.url, download_disk_margin=0, **db_settings(db_url)))
     yield svc
     svc.store.dispose()
     store_engine._stores.pop(svc.store.url, None)

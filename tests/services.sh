@@ -2,13 +2,17 @@
 # The services the tests use, from Debian's packages, private to one test run.
 #
 #   tests/services.sh install      apt-get what is missing: docker.io, busybox-static,
-#                                  docker-registry, python3-pip, python3-venv, chromium
-#                                  (idempotent; sudo when not root), and MLflow (the tests'
-#                                  tracking server) into .venv-mlflow
+#                                  docker-registry, python3-pip, python3-venv, chromium, and
+#                                  postgresql where initdb/pg_ctl are not found (idempotent;
+#                                  sudo when not root), and MLflow (the tests' tracking server)
+#                                  into .venv-mlflow
 #   tests/services.sh run CMD...   start a Docker daemon on a private socket and data root
-#                                  (--iptables=false --bridge=none) and a registry on
-#                                  127.0.0.1, run CMD with DOCKER_HOST and
-#                                  JUPYTER_MLOPS_TEST_REGISTRY set, stop both, exit with CMD's code
+#                                  (--iptables=false --bridge=none), a registry on 127.0.0.1
+#                                  and a private PostgreSQL cluster (a temp data dir, a unix
+#                                  socket and 127.0.0.1 on a free port, fsync off), run CMD with
+#                                  DOCKER_HOST, JUPYTER_MLOPS_TEST_REGISTRY and
+#                                  JUPYTER_MLOPS_TEST_PG_URL (the cluster's `postgres` database,
+#                                  superuser `postgres`) set, stop all three, exit with CMD's code
 set -euo pipefail
 
 PACKAGES=(docker.io busybox-static docker-registry python3-pip python3-venv chromium)
@@ -20,11 +24,21 @@ MLFLOW_SPEC="mlflow==3.17.2"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
+pg_bin() {  # the folder of initdb and pg_ctl: on PATH, else Debian's newest /usr/lib/postgresql/N/bin
+  local ctl; ctl=$(command -v pg_ctl 2>/dev/null) || ctl=$(ls -d /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null | sort -V | tail -1)
+  [ -n "$ctl" ] && [ -x "$(dirname "$(readlink -f "$ctl")")/initdb" ] && dirname "$(readlink -f "$ctl")"
+}
+
+as_postgres() {  # PostgreSQL refuses to run as root: as root, run as the `postgres` user
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
 install() {
   local missing=()
   for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
+  pg_bin >/dev/null || missing+=(postgresql)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "services: installing ${missing[*]}"
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
@@ -53,11 +67,12 @@ free_port() {
 
 run() {
   local dir; dir=$(mktemp -d /tmp/mlops-services.XXXXXX)
-  local dockerd_pid="" registry_pid=""
+  local dockerd_pid="" registry_pid="" pg=""
   local code=0
   stop() {
     set +e
     [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null
+    [ -n "$pg" ] && [ -f "$dir/pg/data/postmaster.pid" ] && as_postgres "$pg/pg_ctl" -D "$dir/pg/data" -m fast -w -t 30 -s stop
     if [ -n "$dockerd_pid" ] && $SUDO kill "$dockerd_pid" 2>/dev/null; then
       for _ in $(seq 1 100); do $SUDO kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.2; done
       $SUDO kill -9 "$dockerd_pid" 2>/dev/null
@@ -94,8 +109,22 @@ EOF
     tail -20 "$dir/registry.log" >&2; code=1; exit 1
   fi
 
-  echo "services: dockerd at unix://$dir/docker.sock, registry at 127.0.0.1:$port"
-  DOCKER_HOST="unix://$dir/docker.sock" JUPYTER_MLOPS_TEST_REGISTRY="127.0.0.1:$port" "$@" || code=$?
+  pg=$(pg_bin) || { echo "services: initdb/pg_ctl not found: run tests/services.sh install" >&2; code=1; exit 1; }
+  mkdir -p "$dir/pg"
+  if [ "$(id -u)" -eq 0 ]; then chmod 711 "$dir"; chown postgres: "$dir/pg"; fi
+  local pg_port; pg_port=$(free_port)
+  if ! as_postgres "$pg/initdb" -D "$dir/pg/data" -U postgres -A trust -E UTF8 --locale=C --no-sync -N \
+      >"$dir/pg/initdb.log" 2>&1 ||
+    ! as_postgres "$pg/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/server.log" -w -t 60 -s -o "-h 127.0.0.1 \
+      -p $pg_port -k $dir/pg -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+      -c max_connections=200" start; then
+    tail -20 "$dir/pg/initdb.log" "$dir/pg/server.log" >&2; code=1; exit 1
+  fi
+
+  echo "services: dockerd at unix://$dir/docker.sock, registry at 127.0.0.1:$port," \
+    "PostgreSQL at 127.0.0.1:$pg_port and $dir/pg"
+  DOCKER_HOST="unix://$dir/docker.sock" JUPYTER_MLOPS_TEST_REGISTRY="127.0.0.1:$port" \
+    JUPYTER_MLOPS_TEST_PG_URL="postgresql+psycopg://postgres@/postgres?host=$dir/pg&port=$pg_port" "$@" || code=$?
   exit "$code"
 }
 

@@ -17,6 +17,8 @@ from jupyter_mlops.errors import Conflict, InvalidInput, NotFound
 from jupyter_mlops.registry.importing import ImportedModel, ImportedRelease, apply_import
 from jupyter_mlops.services import Services
 
+pytestmark = pytest.mark.both_stores
+
 
 def now() -> str:
     """A time strictly between the write before and the write after."""

@@ -7,7 +7,10 @@ import asyncio
 from datetime import datetime, timezone
 from typing import Any
 
+import pytest
 from rest_support import ok, walk
+
+pytestmark = pytest.mark.both_stores
 
 Api = Any
 

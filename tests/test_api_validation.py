@@ -1,5 +1,5 @@
 """Bad input through the real server: 400/404/409 with a message naming the field,
-and the SQLite file byte-for-byte the same afterwards. Also the OpenAPI document:
+and the store (a SQLite file, or a PostgreSQL database with its sequences) the same afterwards. Also the OpenAPI document:
 valid OpenAPI 3.1, in step with the routes table, the handlers and the server's checks."""
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ from typing import Any
 
 import jsonschema
 import pytest
+from sqlalchemy import text
 
 from jupyter_mlops.paging import encode_cursor
 from jupyter_mlops.server.openapi import ERROR
 from jupyter_mlops.server.routes import ROUTES, Route
+from jupyter_mlops.store import Store
 
 from test_api_auth import VERBS, sample_path
 
@@ -26,18 +28,36 @@ def jp_server_config(jp_server_config: dict[str, Any]) -> dict[str, Any]:
     return {**jp_server_config, "MLOpsApp": {**jp_server_config["MLOpsApp"], "run_worker": False}}
 
 
-def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table in the SQLite file (sqlite_sequence and audit_events included)."""
+pytestmark = pytest.mark.both_stores
+
+
+def snapshot(db: Path | str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table: in the SQLite file (sqlite_sequence and audit_events
+    included), or in the PostgreSQL database of URL `db` (with each sequence's last value,
+    so a refused INSERT that took an id shows)."""
+    if isinstance(db, str):
+        store = Store(db)
+        try:
+            with store.read() as s:
+                tables = s.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).all()
+                rows = {t: sorted(map(tuple, s.execute(text(f'SELECT * FROM "{t}"')).all()), key=repr)
+                        for t in sorted(tables)}
+                sequences = s.execute(text("SELECT sequencename, last_value FROM pg_sequences ORDER BY 1")).all()
+                return {**rows, "<sequences>": [tuple(r) for r in sequences]}
+        finally:
+            store.dispose()
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
         return {t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
 
 
 @pytest.fixture
-def seeded(api: Any, jp_root_dir: Path, jp_asyncio_loop: Any) -> Path:
+def seeded(api: Any, jp_root_dir: Path, jp_asyncio_loop: Any, db_url: str | None) -> Path | str:
     """m1 with release 1 (1.0, alias production, an artifact, a deployment) and a deprecated
-    release 2 (2.0); model `other` with release 3. Returns the database file."""
+    release 2 (2.0); model `other` with release 3. Returns the database file (or URL)."""
     jp_asyncio_loop.run_until_complete(_seed(api))
+    if db_url:
+        return db_url
     db = jp_root_dir / ".mlops" / "mlops.db"
     assert db.is_file()
     return db
@@ -228,7 +248,7 @@ CASES = [
 
 @pytest.mark.parametrize(("method", "path", "body", "raw", "params", "status", "field", "schema"), CASES)
 async def test_bad_request_is_refused_and_changes_nothing(
-    api: Any, seeded: Path, method: str, path: str, body: Any, raw: bytes | None, params: dict[str, str],
+    api: Any, seeded: Path | str, method: str, path: str, body: Any, raw: bytes | None, params: dict[str, str],
     status: int, field: str | None, schema: bool,
 ) -> None:
     before = snapshot(seeded)
@@ -302,7 +322,7 @@ CALLS = [pytest.param(route, verb, id=f"{verb.upper()} {route.path}") for route 
 
 
 @pytest.mark.parametrize(("route", "verb"), CALLS)
-async def test_server_accepts_exactly_the_documented_query(jp_fetch: Any, seeded: Path, route: Route,
+async def test_server_accepts_exactly_the_documented_query(jp_fetch: Any, seeded: Path | str, route: Route,
                                                            verb: str) -> None:
     """Every documented query parameter is known to the handler; anything else is 400 and changes nothing."""
     before = snapshot(seeded)

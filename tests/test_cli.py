@@ -10,8 +10,10 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -146,6 +148,29 @@ def test_workspace_option_and_selftest(cli: Run, tmp_path: Path, workspace: Path
     assert f"error: selftest job {job['id'] + 1} failed: RuntimeError: asked to fail at step 2" in failed.stderr
     shown = json.loads(cli("jobs", "show", str(job["id"] + 1), "--json").stdout)
     assert shown["state"] == "failed" and shown["progress"]["done"] == 1
+
+
+def test_a_postgresql_store_from_the_environment_or_the_option(cli: Run, env: dict[str, str], workspace: Path,
+                                                                pg_cluster: Any) -> None:
+    """A team's PostgreSQL registry: `postgresql://` (psycopg 3) with a password, from
+    JUPYTER_MLOPS_DB_URL or --db-url; the password is never printed, no SQLite file is made,
+    and an inline job runs against that store."""
+    url = make_url(pg_cluster.database(migrated=False)).set(password="s3cret-pw")  # trust auth ignores it
+    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    env["JUPYTER_MLOPS_DB_URL"] = plain
+    made = cli("models", "create", "team-model", "--storage-path", "/team", "--json")
+    assert json.loads(made.stdout)["name"] == "team-model"
+    listed = cli("models", "list", "--json")
+    assert [m["name"] for m in json.loads(listed.stdout)["items"]] == ["team-model"]
+    assert json.loads(listed.stdout)["workspace"]["store"] == plain.replace("s3cret-pw", "***")
+    job = json.loads(cli("jobs", "selftest", "--n", "2", "--delay", "0.01", "--json").stdout)
+    assert job["state"] == "succeeded" and job["owner"] == "cli-user"
+    del env["JUPYTER_MLOPS_DB_URL"]
+    other = url.render_as_string(hide_password=False)
+    shown = cli("--db-url", other, "models", "show", "team-model")
+    assert "team-model" in shown.stdout
+    assert all("s3cret-pw" not in p.stdout + p.stderr for p in (made, listed, shown))
+    assert not (workspace / ".mlops" / "mlops.db").exists()
 
 
 def test_jupyter_mlops_console_command(env: dict[str, str], tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """One configuration for every face, through real parts: a real `jupyter lab` started with a
-config file (protected_packages, a non-default db_url, hf_endpoint at the test Hub) and a
+config file (protected_packages, a non-default db_url (a SQLite file elsewhere, or a
+PostgreSQL database), hf_endpoint at the test Hub) and a
 setting on its command line; a kernel that server starts; a kernel nbclient starts from
 the same config path; and `jupyter mlops` subprocesses. Each runs `deps plan` (alpha
 protected), `models list` (the server's models) and a download (from the configured
@@ -47,23 +48,26 @@ def project_for(folder: Path, wheelhouse: Path) -> Path:
 
 
 @pytest.fixture
-def setup(tmp_path: Path, hub: FakeHub, rocm_env_copy: Path, wheelhouse: Path) -> Iterator[dict[str, Any]]:
+def setup(tmp_path: Path, hub: FakeHub, rocm_env_copy: Path, wheelhouse: Path,
+          db_url: str | None) -> Iterator[dict[str, Any]]:
     """The config file, a server started with it (and `max_jobs` on its command line), a
     model created through REST, a repo on the test Hub, and a venv + project for the doctor."""
     home, root = tmp_path / "home", tmp_path / "workspace"
     root.mkdir()
     team_db = tmp_path / "team" / "registry.db"
+    team_url = db_url or f"sqlite:///{team_db}"
     env = isolated_env(home, base=pip_env(tmp_path / "uv-cache"))
     config_file = Path(env["JUPYTER_CONFIG_DIR"]) / "jupyter_server_config.json"
     config_file.write_text(json.dumps({"MLOpsApp": {
-        "protected_packages": ["alpha"], "db_url": f"sqlite:///{team_db}", "hf_endpoint": hub.url,
+        "protected_packages": ["alpha"], "db_url": team_url, "hf_endpoint": hub.url,
         "download_disk_margin": 0, "max_jobs": 1}}))
     hub.add_repo("org/tiny", FILES)
     server = start_lab(root, home, env=env, extra_args=["--MLOpsApp.max_jobs=3"])
     try:
         model = server.ok("POST", "models", {"name": "shared-model", "storage_path": "hf://org/tiny"})
-        assert team_db.is_file() and not (root / ".mlops" / "mlops.db").exists()  # the configured store
-        yield {"server": server, "env": env, "root": root, "config_file": config_file, "team_db": team_db,
+        assert team_db.is_file() is (db_url is None)  # the configured store
+        assert not (root / ".mlops" / "mlops.db").exists()
+        yield {"server": server, "env": env, "root": root, "config_file": config_file, "team_url": team_url,
                "model": model, "python": str(rocm_env_copy), "project": project_for(tmp_path / "proj", wheelhouse),
                "hub": hub}
     finally:
@@ -95,7 +99,7 @@ def check_probe(seen: list[Any], setup: dict[str, Any], *, server_handed: bool, 
     prefix = "server (" if server_handed else ""
     assert settings["protected_packages"]["value"] == ["alpha"]
     assert settings["protected_packages"]["source"] == (f"server ({config_file})" if server_handed else config_file)
-    assert settings["db_url"]["value"] == f"sqlite:///{setup['team_db']}"
+    assert settings["db_url"]["value"] == setup["team_url"]
     assert settings["hf_endpoint"]["value"] == setup["hub"].url
     assert settings["hf_endpoint"]["source"].startswith(prefix + "file ")
     # the server's command line reaches the kernels it starts, and only those
@@ -110,6 +114,7 @@ def check_probe(seen: list[Any], setup: dict[str, Any], *, server_handed: bool, 
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.both_stores
 def test_server_kernels_and_cli_share_one_configuration(setup: dict[str, Any], tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     server, hub = setup["server"], setup["hub"]

@@ -1,4 +1,4 @@
-"""Durable jobs through real parts: a real SQLite file, workers in their own
+"""Durable jobs through real parts: a real SQLite file or PostgreSQL database, workers in their own
 processes (`python -m jupyter_mlops.jobs.worker`), job subprocesses
 (`python -m jupyter_mlops.jobs.runner`), real signals, and the server extension's
 own worker reached over REST. The job kind is `diagnostic.count` (n, delay, fail_at)."""
@@ -8,7 +8,6 @@ import asyncio
 import math
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,7 +17,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
 
 from jupyter_mlops.errors import Conflict, NotFound, one_line
 from jupyter_mlops.jobs import FINAL_STATES, JobQueue
@@ -29,8 +29,9 @@ from jupyter_mlops.jobs.worker import Worker
 from jupyter_mlops.store import Store
 from jupyter_mlops.store.schema import Job, Worker as WorkerRow, utcnow
 from jupyter_mlops.config import Settings
+from pg_support import db_settings
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.timeout(90), pytest.mark.both_stores]
 
 T = TypeVar("T")
 KIND = "diagnostic.count"
@@ -98,29 +99,40 @@ def all_log(queue: JobQueue, job_id: int) -> list[dict[str, Any]]:
     raise AssertionError("log paging did not end")
 
 
-def install_probes(db: Path) -> None:
-    """SQLite triggers that record, from whichever process writes, every UPDATE of a
-    job row and every claim (a write of started_at)."""
-    con = sqlite3.connect(db)
-    try:
-        con.executescript("""
-            CREATE TABLE probe_updates (job_id INTEGER, done REAL, log_count INTEGER);
-            CREATE TABLE probe_claims (job_id INTEGER);
-            CREATE TRIGGER probe_jobs_update AFTER UPDATE ON jobs
-              BEGIN INSERT INTO probe_updates VALUES (NEW.id, NEW.progress_done, NEW.log_count); END;
-            CREATE TRIGGER probe_jobs_claim AFTER UPDATE OF started_at ON jobs
-              BEGIN INSERT INTO probe_claims VALUES (NEW.id); END;
-        """)
-    finally:
-        con.close()
+PROBES = {
+    "sqlite": [
+        "CREATE TABLE probe_updates (job_id INTEGER, done REAL, log_count INTEGER)",
+        "CREATE TABLE probe_claims (job_id INTEGER)",
+        """CREATE TRIGGER probe_jobs_update AFTER UPDATE ON jobs
+           BEGIN INSERT INTO probe_updates VALUES (NEW.id, NEW.progress_done, NEW.log_count); END""",
+        """CREATE TRIGGER probe_jobs_claim AFTER UPDATE OF started_at ON jobs
+           BEGIN INSERT INTO probe_claims VALUES (NEW.id); END""",
+    ],
+    "postgresql": [
+        "CREATE TABLE probe_updates (job_id BIGINT, done DOUBLE PRECISION, log_count INTEGER)",
+        "CREATE TABLE probe_claims (job_id BIGINT)",
+        """CREATE FUNCTION probe_update() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN INSERT INTO probe_updates VALUES (NEW.id, NEW.progress_done, NEW.log_count); RETURN NEW; END $$""",
+        """CREATE FUNCTION probe_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN INSERT INTO probe_claims VALUES (NEW.id); RETURN NEW; END $$""",
+        """CREATE TRIGGER probe_jobs_update AFTER UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION probe_update()""",
+        """CREATE TRIGGER probe_jobs_claim AFTER UPDATE OF started_at ON jobs FOR EACH ROW
+           EXECUTE FUNCTION probe_claim()""",
+    ],
+}
 
 
-def probe_count(db: Path, table: str, job_id: int) -> int:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(f"SELECT count(*) FROM {table} WHERE job_id = ?", (job_id,)).fetchone()[0]
-    finally:
-        con.close()
+def install_probes(store: Store) -> None:
+    """Triggers that record, from whichever process writes, every UPDATE of a job row and
+    every claim (a write of started_at)."""
+    with store.write() as s:
+        for sql in PROBES[s.get_bind().dialect.name]:
+            s.execute(text(sql))
+
+
+def probe_count(store: Store, table: str, job_id: int) -> int:
+    with store.read() as s:
+        return s.scalar(text(f"SELECT count(*) FROM {table} WHERE job_id = :job"), {"job": job_id}) or 0
 
 
 def kill_leftover_runners(store: Store) -> None:
@@ -146,9 +158,10 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(db: Path) -> Iterator[Store]:
-    """A migrated store on a real file; job subprocesses left behind are killed after."""
-    st = Store(f"sqlite:///{db}")
+def store(db: Path, db_url: str | None) -> Iterator[Store]:
+    """A migrated store on a real file (or PostgreSQL database); job subprocesses left behind
+    are killed after."""
+    st = Store(db_url or f"sqlite:///{db}")
     st.upgrade()
     yield st
     kill_leftover_runners(st)
@@ -161,12 +174,12 @@ def queue(store: Store) -> JobQueue:
 
 
 class WorkerProcess:
-    """A standalone worker: `python -m jupyter_mlops.jobs.worker DB_URL`."""
+    """A standalone worker: `JUPYTER_MLOPS_DB_URL=... python -m jupyter_mlops.jobs.worker`."""
 
     def __init__(self, store: Store, cwd: Path) -> None:
         self.store = store
-        self.proc = subprocess.Popen([sys.executable, "-m", "jupyter_mlops.jobs.worker", store.url],
-                                     cwd=cwd, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen([sys.executable, "-m", "jupyter_mlops.jobs.worker"], cwd=cwd,
+                                     stdin=subprocess.DEVNULL, env={**os.environ, "JUPYTER_MLOPS_DB_URL": store.url})
         self.id: int = wait_for(self._registered, START_TIMEOUT, "the worker process to register")
 
     def _registered(self) -> int | None:
@@ -268,28 +281,28 @@ def test_job_runs_in_worker_process_with_progress_and_log_visible_here(
 
 
 def test_two_workers_claim_each_job_once_each_in_its_own_subprocess(
-        db: Path, queue: JobQueue, store: Store, start_worker: Callable[[], WorkerProcess]) -> None:
-    install_probes(db)
+        queue: JobQueue, store: Store, start_worker: Callable[[], WorkerProcess]) -> None:
+    install_probes(store)
     workers = [start_worker(), start_worker()]
     ids = [queue.submit(KIND, {"n": 3, "delay": 0.05})["id"] for _ in range(6)]
     for job_id in ids:
         assert wait_job(queue, job_id, ("succeeded", "failed", "cancelled", "interrupted"),
                         timeout=60)["state"] == "succeeded"
     rows = [job_row(store, i) for i in ids]
-    assert all(probe_count(db, "probe_claims", i) == 1 for i in ids)  # claimed exactly once
+    assert all(probe_count(store, "probe_claims", i) == 1 for i in ids)  # claimed exactly once
     assert len({r.pid for r in rows}) == len(ids)  # one subprocess per job
     assert not {r.pid for r in rows} & {w.pid for w in workers}
     assert {r.worker_id for r in rows} == {w.id for w in workers}  # both took work
     assert all(len(all_log(queue, i)) == 3 for i in ids)
 
 
-def test_progress_and_log_writes_are_rate_bounded(db: Path, queue: JobQueue, store: Store) -> None:
-    install_probes(db)
+def test_progress_and_log_writes_are_rate_bounded(queue: JobQueue, store: Store) -> None:
+    install_probes(store)
     n = 10_000  # 10,000 ctx.progress calls and 10,000 log lines, as fast as the job can
     job = queue.submit(KIND, {"n": n, "delay": 0.0001})
     done = Worker(store).run_job(job["id"])
     assert done["state"] == "succeeded", done
-    updates = probe_count(db, "probe_updates", job["id"])
+    updates = probe_count(store, "probe_updates", job["id"])
     # claim + pid + final state, plus at most one flush per FLUSH_INTERVAL of runtime (+ the closing one)
     allowed = 3 + math.ceil(done["elapsed_seconds"] / FLUSH_INTERVAL) + 3
     assert 2 < updates <= allowed, (updates, done["elapsed_seconds"])
@@ -449,18 +462,14 @@ def test_kill9_of_worker_and_job_then_new_worker_marks_interrupted(
 
 
 def test_worker_survives_a_store_error_and_goes_on(
-        db: Path, queue: JobQueue, start_worker: Callable[[], WorkerProcess]) -> None:
+        store: Store, queue: JobQueue, start_worker: Callable[[], WorkerProcess]) -> None:
     """A failing store query (here: the jobs table briefly missing) must not end the worker."""
     worker = start_worker()
-    con = sqlite3.connect(db, timeout=30)
-    try:
-        con.execute("ALTER TABLE jobs RENAME TO jobs_away")
-        con.commit()
-        time.sleep(1.0)  # several ticks fail
-        con.execute("ALTER TABLE jobs_away RENAME TO jobs")
-        con.commit()
-    finally:
-        con.close()
+    with store.write() as s:
+        s.execute(text("ALTER TABLE jobs RENAME TO jobs_away"))
+    time.sleep(1.0)  # several ticks fail
+    with store.write() as s:
+        s.execute(text("ALTER TABLE jobs_away RENAME TO jobs"))
     assert worker.alive(), "the worker process died on a store error"
     job = queue.submit(KIND, {"n": 2, "delay": 0.01})
     assert wait_job(queue, job["id"], ("succeeded", "failed"))["state"] == "succeeded"
@@ -512,6 +521,17 @@ def test_a_long_line_is_kept_as_continuation_lines(store: Store, queue: JobQueue
     assert len(rest) == MAX_PIECES + 1 and rest[-1] == f"… {2 * MAX_LINE} more characters cut"
 
 
+def test_log_after_any_whole_number_answers(store: Store, queue: JobQueue) -> None:
+    """`after` past every line number the column can hold (32 bits) is no line, not an error."""
+    job = queue.submit(KIND, {"n": 1})
+    ctx = JobContext(store, job["id"], {})
+    ctx.log("only")
+    ctx.flush()
+    for after in (2**31, 2**63 - 1):
+        page = queue.log(job["id"], after=after)
+        assert page["lines"] == [] and page["next_after"] == after
+
+
 def test_one_line_names_the_cause_not_the_chain() -> None:
     try:
         try:
@@ -535,6 +555,14 @@ def test_dedupe_returns_the_active_job(queue: JobQueue) -> None:
     fresh = queue.submit(KIND, {"n": 1}, dedupe_key="download:org/model@main")
     assert fresh["id"] not in (first["id"], other["id"]) and "deduplicated" not in fresh
     assert queue.counts()["queued"] == 2 and queue.counts()["cancelled"] == 1
+
+
+def test_dedupe_keys_longer_than_their_column_still_tell_jobs_apart(queue: JobQueue) -> None:
+    """A key of a long interpreter path (`deps:<python>`) fits the column on PostgreSQL too."""
+    long = "deps:/" + "d" * 1000
+    first = queue.submit(KIND, {"n": 1}, dedupe_key=long + "/a")
+    assert queue.submit(KIND, {"n": 1}, dedupe_key=long + "/a")["id"] == first["id"]
+    assert queue.submit(KIND, {"n": 1}, dedupe_key=long + "/b")["id"] != first["id"]
 
 
 def test_dedupe_holds_when_submitters_race(queue: JobQueue, store: Store) -> None:
@@ -568,12 +596,12 @@ def test_dedupe_holds_when_submitters_race(queue: JobQueue, store: Store) -> Non
 
 # -- the server extension's worker -------------------------------------------------------
 
-async def test_server_worker_runs_and_cancels_jobs(api: Any, jp_root_dir: Path) -> None:
+async def test_server_worker_runs_and_cancels_jobs(api: Any, jp_root_dir: Path, db_url: str | None) -> None:
     code, body = await api("GET", "health")
     assert code == 200, body
-    ws = Settings.of(jp_root_dir).workspace
-    assert ws.sqlite_path == jp_root_dir / ".mlops" / "mlops.db" and ws.sqlite_path.exists()
-    store = Store(ws.db_url)  # this test process's own engine on the server's file
+    ws = Settings.of(jp_root_dir, **db_settings(db_url)).workspace
+    assert db_url or (ws.sqlite_path == jp_root_dir / ".mlops" / "mlops.db" and ws.sqlite_path.exists())
+    store = Store(ws.db_url)  # this test process's own engine on the server's store
     queue = JobQueue(store)
     try:
         job = queue.submit(KIND, {"n": 4, "delay": 0.05})
@@ -612,6 +640,27 @@ async def test_server_worker_runs_and_cancels_jobs(api: Any, jp_root_dir: Path) 
     finally:
         kill_leftover_runners(store)
         store.dispose()
+
+
+def test_the_store_url_is_on_no_process_argv(store: Store, tmp_path: Path) -> None:
+    """`ps` shows every process's arguments to every user: the worker and its job runners
+    get the store's URL (a PostgreSQL one may hold a password) by environment and stdin."""
+    url = store.url
+    if store.is_postgresql:  # the test cluster trusts local clients and ignores the password
+        url = make_url(url).set(password="s3cret-pw").render_as_string(hide_password=False)
+    secret = "s3cret-pw" if store.is_postgresql else url
+    own = Store(url)
+    worker = WorkerProcess(own, tmp_path)
+    try:
+        job, pid = start_long_job(JobQueue(own), own)
+        for proc in (worker.pid, pid):
+            with open(f"/proc/{proc}/cmdline", "rb") as fh:
+                argv = fh.read().decode()
+            assert "jupyter_mlops.jobs" in argv and secret not in argv, argv
+        JobQueue(own).cancel(job["id"])
+    finally:
+        worker.stop()
+        own.dispose()
 
 
 def test_kill9_of_worker_while_job_process_starts_still_interrupts(

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from sqlalchemy import text
 
 from jupyter_mlops.cli import Result
 from jupyter_mlops import services as services_mod
@@ -202,3 +203,26 @@ def test_deployments_and_artifacts(shell: InteractiveShell, workspace: Path) -> 
     with db(workspace) as conn:
         assert conn.execute("select environment, status from deployments").fetchall() == [("staging", "active")]
         assert conn.execute("select name, kind from artifacts").fetchall() == [("tokenizer.json", "tokenizer")]
+
+
+def test_a_postgresql_store_from_the_kernels_environment(shell: InteractiveShell, workspace: Path,
+                                                         monkeypatch: pytest.MonkeyPatch, pg_cluster: Any) -> None:
+    """`%mlops` in a kernel whose JUPYTER_MLOPS_DB_URL names a PostgreSQL database: models
+    and an inline job land there, and no SQLite file is made."""
+    url = pg_cluster.database()
+    monkeypatch.setenv("JUPYTER_MLOPS_DB_URL", url)
+    _forget_services()
+    made = mlops(shell, "models create pg-model --storage-path /data/pg")
+    assert made["name"] == "pg-model"
+    assert [m["name"] for m in mlops(shell, "models list")["items"]] == ["pg-model"]
+    job = mlops(shell, "jobs selftest --n 2 --delay 0.01")
+    assert job["state"] == "succeeded" and job["owner"] == "alice"
+    from jupyter_mlops.store import Store
+
+    other = Store(url)  # a fresh engine on the same database, not the magic's
+    try:
+        with other.read() as s:
+            assert s.scalar(text("SELECT name FROM models")) == "pg-model"
+    finally:
+        other.dispose()
+    assert not (workspace / ".mlops" / "mlops.db").exists()

@@ -1,5 +1,6 @@
-"""The registry service on a real SQLite file, without the server: identities that
-survive a restart, racing writers, ordering of lists, and the field rules' JSON Schema."""
+"""The registry service on a real SQLite file and a real PostgreSQL database, without the
+server: identities that survive a restart, racing writers, ordering of lists, and the field
+rules' JSON Schema."""
 from __future__ import annotations
 
 import threading
@@ -17,6 +18,8 @@ from jupyter_mlops.services import Services
 from jupyter_mlops.store import engine as store_engine
 from jupyter_mlops.config import Settings
 
+pytestmark = pytest.mark.both_stores
+
 
 def _model(services: Services, name: str = "m1") -> dict[str, Any]:
     return services.registry.create_model({"name": name, "storage_path": f"/data/{name}"}, "tester")
@@ -27,10 +30,10 @@ def _release(services: Services, name: str = "m1", version: str = "1", **more: A
 
 
 def _reopen(services: Services, workspace: Path) -> Services:
-    """Close the store and open the same file again, as a server restart would."""
+    """Close the store and open the same database again, as a server restart would."""
     services.store.dispose()
     store_engine._stores.pop(services.store.url, None)
-    return Services(Settings.of(workspace))
+    return Services(Settings.of(workspace, db_url=services.store.url))
 
 
 def test_release_ids_are_not_reused_across_a_restart(services: Services, workspace: Path) -> None:
@@ -48,12 +51,16 @@ def test_release_ids_are_not_reused_across_a_restart(services: Services, workspa
         store_engine._stores.pop(again.store.url, None)
 
 
-@pytest.mark.parametrize("kind", ["model", "release"])
-def test_racing_creates_make_one_row(services: Services, kind: str) -> None:
-    """Eight threads create the same thing at once: one wins, the rest get Conflict."""
-    if kind == "release":
+@pytest.mark.parametrize("kind", ["model", "release", "promote"])
+def test_racing_writers_make_one_change(services: Services, kind: str) -> None:
+    """Eight threads create the same thing, or promote the same candidate, at once: one wins,
+    the rest get Conflict (each checks by reading first; writers queue, on both stores)."""
+    if kind != "model":
         _model(services)
-    create = {"model": lambda: _model(services, "racer"), "release": lambda: _release(services, version="7")}[kind]
+    if kind == "promote":
+        rid = _release(services)["id"]
+    create = {"model": lambda: _model(services, "racer"), "release": lambda: _release(services, version="7"),
+              "promote": lambda: services.registry.transition(rid, "promote", "tester")}[kind]
     barrier, results = threading.Barrier(8), []
 
     def run() -> None:
@@ -70,10 +77,10 @@ def test_racing_creates_make_one_row(services: Services, kind: str) -> None:
         t.join()
     wins = [r for r in results if isinstance(r, dict)]
     assert len(wins) == 1 and all(isinstance(r, Conflict) for r in results if r not in wins), results
-    field = "name" if kind == "model" else "version"
+    field = {"model": "name", "release": "version", "promote": None}[kind]
     assert {r.field for r in results if isinstance(r, Conflict)} == {field}
-    creates = services.registry.audit(entity_type=kind, action="create")["items"]
-    assert len(creates) == 1
+    entity, action = ("release", "promote") if kind == "promote" else (kind, "create")
+    assert len(services.registry.audit(entity_type=entity, action=action)["items"]) == 1
 
 
 def test_aliases_list_by_model_then_alias(services: Services) -> None:

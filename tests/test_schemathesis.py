@@ -1,7 +1,8 @@
-"""Schemathesis against the REST API of a real `jupyter lab` subprocess, bounded (a fixed
+"""Schemathesis against the REST API of a real `jupyter lab` subprocess, on a SQLite store and on
+a PostgreSQL one (which enforces column lengths and integer ranges SQLite lets pass), bounded (a fixed
 seed, 30 examples per operation, one worker), every phase and every check but two: no 5xx,
 no answer outside the document (status, schema, content type, headers), no schema-invalid
-data accepted, auth never ignored. The reports are kept in test-artifacts/schemathesis/.
+data accepted, auth never ignored. The reports are kept in test-artifacts/schemathesis/<store>/.
 
 Left out, with why:
 - `missing_required_header` always expects 401 when the Authorization header is dropped,
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import pytest
 from lab_support import ROOT, LabServer, isolated_env, start_lab
+from pg_support import STORE_KINDS
 
 ARTIFACTS = ROOT / "test-artifacts" / "schemathesis"
 SEED = 42
@@ -55,15 +57,17 @@ expected-statuses = ["2xx", "3xx", "4xx", "503"]
 """
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+@pytest.fixture(scope="module", params=STORE_KINDS)
+def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[LabServer]:
     base = tmp_path_factory.mktemp("schemathesis")
     root, home = base / "workspace", base / "home"
     root.mkdir()
     home.mkdir()
+    store = [f"--MLOpsApp.db_url={request.getfixturevalue('pg_cluster').database()}"] \
+        if request.param == "postgresql" else []
     started = start_lab(root, home, env=isolated_env(home), extra_args=[
         "--MLOpsApp.run_worker=False", f"--MLOpsApp.docker_host=unix://{base / 'no-docker.sock'}",
-        "--MLOpsApp.hf_endpoint=http://127.0.0.1:9"])
+        "--MLOpsApp.hf_endpoint=http://127.0.0.1:9", *store])
     try:
         # data, so that names and ids exist for the stateful phase
         started.ok("POST", "models", {"name": "llama", "storage_path": "hf://meta/llama"})
@@ -77,18 +81,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
 
 
 @pytest.mark.timeout(900)
-def test_the_api_keeps_to_its_document(server: LabServer, tmp_path: Path) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+def test_the_api_keeps_to_its_document(server: LabServer, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    artifacts = ARTIFACTS / request.node.callspec.params["server"]
+    artifacts.mkdir(parents=True, exist_ok=True)
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG)
-    junit, ndjson = ARTIFACTS / "junit.xml", ARTIFACTS / "events.ndjson"
+    junit, ndjson = artifacts / "junit.xml", artifacts / "events.ndjson"
     cmd = [str(Path(sys.executable).parent / "schemathesis"), "--config-file", str(config), "run",
            f"{server.url}mlops/api/openapi.json", "--checks", "all", "--exclude-checks", ",".join(EXCLUDED),
            "--phases", "examples,coverage,fuzzing,stateful", "--report", "junit,ndjson",
            f"--report-junit-path={junit}", f"--report-ndjson-path={ndjson}", "--no-color"]
     env = {**os.environ, "JUPYTER_MLOPS_ST_TOKEN": server.token}
     done = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=850)
-    (ARTIFACTS / "stdout.txt").write_text(done.stdout + done.stderr)
+    (artifacts / "stdout.txt").write_text(done.stdout + done.stderr)
     failures = [(case.get("name"), failure.get("message")) for case in ET.parse(junit).getroot().iter("testcase")
                 for failure in case.findall("failure")]
     assert done.returncode == 0 and not failures, (

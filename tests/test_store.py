@@ -1,6 +1,7 @@
-"""The store through real SQLite files: start-up migrations with a backup, schema
-parity between the ORM and the migrations, connection pragmas, and several
-processes writing one file at once."""
+"""The store through real SQLite files and real PostgreSQL databases: start-up migrations
+that keep every row (with a backup of a SQLite file), schema parity between the ORM and the
+migrations, connection pragmas, several processes writing one store at once, and servers
+starting together on an empty store."""
 from __future__ import annotations
 
 import json
@@ -21,6 +22,8 @@ from jupyter_mlops.registry import Registry
 from jupyter_mlops.store import Store, open_store
 from jupyter_mlops.store import engine as store_engine
 
+pytestmark = pytest.mark.both_stores
+
 REGISTRY_TABLES = ("models", "model_tags", "releases", "artifacts", "deployments", "aliases", "audit_events")
 FIRST_REVISION = "0001_registry"
 
@@ -36,109 +39,144 @@ def db(tmp_path: Path) -> Iterator[Path]:
         store.dispose()
 
 
+@pytest.fixture
+def empty_url(store_kind: str, db: Path, request: pytest.FixtureRequest) -> str:
+    """The URL of an empty store: a new SQLite file (`db`), or a new PostgreSQL database."""
+    return url_of(db) if store_kind == "sqlite" else request.getfixturevalue("pg_cluster").database(migrated=False)
+
+
 def url_of(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def table_rows(path: Path, tables: tuple[str, ...] = REGISTRY_TABLES,
+def _engine(url: str | Path) -> sa.Engine:
+    return sa.create_engine(url_of(url) if isinstance(url, Path) else url)
+
+
+def table_rows(url: str | Path, tables: tuple[str, ...] = REGISTRY_TABLES,
                columns: dict[str, list[str]] | None = None) -> dict[str, list[tuple]]:
-    """Every row of each table, in rowid order, read with the stdlib driver: all its
-    columns, or only the `columns` named for it (those an older revision had)."""
-    con = sqlite3.connect(path)
+    """Every row of each table of the store at `url` (a SQLite file may be given by path), in
+    primary key order, read with a plain engine: all its columns, or only the `columns` named
+    for it (those an older revision had)."""
+    engine = _engine(url)
     try:
-        return {t: con.execute(f"SELECT {', '.join((columns or {}).get(t, ['*']))} FROM {t} ORDER BY rowid").fetchall()
-                for t in tables}
+        with engine.connect() as con:
+            out = {}
+            for t in tables:
+                keys = ", ".join(sa.inspect(con).get_pk_constraint(t)["constrained_columns"])
+                cols = ", ".join(f'"{c}"' for c in (columns or {}).get(t, [])) or "*"
+                out[t] = [tuple(r) for r in con.execute(text(f"SELECT {cols} FROM {t} ORDER BY {keys}"))]
+            return out
     finally:
-        con.close()
+        engine.dispose()
 
 
-def table_columns(path: Path, tables: tuple[str, ...] = REGISTRY_TABLES) -> dict[str, list[str]]:
+def table_columns(url: str | Path, tables: tuple[str, ...] = REGISTRY_TABLES) -> dict[str, list[str]]:
     """The column names of each table."""
-    con = sqlite3.connect(path)
+    engine = _engine(url)
     try:
-        return {t: [row[1] for row in con.execute(f"PRAGMA table_info({t})")] for t in tables}
+        return {t: [c["name"] for c in sa.inspect(engine).get_columns(t)] for t in tables}
     finally:
-        con.close()
+        engine.dispose()
 
 
-def table_names(path: Path) -> set[str]:
-    con = sqlite3.connect(path)
+def table_names(url: str | Path) -> set[str]:
+    engine = _engine(url)
     try:
-        return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        return set(sa.inspect(engine).get_table_names())
     finally:
-        con.close()
+        engine.dispose()
 
 
-def fill_first_revision(path: Path) -> None:
+def fill_first_revision(url: str | Path) -> None:
     """Rows in every registry table of a 0001 database, with plain SQL."""
     ts = "2024-05-01 10:20:30.123456"
-    con = sqlite3.connect(path)
+
+    def insert(con: sa.Connection, table: str, rows: list[dict]) -> None:
+        names = list(rows[0])
+        con.execute(text(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"),
+                    rows)
+
+    def model(id_, name, path, repo, company, base, params, desc, meta):
+        return {"id": id_, "name": name, "storage_path": path, "repository": repo, "company": company,
+                "base_model": base, "parameter_count": params, "description": desc, "metadata": meta,
+                "created_at": ts, "updated_at": ts}
+
+    engine = _engine(url)
     try:
-        with con:
-            con.executemany(
-                "INSERT INTO models (id, name, storage_path, repository, company, base_model, parameter_count,"
-                " description, metadata, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [(1, "llama-mini", "/models/llama-mini", "hf://org/llama-mini", "Org", "llama", 7_000_000_000,
-                  "a model", json.dumps({"license": "mit"}), ts, ts),
-                 (2, "bert-tiny", "s3://bucket/bert", None, None, None, None, None, "{}", ts, ts)])
-            con.executemany("INSERT INTO model_tags (model_id, tag) VALUES (?,?)",
-                            [(1, "nlp"), (1, "chat"), (2, "nlp")])
-            con.executemany(
-                "INSERT INTO releases (id, model_id, version, quantization, release_notes, status, metadata,"
-                " auto_build, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                [(1, 1, "1.0.0", "none", "first", "production", "{}", 0, ts, ts),
-                 (2, 1, "1.1.0", "int8", None, "candidate", json.dumps({"k": [1, 2]}), 1, ts, ts)])
-            con.executemany(
-                "INSERT INTO artifacts (id, model_id, release_id, name, path, kind, size, sha256, created_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?)",
-                [(1, None, 1, "weights.safetensors", "/m/w", "file", 123, "a" * 64, ts),
-                 (2, 2, None, "README.md", "/m/r", "doc", None, None, ts)])
-            con.execute(
-                "INSERT INTO deployments (id, release_id, environment, endpoint, status, notes, created_at,"
-                " updated_at) VALUES (1, 1, 'prod', 'http://x', 'active', 'n', ?, ?)", (ts, ts))
-            con.execute("INSERT INTO aliases (model_id, name, release_id, updated_at) VALUES (1, 'champion', 1, ?)",
-                        (ts,))
-            con.executemany(
-                "INSERT INTO audit_events (id, at, actor, action, entity_type, entity_id, model_id, before, after)"
-                " VALUES (?,?,?,?,?,?,?,?,?)",
-                [(1, ts, "alice", "create", "model", "llama-mini", 1, None, json.dumps({"name": "llama-mini"})),
-                 (2, ts, "bob", "delete", "model", "gone", 99, json.dumps({"name": "gone"}), None)])
+        with engine.begin() as con:
+            insert(con, "models", [
+                model(1, "llama-mini", "/models/llama-mini", "hf://org/llama-mini", "Org", "llama", 7_000_000_000,
+                      "a model", json.dumps({"license": "mit"})),
+                model(2, "bert-tiny", "s3://bucket/bert", None, None, None, None, None, "{}")])
+            insert(con, "model_tags", [{"model_id": m, "tag": t} for m, t in [(1, "nlp"), (1, "chat"), (2, "nlp")]])
+            release = {"created_at": ts, "updated_at": ts}
+            insert(con, "releases", [
+                {"id": 1, "model_id": 1, "version": "1.0.0", "quantization": "none", "release_notes": "first",
+                 "status": "production", "metadata": "{}", "auto_build": False, **release},
+                {"id": 2, "model_id": 1, "version": "1.1.0", "quantization": "int8", "release_notes": None,
+                 "status": "candidate", "metadata": json.dumps({"k": [1, 2]}), "auto_build": True, **release}])
+            insert(con, "artifacts", [
+                {"id": 1, "model_id": None, "release_id": 1, "name": "weights.safetensors", "path": "/m/w",
+                 "kind": "file", "size": 123, "sha256": "a" * 64, "created_at": ts},
+                {"id": 2, "model_id": 2, "release_id": None, "name": "README.md", "path": "/m/r", "kind": "doc",
+                 "size": None, "sha256": None, "created_at": ts}])
+            insert(con, "deployments", [{"id": 1, "release_id": 1, "environment": "prod", "endpoint": "http://x",
+                                         "status": "active", "notes": "n", "created_at": ts, "updated_at": ts}])
+            insert(con, "aliases", [{"model_id": 1, "name": "champion", "release_id": 1, "updated_at": ts}])
+            insert(con, "audit_events", [
+                {"id": 1, "at": ts, "actor": "alice", "action": "create", "entity_type": "model",
+                 "entity_id": "llama-mini", "model_id": 1, "before": None,
+                 "after": json.dumps({"name": "llama-mini"})},
+                {"id": 2, "at": ts, "actor": "bob", "action": "delete", "entity_type": "model", "entity_id": "gone",
+                 "model_id": 99, "before": json.dumps({"name": "gone"}), "after": None}])
+            if con.dialect.name == "postgresql":  # rows with explicit ids leave the sequences behind
+                for t in ("models", "releases", "artifacts", "deployments", "audit_events"):
+                    con.execute(text(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT max(id) FROM {t}))"))
     finally:
-        con.close()
+        engine.dispose()
 
 
 # -- migrations ----------------------------------------------------------------------
 
-def test_upgrade_from_first_revision_keeps_every_row_and_backs_up(db: Path) -> None:
-    first = Store(url_of(db))
+def test_upgrade_from_first_revision_keeps_every_row_and_backs_up(store_kind: str, empty_url: str,
+                                                                   db: Path) -> None:
+    first = Store(empty_url)
     assert first.upgrade(FIRST_REVISION) is None  # a new database has nothing to back up
     assert first.current_revision() == FIRST_REVISION
     first.dispose()
-    assert "jobs" not in table_names(db)
-    # Another open connection keeps the new rows in the WAL file (no checkpoint on
-    # close), so the backup must copy what is committed, not just the main file.
-    holder = sqlite3.connect(db)
-    holder.execute("SELECT count(*) FROM models").fetchone()  # opens the WAL index
+    assert "jobs" not in table_names(empty_url)
+    # On SQLite another open connection keeps the new rows in the WAL file (no checkpoint
+    # on close), so the backup must copy what is committed, not just the main file.
+    holder = sqlite3.connect(db) if store_kind == "sqlite" else None
     try:
-        fill_first_revision(db)
-        assert (db.parent / f"{db.name}-wal").stat().st_size > 0
-        before, old_columns = table_rows(db), table_columns(db)
+        if holder is not None:
+            holder.execute("SELECT count(*) FROM models").fetchone()  # opens the WAL index
+        fill_first_revision(empty_url)
+        if holder is not None:
+            assert (db.parent / f"{db.name}-wal").stat().st_size > 0
+        before, old_columns = table_rows(empty_url), table_columns(empty_url)
         assert all(before[t] for t in REGISTRY_TABLES), "every table must hold rows before the upgrade"
 
-        store = open_store(url_of(db))  # what the server and the faces call at start
+        store = open_store(empty_url)  # what the server and the faces call at start
     finally:
-        holder.close()
+        if holder is not None:
+            holder.close()
 
     assert store.current_revision() == store_engine.HEAD_REVISION
-    assert {"jobs", "job_logs", "workers"} <= table_names(db)
-    assert table_rows(db, columns=old_columns) == before  # every old value kept; new columns are empty
-    new_columns = {t: [c for c in cols if c not in old_columns[t]] for t, cols in table_columns(db).items()}
+    assert {"jobs", "job_logs", "workers"} <= table_names(empty_url)
+    assert table_rows(empty_url, columns=old_columns) == before  # every old value kept; new columns are empty
+    new_columns = {t: [c for c in cols if c not in old_columns[t]] for t, cols in table_columns(empty_url).items()}
     assert new_columns == {**{t: [] for t in REGISTRY_TABLES}, "releases": ["mlflow_run"]}
-    assert {row for (row,) in sqlite3.connect(db).execute("SELECT mlflow_run FROM releases")} == {None}
-    # The ORM reads the migrated rows (datetimes, JSON, tags).
-    model = Registry(store).get_model("llama-mini")
+    assert set(table_rows(empty_url, ("releases",), {"releases": ["mlflow_run"]})["releases"]) == {(None,)}
+    # The ORM reads the migrated rows (datetimes, JSON, tags), and new rows take new ids.
+    registry = Registry(store)
+    model = registry.get_model("llama-mini")
     assert model["tags"] == ["chat", "nlp"] and model["metadata"] == {"license": "mit"}
     assert model["aliases"] == {"champion": 1} and model["release_count"] == 2
+    assert registry.create_release({"model": "llama-mini", "version": "2"}, "carol")["id"] == 3
+    if store_kind != "sqlite":
+        return
 
     backups = sorted(db.parent.glob(f"{db.name}.{FIRST_REVISION}.*.bak"))
     assert len(backups) == 1, list(db.parent.iterdir())
@@ -176,21 +214,29 @@ def test_opening_a_db_at_head_takes_no_backup_and_skips_alembic(db: Path) -> Non
     assert sorted(p.name for p in db.parent.iterdir() if p.suffix == ".bak") == files_before == []
 
 
-def test_head_revision_matches_scripts_and_orm_matches_schema(db: Path) -> None:
+def test_head_revision_matches_scripts_and_orm_matches_schema(store_kind: str, empty_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     from jupyter_mlops.store.schema import Base
 
-    store = Store(url_of(db))
+    store = Store(empty_url)
     assert ScriptDirectory.from_config(store_engine.alembic_config(store)).get_heads() == [
         store_engine.HEAD_REVISION]
     store.upgrade()
     with store.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
         diff = compare_metadata(ctx, Base.metadata)
+        if store_kind == "postgresql":  # 64-bit ids, byte-order names
+            columns = {(t, c["name"]): c for t in ("models", "jobs", "aliases") for c in sa.inspect(conn).get_columns(t)}
+            assert isinstance(columns["models", "id"]["type"], sa.BigInteger)
+            assert isinstance(columns["jobs", "worker_id"]["type"], sa.BigInteger)
+            assert columns["models", "name"]["type"].collation == columns["aliases", "name"]["type"].collation == "C"
     store.dispose()
+    if store_kind == "postgresql":
+        assert diff == []
+        return
     # SQLite keeps text of any length in a VARCHAR(n), so a migration widens a column only on
     # PostgreSQL (0006: quantization 32 -> 64); that, and only that, may differ here.
     widened = [d for d in diff if isinstance(d, list) and len(d) == 1 and d[0][0] == "modify_type"
@@ -303,34 +349,39 @@ def run_together(script: str, argvs: list[list[str]], folder: Path, timeout: flo
                 p.wait()
 
 
-def test_four_processes_write_one_file_at_once(db: Path, tmp_path: Path) -> None:
+def test_four_processes_write_one_store_at_once(empty_url: str, tmp_path: Path) -> None:
     procs_n, writes = 4, 250
-    Store(url_of(db)).upgrade()
-    results = run_together(WRITER, [[url_of(db), str(i), str(writes)] for i in range(procs_n)],
-                           tmp_path / "gate")
+    Store(empty_url).upgrade()
+    results = run_together(WRITER, [[empty_url, str(i), str(writes)] for i in range(procs_n)], tmp_path / "gate")
     all_errors = [e for r in results for e in r["errors"]]
     assert sum(r["n_errors"] for r in results) == 0, all_errors
-    con = sqlite3.connect(db)
+    engine = _engine(empty_url)
     try:
-        assert con.execute("SELECT count(*) FROM models").fetchone()[0] == procs_n * writes
-        assert con.execute("SELECT count(DISTINCT name) FROM models").fetchone()[0] == procs_n * writes
-        per_actor = dict(con.execute("SELECT actor, count(*) FROM audit_events WHERE action='create' "
-                                     "AND entity_type='model' GROUP BY actor"))
-        assert per_actor == {f"proc{i}": writes for i in range(procs_n)}
-        assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        with engine.connect() as con:
+            assert con.scalar(text("SELECT count(*) FROM models")) == procs_n * writes
+            assert con.scalar(text("SELECT count(DISTINCT name) FROM models")) == procs_n * writes
+            assert con.scalar(text("SELECT max(id) FROM models")) == procs_n * writes  # no id lost
+            per_actor = dict(con.execute(text("SELECT actor, count(*) FROM audit_events WHERE action='create' "
+                                              "AND entity_type='model' GROUP BY actor")).all())
+            assert per_actor == {f"proc{i}": writes for i in range(procs_n)}
+            if con.dialect.name == "sqlite":
+                assert con.exec_driver_sql("PRAGMA integrity_check").all() == [("ok",)]
     finally:
-        con.close()
+        engine.dispose()
 
 
-def test_processes_starting_at_once_on_a_new_file_all_open_it(tmp_path: Path) -> None:
-    """A server and kernels (or the CLI) starting together on a fresh workspace, three times:
-    switching a new file to WAL at once used to fail one of them now and then."""
+def test_processes_starting_at_once_on_a_new_store_all_open_it(store_kind: str, tmp_path: Path,
+                                                                request: pytest.FixtureRequest) -> None:
+    """A server and kernels (or the CLI) starting together on a fresh workspace (or on one
+    empty PostgreSQL database), three times: switching a new file to WAL at once used to fail
+    one of them now and then; on PostgreSQL they queue on the migration lock."""
     for round_ in range(3):
-        db = tmp_path / f"round{round_}" / "mlops.db"
-        results = run_together(OPENER, [[url_of(db)]] * 6, tmp_path / f"gate{round_}")
+        url = (url_of(tmp_path / f"round{round_}" / "mlops.db") if store_kind == "sqlite"
+               else request.getfixturevalue("pg_cluster").database(migrated=False))
+        results = run_together(OPENER, [[url]] * 6, tmp_path / f"gate{round_}")
         assert [r["errors"] for r in results] == [[]] * 6
         assert {r["revision"] for r in results} == {store_engine.HEAD_REVISION}
-        assert {"models", "jobs", "alembic_version"} <= table_names(db)
+        assert {"models", "jobs", "alembic_version"} <= table_names(url)
 
 
 class _LockedCursor:
@@ -356,13 +407,52 @@ def test_the_wal_switch_is_retried_while_locked_and_other_errors_pass() -> None:
     assert other.calls == 1
 
 
-def test_processes_upgrading_at_once_keep_every_row(db: Path, tmp_path: Path) -> None:
-    first = Store(url_of(db))
+def test_processes_upgrading_at_once_keep_every_row(empty_url: str, tmp_path: Path) -> None:
+    first = Store(empty_url)
     first.upgrade(FIRST_REVISION)
     first.dispose()
-    fill_first_revision(db)
-    before, old_columns = table_rows(db), table_columns(db)
-    results = run_together(OPENER, [[url_of(db)]] * 4, tmp_path / "gate")
+    fill_first_revision(empty_url)
+    before, old_columns = table_rows(empty_url), table_columns(empty_url)
+    results = run_together(OPENER, [[empty_url]] * 4, tmp_path / "gate")
     assert [r["errors"] for r in results] == [[]] * 4
     assert {r["revision"] for r in results} == {store_engine.HEAD_REVISION}
-    assert table_rows(db, columns=old_columns) == before
+    assert table_rows(empty_url, columns=old_columns) == before
+
+
+def test_file_digests_cache_paths_an_index_can_hold_and_skip_longer_ones(empty_url: str) -> None:
+    """The build context's digest cache: a path of PATH_MAX bytes is hashed again next time
+    instead of failing the build (PostgreSQL cannot index a key that long); writing the same
+    path twice updates it."""
+    from jupyter_mlops.builds.context import Entry
+    from jupyter_mlops.builds.job import MAX_CACHED_PATH_BYTES, Digests
+
+    store = Store(empty_url)
+    store.upgrade()
+    try:
+        paths = ["/ws/short.bin", "/ws/" + "d/" * ((MAX_CACHED_PATH_BYTES - 8) // 2) + "x", "/ws/" + "é" * 2040]
+        digests = Digests(store)
+        for sha in ("a" * 64, "b" * 64):
+            digests.fresh = [{"path": p, "size": 1, "mtime_ns": 2, "inode": 3, "sha256": sha} for p in paths]
+            digests.save()
+        known = digests.load([Entry(name=str(i), source=p, size=1) for i, p in enumerate(paths)])
+        assert known == {p: f"1:2:3:{'b' * 64}" for p in paths[:2]}
+    finally:
+        store.dispose()
+
+
+def test_a_writer_waits_the_busy_timeout_then_fails(db_url: str | None, db: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer queued behind another waits at most the busy timeout, then fails with an error
+    (here the waiter is nested in the holder: without the timeout it would wait forever)."""
+    monkeypatch.setattr(store_engine, "BUSY_TIMEOUT_MS", 1500)
+    store = Store(db_url or url_of(db))
+    store.upgrade()
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(sa.exc.OperationalError, match="lock"):
+            with store.write() as holder, store.write() as waiter:
+                holder.execute(text("SELECT 1"))  # SQLite begins at the first statement
+                waiter.execute(text("SELECT 1"))
+        assert 1.2 < time.monotonic() - t0 < 10
+    finally:
+        store.dispose()

@@ -1,4 +1,5 @@
-"""Team mode: two real Jupyter servers, two users' workspaces, one registry store.
+"""Team mode: two real Jupyter servers, two users' workspaces, one registry store (a SQLite
+file, and a PostgreSQL database).
 
 Each server's worker runs only the jobs of its own workspace (its downloads, repairs,
 builds act on that workspace's files), a job any worker may run goes to either, any
@@ -18,6 +19,8 @@ from typing import Any
 import pytest
 
 from hub_server import FakeHub, payload
+
+pytestmark = pytest.mark.both_stores
 from lab_support import LabServer, isolated_env, start_lab
 from jupyter_mlops.jobs.queue import HOST, JobQueue, pid_alive, place_of
 from jupyter_mlops.jobs.worker import SWEEP
@@ -52,9 +55,9 @@ def _server(base: Path, name: str, hub: FakeHub, db_url: str) -> LabServer:
 
 
 @pytest.fixture
-def team(tmp_path: Path) -> Iterator[Team]:
+def team(tmp_path: Path, db_url: str | None) -> Iterator[Team]:
     """Ada's and Bob's servers on one store, each with its own workspace and models folder."""
-    db_url = f"sqlite:///{tmp_path / 'team.db'}"
+    db_url = db_url or f"sqlite:///{tmp_path / 'team.db'}"
     with FakeHub() as hub:
         hub.add_repo(REPO, {"config.json": b"{}", "big.gguf": payload(REPO, 8 * MB)})
         hub.throttle = 256 * 1024  # 32 s for the big file: time to look, cancel or kill

@@ -27,6 +27,11 @@ RUN_CHECK_TIMEOUT = 600
 OUTPUT_TAIL = 4000
 
 
+#: Longest path (UTF-8 bytes) whose digest is cached: PostgreSQL cannot index a key much
+#: longer (about 2,700 bytes), so a longer path is simply hashed again next time.
+MAX_CACHED_PATH_BYTES = 2000
+
+
 class Digests:
     """File digests for the context hash, cached in the store by path, size, mtime and inode."""
 
@@ -48,7 +53,8 @@ class Digests:
             return
         with self.store.write() as s:
             for row in self.fresh:
-                s.merge(FileDigest(**row))
+                if len(row["path"].encode()) <= MAX_CACHED_PATH_BYTES:
+                    s.merge(FileDigest(**row))
         self.fresh = []
 
 

@@ -14,13 +14,13 @@ TARGET_FIELDS: dict[str, Field] = {
         "string", "a running kernel's id: its interpreter is the one checked", nullable=True, max_length=200
     ),
     "python": Field(
-        "string", "path of the interpreter to check (instead of kernel_id)", nullable=True, max_length=4096
+        "string", "path of the interpreter to check (instead of kernel_id)", nullable=True, max_length=1024
     ),
     "project": Field(
         "string",
         "project folder (default: found upward from the kernel's notebook folder, else from the workspace root)",
         nullable=True,
-        max_length=4096,
+        max_length=1024,
     ),
     "extras": Field(
         "array",

@@ -8,6 +8,7 @@ may read or cancel any job: the worker that runs it ends its process."""
 from __future__ import annotations
 
 import builtins
+import hashlib
 import os
 import signal
 import socket
@@ -34,6 +35,10 @@ WORKER_STALE = timedelta(seconds=30)
 STATE_FIELD = Field("string", enum=STATES)
 #: How long a place may be (a host name, a colon, an absolute workspace path).
 PLACE_LENGTH = 1024
+#: Largest log line number (job_logs.seq is a 32-bit INTEGER; PostgreSQL refuses a larger operand).
+SEQ_MAX = 2**31 - 1
+#: Length of the jobs.dedupe_key column (PostgreSQL enforces it; SQLite would not).
+DEDUPE_KEY_MAX = 512
 
 
 def place_of(workspace: Path) -> str:
@@ -53,6 +58,15 @@ def place_view(place: str | None) -> dict[str, str] | None:
         return None
     host, _, workspace = place.partition(":")
     return {"host": host, "workspace": workspace}
+
+
+def stored_dedupe_key(key: str) -> str:
+    """`key` as the column holds it: a longer one keeps its start, and its sha256 stands in
+    for the rest, so two keys still match only when they are equal."""
+    if len(key) <= DEDUPE_KEY_MAX:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"{key[: DEDUPE_KEY_MAX - len(digest) - 1]}#{digest}"
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -181,6 +195,7 @@ class JobQueue:
             raise InvalidInput("params: must be a JSON object", field="params")
         place = self.place if kind not in kinds.ANYWHERE else None
         if dedupe_key:
+            dedupe_key = stored_dedupe_key(dedupe_key)
             twin = s.scalar(
                 select(Job).where(Job.dedupe_key == dedupe_key, Job.state.in_(ACTIVE_STATES), _at(Job.place, place))
             )
@@ -241,7 +256,10 @@ class JobQueue:
         with self.store.read() as s:
             job = self._job(s, job_id)
             rows = s.scalars(
-                select(JobLog).where(JobLog.job_id == job_id, JobLog.seq > after).order_by(JobLog.seq).limit(size)
+                select(JobLog)
+                .where(JobLog.job_id == job_id, JobLog.seq > min(after, SEQ_MAX))
+                .order_by(JobLog.seq)
+                .limit(size)
             ).all()
             lines = [{"seq": r.seq, "at": _iso(r.at), "stream": r.stream, "line": r.line} for r in rows]
             return {

@@ -1,4 +1,6 @@
-"""The job subprocess: `python -m jupyter_mlops.jobs.runner DB_URL JOB_ID`.
+"""The job subprocess: `python -m jupyter_mlops.jobs.runner JOB_ID` (or `--standby`), with
+the store's URL as the first line of its stdin: never on argv, which every user of the
+machine can read (`ps`), and a PostgreSQL URL may hold a password.
 
 Runs one claimed job, sends its own stdout/stderr (and its children's) to the
 job log, and writes the final state. SIGTERM cancels."""
@@ -110,6 +112,13 @@ def run(db_url: str, job_id: int) -> int:
     return 0
 
 
+def _detach_stdin() -> None:
+    """Point fd 0 at /dev/null: the job and its children read nothing from the worker's pipe."""
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+
+
 def standby(db_url: str) -> int:
     """Import what jobs need, then wait for a job id on stdin and run it (end of input: exit).
     The worker keeps one standby runner so a job does not wait for these imports."""
@@ -121,14 +130,23 @@ def standby(db_url: str) -> int:
     line = sys.stdin.readline().strip()
     if not line:
         return 0
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
+    _detach_stdin()
     return run(db_url, int(line))
 
 
+def main(argv: list[str]) -> int:
+    """Read the store's URL from stdin, then run job `argv[0]` or stand by (`--standby`)."""
+    db_url = sys.stdin.readline().strip()
+    if not db_url:
+        return 0
+    if argv[0] == "--standby":
+        return standby(db_url)
+    _detach_stdin()
+    return run(db_url, int(argv[0]))
+
+
 if __name__ == "__main__":
-    code = standby(sys.argv[1]) if sys.argv[2] == "--standby" else run(sys.argv[1], int(sys.argv[2]))
+    code = main(sys.argv[1:])
     # The outcome is committed: skip interpreter teardown (joining library thread pools,
     # closing HTTP clients), which can take half a second after a download.
     os._exit(code)

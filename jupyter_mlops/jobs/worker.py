@@ -30,6 +30,8 @@ from .queue import HOST, JobQueue
 log = logging.getLogger(__name__)
 TICK = 0.2
 STANDBY = "--standby"
+#: The db_url setting's environment variable: the standalone worker's store.
+DB_URL_ENV = "JUPYTER_MLOPS_DB_URL"
 HEARTBEAT = 2.0
 #: How often a worker looks for jobs left running by dead workers.
 SWEEP = 5.0
@@ -215,14 +217,27 @@ class Worker:
         return anywhere if self.place is None else or_(anywhere, Job.place == self.place)
 
     def _spawn(self, job: str) -> subprocess.Popen[bytes]:
-        """A runner process for job id `job`, or `--standby` (waits for an id on stdin)."""
-        return subprocess.Popen(
-            [sys.executable, "-m", "jupyter_mlops.jobs.runner", self.store.url, job],
+        """A runner process for job id `job`, or `--standby` (waits for an id on stdin). The
+        store's URL goes down its stdin, never on its argv (`ps` shows argv to every user)."""
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyter_mlops.jobs.runner", job],
             start_new_session=True,
-            stdin=subprocess.PIPE if job == STANDBY else subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             env=self.env,
             cwd=self.scratch,
         )
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(f"{self.store.url}\n".encode())
+            if job == STANDBY:
+                proc.stdin.flush()
+            else:
+                proc.stdin.close()
+        except OSError:
+            _killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+        return proc
 
     def _refill_standby(self) -> None:
         """Start the next standby runner so its imports are done before a job needs it.
@@ -314,14 +329,19 @@ def _killpg(pgid: int, sig: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m jupyter_mlops.jobs.worker DB_URL [WORKSPACE]`: a standalone worker until
-    SIGTERM/SIGINT, taking the jobs of WORKSPACE here (without it, only jobs any worker may run)."""
+    """`python -m jupyter_mlops.jobs.worker [WORKSPACE]`: a standalone worker until SIGTERM/SIGINT,
+    taking the jobs of WORKSPACE here (without it, only jobs any worker may run), on the store of
+    $JUPYTER_MLOPS_DB_URL (an environment variable, not an argument: `ps` shows arguments to
+    every user, and a PostgreSQL URL may hold a password)."""
     from ..store import open_store
     from .queue import place_of
 
     args = argv if argv is not None else sys.argv[1:]
-    place = place_of(Path(args[1])) if len(args) > 1 else None
-    worker = Worker(open_store(args[0]), standby=True, place=place)
+    db_url = os.environ.get(DB_URL_ENV, "")
+    if len(args) > 1 or not db_url:
+        sys.exit(f"usage: {DB_URL_ENV}=URL python -m jupyter_mlops.jobs.worker [WORKSPACE]")
+    place = place_of(Path(args[0])) if args else None
+    worker = Worker(open_store(db_url), standby=True, place=place)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     worker.serve()
 

@@ -360,6 +360,14 @@ class Registry:
 
         def run(s: Session) -> dict[str, Any]:
             model_id = self._model_id(s, clean["model"])
+            # Refused before the INSERT: on PostgreSQL a refused INSERT still takes an id.
+            twin = select(Release.id).where(
+                Release.model_id == model_id,
+                Release.version == clean["version"],
+                Release.quantization == clean["quantization"],
+            )
+            if s.scalar(twin) is not None:
+                raise Conflict(taken, field="version")
             view = self._insert_release(s, model_id, clean, actor, "create")
             if self.on_release_created is not None:
                 view = {**view, **(self.on_release_created(s, view, actor) or {})}

@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 HEAD_REVISION = "0008_job_places"
 BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+#: PostgreSQL advisory lock keys (any fixed bigints): one writer at a time, one migrator at a time.
+WRITE_LOCK_KEY = 0x6D6C6F7073_01
+MIGRATION_LOCK_KEY = 0x6D6C6F7073_02
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -56,13 +59,21 @@ def _enable_wal(cur: Any) -> None:
             delay = min(delay * 2, 0.2)
 
 
+def _postgresql_session(dbapi_conn: Any, _record: Any) -> None:
+    # A lock waited for longer than SQLite's busy timeout fails the statement, as there.
+    with dbapi_conn.cursor() as cur:
+        cur.execute(f"SET lock_timeout = {BUSY_TIMEOUT_MS}")
+    dbapi_conn.commit()
+
+
 def _sqlite_begin(conn: Any) -> None:
     mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; for SQLite, creates the folder and sets WAL, busy_timeout, FKs."""
+    """An engine for `url`; for SQLite, creates the folder and sets WAL, busy_timeout, FKs;
+    `postgresql://` (or `postgres://`) means psycopg 3, in READ COMMITTED."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -70,6 +81,15 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    scheme, sep, rest = url.partition("://")
+    if scheme in ("postgresql", "postgres"):
+        url = f"postgresql+psycopg{sep}{rest}"
+    if url.startswith("postgresql"):
+        # Statements see what committed before them: a writer that waited for WRITE_LOCK_KEY
+        # reads what the previous holder wrote (REPEATABLE READ would read an older snapshot).
+        engine = create_engine(url, pool_pre_ping=True, isolation_level="READ COMMITTED")
+        event.listen(engine, "connect", _postgresql_session)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -81,6 +101,7 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self.is_sqlite = url.startswith("sqlite")
+        self.is_postgresql = self.engine.dialect.name == "postgresql"
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(writer, expire_on_commit=False)
@@ -95,9 +116,13 @@ class Store:
     def write(self) -> Iterator[Session]:
         """A write transaction, committed on success and rolled back on error.
 
-        On SQLite it starts with BEGIN IMMEDIATE, so concurrent writers queue on
-        the busy timeout instead of failing."""
+        Writers queue, one at a time, so a rule checked by reading (a unique name, a job's
+        dedupe key, a release's status) still holds at commit: on SQLite the transaction
+        starts with BEGIN IMMEDIATE and waits on the busy timeout; on PostgreSQL it first
+        takes the advisory lock WRITE_LOCK_KEY (released at commit or rollback)."""
         with self._write() as session, session.begin():
+            if self.is_postgresql:
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
             yield session
 
     def current_revision(self) -> str | None:

@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from .types import ID, name_type
+
 
 def utcnow() -> datetime:
     """Timezone-aware now, the only clock the store uses."""
@@ -53,8 +55,8 @@ class Model(Base):
     __tablename__ = "models"
     __table_args__ = ({"sqlite_autoincrement": True},)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(name_type(100), unique=True, nullable=False)
     storage_path: Mapped[str] = mapped_column(String(1024), nullable=False)
     repository: Mapped[str | None] = mapped_column(String(1024))
     company: Mapped[str | None] = mapped_column(String(200))
@@ -72,7 +74,7 @@ class ModelTag(Base):
     __tablename__ = "model_tags"
 
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
-    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tag: Mapped[str] = mapped_column(name_type(64), primary_key=True)
     __table_args__ = (Index("ix_model_tags_tag", "tag"),)
 
 
@@ -84,7 +86,7 @@ class Release(Base):
         {"sqlite_autoincrement": True},
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="RESTRICT"), nullable=False)
     version: Mapped[str] = mapped_column(String(64), nullable=False)
     quantization: Mapped[str] = mapped_column(String(64), nullable=False, default="none")
@@ -107,7 +109,7 @@ class Artifact(Base):
         {"sqlite_autoincrement": True},
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id", ondelete="RESTRICT"), index=True)
     release_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id", ondelete="RESTRICT"), index=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -122,7 +124,7 @@ class Deployment(Base):
     __tablename__ = "deployments"
     __table_args__ = ({"sqlite_autoincrement": True},)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="RESTRICT"), nullable=False, index=True)
     environment: Mapped[str] = mapped_column(String(64), nullable=False)
     endpoint: Mapped[str | None] = mapped_column(String(1024))
@@ -138,7 +140,7 @@ class Alias(Base):
     __tablename__ = "aliases"
 
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(name_type(64), primary_key=True)
     release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"), nullable=False, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
@@ -155,13 +157,13 @@ class AliasEvent(Base):
         {"sqlite_autoincrement": True},
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    model_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ID, nullable=False)
     model: Mapped[str] = mapped_column(String(100), nullable=False)
     alias: Mapped[str] = mapped_column(String(64), nullable=False)
     action: Mapped[str] = mapped_column(String(16), nullable=False)
-    release_id: Mapped[int | None] = mapped_column(Integer)
-    previous_release_id: Mapped[int | None] = mapped_column(Integer)
+    release_id: Mapped[int | None] = mapped_column(ID)
+    previous_release_id: Mapped[int | None] = mapped_column(ID)
     actor: Mapped[str] = mapped_column(String(200), nullable=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
@@ -170,14 +172,14 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_model", "model_id", "id"), {"sqlite_autoincrement": True})
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     actor: Mapped[str] = mapped_column(String(200), nullable=False)
     action: Mapped[str] = mapped_column(String(64), nullable=False)
     entity_type: Mapped[str] = mapped_column(String(32), nullable=False)
     entity_id: Mapped[str] = mapped_column(String(200), nullable=False)
     # No foreign key: history outlives a deleted model.
-    model_id: Mapped[int | None] = mapped_column(Integer)
+    model_id: Mapped[int | None] = mapped_column(ID)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
@@ -186,7 +188,7 @@ class Worker(Base):
     __tablename__ = "workers"
     __table_args__ = ({"sqlite_autoincrement": True},)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     host: Mapped[str] = mapped_column(String(255), nullable=False)
     pid: Mapped[int] = mapped_column(Integer, nullable=False)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
@@ -204,7 +206,7 @@ class Job(Base):
         {"sqlite_autoincrement": True},
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     kind: Mapped[str] = mapped_column(String(64), nullable=False)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     state: Mapped[str] = mapped_column(String(16), nullable=False, default="queued")
@@ -246,7 +248,7 @@ class DepsRun(Base):
     __tablename__ = "deps_runs"
     __table_args__ = (Index("ix_deps_runs_python", "python", "id"), {"sqlite_autoincrement": True})
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     actor: Mapped[str] = mapped_column(String(200), nullable=False)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
@@ -275,7 +277,7 @@ class Build(Base):
     __tablename__ = "builds"
     __table_args__ = (Index("ix_builds_release", "release_id", "id"), {"sqlite_autoincrement": True})
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     release_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id", ondelete="SET NULL"))
     model: Mapped[str] = mapped_column(String(100), nullable=False)
     version: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -303,7 +305,7 @@ class BuildPush(Base):
     __tablename__ = "build_pushes"
     __table_args__ = (Index("ix_build_pushes_build", "build_id", "id"), {"sqlite_autoincrement": True})
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     build_id: Mapped[int] = mapped_column(ForeignKey("builds.id", ondelete="CASCADE"), nullable=False)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     reference: Mapped[str] = mapped_column(String(512), nullable=False)

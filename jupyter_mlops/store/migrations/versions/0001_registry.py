@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from jupyter_mlops.store.types import ID, name_type
+
 revision = "0001_registry"
 down_revision = None
 branch_labels = None
@@ -18,8 +20,8 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "models",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("name", sa.String(100), nullable=False, unique=True),
+        sa.Column("id", ID, primary_key=True),
+        sa.Column("name", name_type(100), nullable=False, unique=True),
         sa.Column("storage_path", sa.String(1024), nullable=False),
         sa.Column("repository", sa.String(1024)),
         sa.Column("company", sa.String(200)),
@@ -34,14 +36,14 @@ def upgrade() -> None:
     op.create_index("ix_models_base_model", "models", ["base_model"])
     op.create_table(
         "model_tags",
-        sa.Column("model_id", sa.Integer(), sa.ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
-        sa.Column("tag", sa.String(64), primary_key=True),
+        sa.Column("model_id", ID, sa.ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("tag", name_type(64), primary_key=True),
     )
     op.create_index("ix_model_tags_tag", "model_tags", ["tag"])
     op.create_table(
         "releases",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("model_id", sa.Integer(), sa.ForeignKey("models.id", ondelete="RESTRICT"), nullable=False),
+        sa.Column("id", ID, primary_key=True),
+        sa.Column("model_id", ID, sa.ForeignKey("models.id", ondelete="RESTRICT"), nullable=False),
         sa.Column("version", sa.String(64), nullable=False),
         sa.Column("quantization", sa.String(32), nullable=False),
         sa.Column("release_notes", sa.Text()),
@@ -56,9 +58,9 @@ def upgrade() -> None:
     op.create_index("ix_releases_status", "releases", ["status"])
     op.create_table(
         "artifacts",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("model_id", sa.Integer(), sa.ForeignKey("models.id", ondelete="RESTRICT")),
-        sa.Column("release_id", sa.Integer(), sa.ForeignKey("releases.id", ondelete="RESTRICT")),
+        sa.Column("id", ID, primary_key=True),
+        sa.Column("model_id", ID, sa.ForeignKey("models.id", ondelete="RESTRICT")),
+        sa.Column("release_id", ID, sa.ForeignKey("releases.id", ondelete="RESTRICT")),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("path", sa.String(1024), nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),
@@ -72,8 +74,8 @@ def upgrade() -> None:
     op.create_index("ix_artifacts_release_id", "artifacts", ["release_id"])
     op.create_table(
         "deployments",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("release_id", sa.Integer(), sa.ForeignKey("releases.id", ondelete="RESTRICT"), nullable=False),
+        sa.Column("id", ID, primary_key=True),
+        sa.Column("release_id", ID, sa.ForeignKey("releases.id", ondelete="RESTRICT"), nullable=False),
         sa.Column("environment", sa.String(64), nullable=False),
         sa.Column("endpoint", sa.String(1024)),
         sa.Column("status", sa.String(16), nullable=False),
@@ -85,21 +87,21 @@ def upgrade() -> None:
     op.create_index("ix_deployments_release_id", "deployments", ["release_id"])
     op.create_table(
         "aliases",
-        sa.Column("model_id", sa.Integer(), sa.ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
-        sa.Column("name", sa.String(64), primary_key=True),
-        sa.Column("release_id", sa.Integer(), sa.ForeignKey("releases.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("model_id", ID, sa.ForeignKey("models.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("name", name_type(64), primary_key=True),
+        sa.Column("release_id", ID, sa.ForeignKey("releases.id", ondelete="CASCADE"), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
     )
     op.create_index("ix_aliases_release_id", "aliases", ["release_id"])
     op.create_table(
         "audit_events",
-        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("id", ID, primary_key=True),
         sa.Column("at", sa.DateTime(), nullable=False),
         sa.Column("actor", sa.String(200), nullable=False),
         sa.Column("action", sa.String(64), nullable=False),
         sa.Column("entity_type", sa.String(32), nullable=False),
         sa.Column("entity_id", sa.String(200), nullable=False),
-        sa.Column("model_id", sa.Integer()),
+        sa.Column("model_id", ID),
         sa.Column("before", sa.JSON()),
         sa.Column("after", sa.JSON()),
         sqlite_autoincrement=True,

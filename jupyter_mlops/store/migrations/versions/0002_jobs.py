@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from jupyter_mlops.store.types import ID
+
 revision = "0002_jobs"
 down_revision = "0001_registry"
 branch_labels = None
@@ -18,7 +20,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "workers",
-        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("id", ID, primary_key=True),
         sa.Column("host", sa.String(255), nullable=False),
         sa.Column("pid", sa.Integer(), nullable=False),
         sa.Column("started_at", sa.DateTime(), nullable=False),
@@ -28,7 +30,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "jobs",
-        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("id", ID, primary_key=True),
         sa.Column("kind", sa.String(64), nullable=False),
         sa.Column("params", sa.JSON(), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
@@ -42,7 +44,7 @@ def upgrade() -> None:
         sa.Column("error", sa.Text()),
         sa.Column("result", sa.JSON()),
         sa.Column("cancel_requested", sa.Boolean(), nullable=False),
-        sa.Column("worker_id", sa.Integer(), sa.ForeignKey("workers.id", ondelete="SET NULL")),
+        sa.Column("worker_id", ID, sa.ForeignKey("workers.id", ondelete="SET NULL")),
         sa.Column("host", sa.String(255)),
         sa.Column("pid", sa.Integer()),
         sa.Column("log_count", sa.Integer(), nullable=False),
@@ -56,7 +58,7 @@ def upgrade() -> None:
     op.create_index("ix_jobs_dedupe", "jobs", ["dedupe_key"])
     op.create_table(
         "job_logs",
-        sa.Column("job_id", sa.Integer(), sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("job_id", ID, sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("seq", sa.Integer(), primary_key=True),
         sa.Column("at", sa.DateTime(), nullable=False),
         sa.Column("stream", sa.String(8), nullable=False),

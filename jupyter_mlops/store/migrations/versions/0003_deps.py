@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from jupyter_mlops.store.types import ID
+
 revision = "0003_deps"
 down_revision = "0002_jobs"
 branch_labels = None
@@ -18,13 +20,13 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "deps_runs",
-        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("id", ID, primary_key=True),
         sa.Column("at", sa.DateTime(), nullable=False),
         sa.Column("actor", sa.String(200), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("python", sa.String(1024), nullable=False),
         sa.Column("project", sa.String(1024)),
-        sa.Column("job_id", sa.Integer(), sa.ForeignKey("jobs.id", ondelete="SET NULL")),
+        sa.Column("job_id", ID, sa.ForeignKey("jobs.id", ondelete="SET NULL")),
         sa.Column("needs_fix", sa.Boolean(), nullable=False),
         sa.Column("summary", sa.JSON(), nullable=False),
         sqlite_autoincrement=True,

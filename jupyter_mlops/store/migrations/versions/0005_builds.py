@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from jupyter_mlops.store.types import ID
+
 revision = "0005_builds"
 down_revision = "0004_settings"
 branch_labels = None
@@ -18,12 +20,12 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "builds",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("release_id", sa.Integer(), sa.ForeignKey("releases.id", ondelete="SET NULL")),
+        sa.Column("id", ID, primary_key=True),
+        sa.Column("release_id", ID, sa.ForeignKey("releases.id", ondelete="SET NULL")),
         sa.Column("model", sa.String(100), nullable=False),
         sa.Column("version", sa.String(64), nullable=False),
         sa.Column("quantization", sa.String(32), nullable=False),
-        sa.Column("job_id", sa.Integer(), sa.ForeignKey("jobs.id", ondelete="SET NULL")),
+        sa.Column("job_id", ID, sa.ForeignKey("jobs.id", ondelete="SET NULL")),
         sa.Column("tag", sa.String(255), nullable=False),
         sa.Column("options", sa.JSON(), nullable=False),
         sa.Column("context_hash", sa.String(80)),
@@ -43,9 +45,9 @@ def upgrade() -> None:
     op.create_index("ix_builds_release", "builds", ["release_id", "id"])
     op.create_table(
         "build_pushes",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("build_id", sa.Integer(), sa.ForeignKey("builds.id", ondelete="CASCADE"), nullable=False),
-        sa.Column("job_id", sa.Integer(), sa.ForeignKey("jobs.id", ondelete="SET NULL")),
+        sa.Column("id", ID, primary_key=True),
+        sa.Column("build_id", ID, sa.ForeignKey("builds.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("job_id", ID, sa.ForeignKey("jobs.id", ondelete="SET NULL")),
         sa.Column("reference", sa.String(512), nullable=False),
         sa.Column("digest", sa.String(80)),
         sa.Column("created_by", sa.String(200), nullable=False),

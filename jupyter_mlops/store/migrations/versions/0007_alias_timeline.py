@@ -12,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
+from jupyter_mlops.store.types import ID
+
 revision = "0007"
 down_revision = "0006_open_quantization_runs"
 branch_labels = None
@@ -34,13 +36,13 @@ AUDIT = sa.table(
 def upgrade() -> None:
     events = op.create_table(
         "alias_events",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("model_id", sa.Integer(), nullable=False),
+        sa.Column("id", ID, primary_key=True),
+        sa.Column("model_id", ID, nullable=False),
         sa.Column("model", sa.String(100), nullable=False),
         sa.Column("alias", sa.String(64), nullable=False),
         sa.Column("action", sa.String(16), nullable=False),
-        sa.Column("release_id", sa.Integer()),
-        sa.Column("previous_release_id", sa.Integer()),
+        sa.Column("release_id", ID),
+        sa.Column("previous_release_id", ID),
         sa.Column("actor", sa.String(200), nullable=False),
         sa.Column("at", sa.DateTime(), nullable=False),
         sqlite_autoincrement=True,
