@@ -24,6 +24,8 @@ from conftest import settings_of
 from store_support import all_rows
 from hub_api_support import HubAPI
 
+pytestmark = pytest.mark.both_stores
+
 ROLES_CONFIG = {"rita": "reader", "will": "writer", "group:ml-leads": "release_manager"}
 #: One actor per role: a reader and a writer by name, a release manager by JupyterHub group.
 ACTORS = {"reader": Actor("rita"), "writer": Actor("will"), "release_manager": Actor("mia", ["ml-leads"])}

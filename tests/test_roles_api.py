@@ -16,16 +16,17 @@ from store_support import all_rows
 from lab_support import LabServer, isolated_env, start_lab
 
 ROLES = {"bob": "writer", "group:ml-leads": "release_manager"}
-
+pytestmark = pytest.mark.both_stores
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> Iterator[tuple[LabServer, LabServer, str]]:
-    """Ada's and Bob's servers on one SQLite store; the roles in a system-wide config dir."""
+def pair(tmp_path: Path, db_url: str | None) -> Iterator[tuple[LabServer, LabServer, str]]:
+    """Ada's and Bob's servers on one store (a SQLite file, or a PostgreSQL database); the
+    roles in a system-wide config dir."""
     system = tmp_path / "etc-jupyter"
     system.mkdir()
     (system / "jupyter_server_config.json").write_text(json.dumps({"MLOpsApp": {"roles": ROLES}}))
-    db_url = f"sqlite:///{tmp_path / 'team.db'}"
+    db_url = db_url or f"sqlite:///{tmp_path / 'team.db'}"
     hub = HubAPI({"ada-token": {"kind": "user", "name": "ada", "groups": ["ml-leads"]}})
     servers: list[LabServer] = []
     try:

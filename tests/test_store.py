@@ -12,6 +12,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -456,3 +457,29 @@ def test_a_writer_waits_the_busy_timeout_then_fails(db_url: str | None, db: Path
         assert 1.2 < time.monotonic() - t0 < 10
     finally:
         store.dispose()
+
+
+def test_a_lost_database_connection_is_one_unavailable_then_the_pool_reconnects(pg_cluster: Any) -> None:
+    """The database ends every client connection (as a restart does): the next call on a
+    pooled connection is Unavailable and changes nothing; the one after reconnects."""
+    from jupyter_mlops.errors import Unavailable
+
+    url = pg_cluster.database()
+    store = Store(url)
+    registry = Registry(store)
+    try:
+        registry.create_model({"name": "before", "storage_path": "/m"}, "ada")
+        database = sa.engine.make_url(url).database
+        admin = Store(pg_cluster.url("postgres"))
+        with admin.engine.connect() as conn:
+            ended = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                      "WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": database}).scalar()
+        admin.dispose()
+        assert ended, "the store had a pooled connection to end"
+        with pytest.raises(Unavailable, match="connection was lost"):
+            registry.create_model({"name": "during", "storage_path": "/m"}, "ada")
+        registry.create_model({"name": "after", "storage_path": "/m"}, "ada")
+        assert [m["name"] for m in registry.list_models()["items"]] == ["after", "before"]
+    finally:
+        store.dispose()
+        pg_cluster.done(url)
