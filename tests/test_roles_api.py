@@ -70,3 +70,36 @@ def test_two_users_roles_and_protected_alias_over_rest(pair: tuple[LabServer, La
     # token-only clients, yet each recorded as its user (not an anonymous id)
     assert actors == [("set_alias", "ada"), ("promote", "ada"), ("set_alias", "bob"), ("create", "bob"),
                       ("create", "ada")]
+
+
+def test_the_alias_timeline_as_of_and_rollback_seen_from_both_servers(pair: tuple[LabServer, LabServer, str]) -> None:
+    """Ada (release manager) moves `production` on her server; Bob reads who moved it and
+    when, and what it was at a time between, on his; Bob may not roll a protected alias back
+    (403, nothing changed), Ada may, and Bob sees the rollback."""
+    import time
+    from datetime import datetime, timezone
+
+    ada, bob, db_url = pair
+    ada.ok("POST", "models", {"name": "m", "storage_path": "hf://acme/m"})
+    r1, r2 = (ada.ok("POST", "releases", {"model": "m", "version": v})["id"] for v in ("1.0", "2.0"))
+    ada.ok("PUT", "aliases/m/production", {"release_id": r1})
+    time.sleep(0.01)
+    between = datetime.now(timezone.utc).isoformat()
+    time.sleep(0.01)
+    ada.ok("PUT", "aliases/m/production", {"release_id": r2})
+
+    history = bob.ok("GET", "models/m/alias-history", alias="production")
+    assert [(e["action"], e["release_id"], e["actor"]) for e in reversed(history["items"])] == [
+        ("set", r1, "ada"), ("move", r2, "ada")]
+    assert history["rollback_to"] == {"production": r1}
+    assert bob.ok("GET", "aliases/m/production", as_of=between)["release"]["id"] == r1
+    assert bob.ok("GET", "aliases/m/production")["release"]["id"] == r2
+
+    before = all_rows(db_url)
+    status, answer = bob.mlops("POST", "aliases/m/production/rollback")
+    assert status == 403 and "needs the release manager role (bob is a writer)" in answer["message"], answer
+    assert all_rows(db_url) == before
+    event = ada.ok("POST", "aliases/m/production/rollback")
+    assert (event["action"], event["release_id"]) == ("rollback", r1)
+    assert bob.ok("GET", "aliases/m/production")["release"]["id"] == r1
+    assert [e["actor"] for e in bob.ok("GET", "audit", model="m", action="rollback_alias")["items"]] == ["ada"]
