@@ -111,6 +111,25 @@ class MLOpsSettings(Configurable):
         "releases' runs from; its token comes from $MLFLOW_TRACKING_TOKEN (or $MLFLOW_TRACKING_USERNAME and "
         "$MLFLOW_TRACKING_PASSWORD), never from a config file.",
     ).tag(config=True, env=("JUPYTER_MLOPS_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"), secret=True)
+    s3_endpoint_url = Unicode(
+        "",
+        help="URL of the S3-compatible server models are stored on (Ceph RGW, MinIO, ...), e.g. "
+        "http://rgw.lab:7480; empty means AWS S3. Credentials come from the standard AWS chain of the server's "
+        "user (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws/credentials and config, profiles), never from here.",
+    ).tag(config=True, env=("JUPYTER_MLOPS_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"))
+    s3_region = Unicode(
+        "",
+        help="Region of the S3 buckets (empty: the AWS chain's, e.g. AWS_REGION or the profile's region).",
+    ).tag(config=True, env=("JUPYTER_MLOPS_S3_REGION",))
+    s3_addressing_style = Unicode(
+        "auto",
+        help="How bucket names go in S3 URLs: path (http://host/bucket/key, what Ceph RGW and MinIO usually need), "
+        "virtual (http://bucket.host/key) or auto (virtual where the bucket name allows, AWS's default).",
+    ).tag(config=True, env=("JUPYTER_MLOPS_S3_ADDRESSING_STYLE",))
+    s3_profile = Unicode(
+        "",
+        help="AWS profile (of ~/.aws/config and credentials) whose keys reach S3 (empty: AWS_PROFILE or the default).",
+    ).tag(config=True, env=("JUPYTER_MLOPS_S3_PROFILE",))
     roles = Dict(
         value_trait=Unicode(),
         help='Roles on the registry: user names and JupyterHub groups ("group:ml-leads") mapped to reader, '
@@ -155,6 +174,22 @@ class MLOpsSettings(Configurable):
                 "a local store (file:, sqlite:) is read through one: `mlflow server --backend-store-uri ...`"
             )
         return str(url).rstrip("/")
+
+    @validate("s3_endpoint_url")
+    def _check_s3_endpoint_url(self, proposal: Any) -> str:
+        url = proposal["value"]
+        if url and (not url.startswith(("http://", "https://")) or not urlsplit(url).hostname):
+            raise TraitError(
+                f"must be the http:// or https:// URL of an S3-compatible server (got {redact_url(url)!r})"
+            )
+        return str(url).rstrip("/")
+
+    @validate("s3_addressing_style")
+    def _check_s3_addressing_style(self, proposal: Any) -> str:
+        style = proposal["value"]
+        if style not in ("auto", "path", "virtual"):
+            raise TraitError(f"must be auto, path or virtual (got {style!r})")
+        return str(style)
 
     @validate("hf_endpoint")
     def _check_hf_endpoint(self, proposal: Any) -> str:
@@ -240,6 +275,10 @@ class Settings:
     docker_host: str = DEFAULT_DOCKER_HOST
     build_base_images: Mapping[str, str] = field(default_factory=dict)
     mlflow_tracking_uri: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    s3_addressing_style: str = "auto"
+    s3_profile: str = ""
     max_jobs: int = 2
     run_worker: bool = True
     extra_roots: tuple[Path, ...] = ()
@@ -528,6 +567,10 @@ def resolve(
         docker_host=holder.docker_host,
         build_base_images=dict(holder.build_base_images),
         mlflow_tracking_uri=holder.mlflow_tracking_uri,
+        s3_endpoint_url=holder.s3_endpoint_url,
+        s3_region=holder.s3_region,
+        s3_addressing_style=holder.s3_addressing_style,
+        s3_profile=holder.s3_profile,
         max_jobs=holder.max_jobs,
         run_worker=holder.run_worker,
         extra_roots=tuple(_under(root, p) for p in holder.extra_roots),

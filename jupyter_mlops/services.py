@@ -28,6 +28,8 @@ class Services:
         from .deps.service import DepsService
         from .deps.status import DEFAULT_PROTECTED
         from .hub.service import HubService
+        from .storage.s3 import S3Options
+        from .storage.service import StorageService
         from .tracking.service import TrackingService
 
         self.settings = settings
@@ -63,9 +65,20 @@ class Services:
             docker_host=settings.docker_host,
             base_images=dict(settings.build_base_images),
             roots=settings.roots,
+            s3_options=S3Options.of(settings),
+            disk_margin=settings.download_disk_margin,
         )
         self.tracking = TrackingService(
             self.registry, self.jobs, settings.mlflow_tracking_uri, workspace.state_dir / "secrets"
+        )
+        self.storage_files = StorageService(
+            self.registry,
+            self.jobs,
+            workspace.root,
+            workspace.models_dir,
+            settings.roots,
+            S3Options.of(settings),
+            settings.download_disk_margin,
         )
         self._storage: tuple[float, dict[str, Any]] | None = None
         self._storage_lock = threading.Lock()

@@ -20,7 +20,7 @@ from jupyter_mlops.services import Services
 from jupyter_mlops.store import engine as store_engine
 
 pytest_plugins = ["pytest_jupyter.jupyter_server", "deps_support", "docker_support", "hub_server", "lab_support",
-                  "mlflow_support", "pg_support"]
+                  "mlflow_support", "pg_support", "s3_support"]
 
 
 #: Variables that steer the settings (jupyter_mlops.config) which a test must not inherit;

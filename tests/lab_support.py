@@ -429,16 +429,22 @@ def lab_hub() -> Iterator[FakeHub]:
 
 
 @pytest.fixture(scope="session")
-def lab_server(tmp_path_factory: pytest.TempPathFactory, lab_hub: FakeHub, mlflow_server: Any) -> Iterator[LabServer]:
-    """`jupyter lab` on a temporary workspace, the test Hub as its model hub and the test
-    MLflow server as its tracking server (see module doc)."""
+def lab_server(tmp_path_factory: pytest.TempPathFactory, lab_hub: FakeHub, mlflow_server: Any,
+               s3_server: Any) -> Iterator[LabServer]:
+    """`jupyter lab` on a temporary workspace, the test Hub as its model hub, the test MLflow
+    server as its tracking server and the run's S3 server, its keys in the AWS variables,
+    as its object storage (see module doc)."""
     base = tmp_path_factory.mktemp("lab")
     root, home = base / "workspace", base / "home"
     root.mkdir()
-    env = isolated_env(home, HF_ENDPOINT=lab_hub.url, JUPYTER_MLOPS_WORKSPACE=str(root))
+    env = isolated_env(home, HF_ENDPOINT=lab_hub.url, JUPYTER_MLOPS_WORKSPACE=str(root),
+                       AWS_ACCESS_KEY_ID=s3_server.key, AWS_SECRET_ACCESS_KEY=s3_server.secret,
+                       AWS_CONFIG_FILE=str(home / "no-aws-config"), AWS_SHARED_CREDENTIALS_FILE=str(home / "no-aws"),
+                       AWS_EC2_METADATA_DISABLED="true", AWS_REGION="us-east-1")
     server = start_lab(root, home, env=env, extra_args=[
         f"--MLOpsApp.workspace_dir={root}", f"--MLOpsApp.hf_endpoint={lab_hub.url}",
-        "--MLOpsApp.download_disk_margin=0", f"--MLOpsApp.mlflow_tracking_uri={mlflow_server.url}"])
+        "--MLOpsApp.download_disk_margin=0", f"--MLOpsApp.mlflow_tracking_uri={mlflow_server.url}",
+        f"--MLOpsApp.s3_endpoint_url={s3_server.endpoint}", "--MLOpsApp.s3_addressing_style=path"])
     try:
         yield server
     finally:

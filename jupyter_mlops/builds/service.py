@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..config import DEFAULT_DISK_MARGIN
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..jobs.queue import JobQueue
 from ..paging import page
@@ -19,6 +20,7 @@ from ..paths import Roots
 from ..registry.rules import normalize_quantization
 from ..registry.service import Registry
 from ..secretfile import SecretFiles, forget
+from ..storage.s3 import S3Options, check_reachable, has_object, is_s3
 from ..store import Store
 from ..store.engine import fetch
 from ..store.schema import Build, BuildPush, Job, Model, Release, utcnow
@@ -90,37 +92,37 @@ def build_view(b: Build, job: Job | None, pushes: list[dict[str, Any]] | None = 
     return view
 
 
-def model_files(storage_path: str, root: Path, models_dir: Path, roots: Roots) -> Path:
+def model_files(storage_path: str, root: Path, models_dir: Path, roots: Roots, field: str = "storage_path") -> Path:
     """The model's files on this machine: a path (relative to the workspace root) inside
     `roots`, or an hf:// reference in the workspace model cache. InvalidInput saying why
-    otherwise, Forbidden for a path outside (nothing there is read)."""
+    otherwise, Forbidden for a path outside (nothing there is read); errors name `field`."""
     from ..hub.rules import parse_hf_uri, repo_folder
 
     hf = parse_hf_uri(storage_path)
     if hf:
         repo_id, rev = hf
         cache = [models_dir.resolve()]
-        repo = roots.resolve(models_dir / repo_folder(repo_id), "storage_path", base=models_dir, within=cache)
+        repo = roots.resolve(models_dir / repo_folder(repo_id), field, base=models_dir, within=cache)
         commit = rev or "main"
-        ref = roots.resolve(repo / "refs" / commit, "storage_path", base=repo, within=cache)
+        ref = roots.resolve(repo / "refs" / commit, field, base=repo, within=cache)
         if ref.is_file():
             commit = ref.read_text().strip()
-        snapshot = roots.resolve(repo / "snapshots" / commit, "storage_path", base=repo, within=cache)
+        snapshot = roots.resolve(repo / "snapshots" / commit, field, base=repo, within=cache)
         if not snapshot.is_dir():
             raise InvalidInput(
-                f"storage_path: {storage_path} is not in the workspace model cache ({models_dir}); download it first",
-                field="storage_path",
+                f"{field}: {storage_path} is not in the workspace model cache ({models_dir}); download it first",
+                field=field,
             )
         return snapshot
     if re.match(r"[A-Za-z][A-Za-z0-9+.-]*:/", storage_path):  # a URI: s3://, models:/, ...
         raise InvalidInput(
-            f"storage_path: {storage_path} is not on this machine; copy or download the model "
+            f"{field}: {storage_path} is not on this machine; copy or download the model "
             f"into the workspace and point storage_path at it",
-            field="storage_path",
+            field=field,
         )
-    path = roots.resolve(storage_path, "storage_path", base=root)
+    path = roots.resolve(storage_path, field, base=root)
     if not path.exists():
-        raise InvalidInput(f"storage_path: the model files are not at {path}", field="storage_path")
+        raise InvalidInput(f"{field}: the model files are not at {path}", field=field)
     return path
 
 
@@ -139,6 +141,8 @@ class BuildService:
         docker_host: str,
         base_images: dict[str, str] | None = None,
         roots: Sequence[Path] = (),
+        s3_options: S3Options | None = None,
+        disk_margin: int = DEFAULT_DISK_MARGIN,
     ) -> None:
         self.store = store
         self.jobs = jobs
@@ -149,6 +153,8 @@ class BuildService:
         self.docker_host = docker_host
         self.base_images = {**rules.DEFAULT_BASE_IMAGES, **(base_images or {})}
         self.secrets = SecretFiles(secrets_dir, jobs)
+        self.s3_options = s3_options or S3Options()
+        self.disk_margin = disk_margin
         registry.on_release_created = self._auto_build
         registry.on_release_committed = lambda view: self.jobs.woken() if view.get("build") else None
 
@@ -169,8 +175,10 @@ class BuildService:
             project = self.roots.resolve(options["project"], "project", base=self.root)
             if not project.is_dir():
                 raise InvalidInput(f"project: {project} is not a folder", field="project")
-            # the job assembles the same context again; doing it now refuses bad input early
-            assemble(options, release, model, self.root, self.models_dir, self.roots)
+            if is_s3(model.storage_path):  # the job fetches it first: check now that it can
+                check_reachable(model.storage_path, self.s3_options)
+            else:  # the job assembles the same context again; doing it now refuses bad input early
+                assemble(options, release, model, self.root, self.models_dir, self.roots)
         connect(options["docker_host"]).close()
         with self.store.write() as s:
             release, model = self._release(s, clean["release_id"])
@@ -190,7 +198,9 @@ class BuildService:
         if accel not in rules.ACCELERATORS:
             accel = "rocm"
         mode = clean.get("dockerfile", "auto")
-        if mode == "auto":
+        if mode == "auto" and is_s3(model.storage_path):
+            mode = "custom" if has_object(model.storage_path, "Dockerfile", self.s3_options) else "generated"
+        elif mode == "auto":
             try:
                 path = model_files(model.storage_path, self.root, self.models_dir, self.roots)
                 mode = "custom" if (path / "Dockerfile").is_file() else "generated"
@@ -220,7 +230,13 @@ class BuildService:
         job, twin = self.jobs.enqueue(
             s,
             BUILD_KIND,
-            {"root": str(self.root), "models_dir": str(self.models_dir), "roots": [str(r) for r in self.roots.roots]},
+            {
+                "root": str(self.root),
+                "models_dir": str(self.models_dir),
+                "roots": [str(r) for r in self.roots.roots],
+                "s3": self.s3_options.params(),
+                "disk_margin": self.disk_margin,
+            },
             owner=actor,
             dedupe_key=f"build:{release.id}:{tag}",
         )

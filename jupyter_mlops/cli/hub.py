@@ -4,10 +4,9 @@ the default model, downloads and cancel; `download` and `delete` also at the top
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any
 
-from .render import Result, human_bytes, job_record, page_result, seconds_text
+from .render import Result, human_bytes, job_record, page_result, progress_reporter, seconds_text, transfer_text
 from .tree import Context, Tree, UsageError, follow_options, given, id_type, paging
 
 HUB_COLUMNS = ("repo_id", "revisions", "size", "files", "last_accessed", "last_modified", "downloading")
@@ -18,22 +17,7 @@ PROGRESS_LINE_EVERY = 1.0
 
 def download_progress_text(job: dict[str, Any]) -> str:
     """One line for a download job: state, bytes done/total, rate and ETA."""
-    p = job["progress"]
-    repo = (job.get("params") or {}).get("repo_id", "")
-    done, total = p.get("done") or 0, p.get("total")
-    parts = [
-        f"download {job['id']} {repo} {job['state']}:",
-        f"{human_bytes(done)} / {human_bytes(total)}" if total else human_bytes(done),
-    ]
-    if total:
-        parts.append(f"({100 * done / total:.0f}%)")
-    if p.get("rate") and job["state"] == "running":
-        parts.append(f"{human_bytes(p['rate'])}/s")
-    if p.get("eta_seconds") is not None and job["state"] == "running":
-        parts.append(f"ETA {seconds_text(p['eta_seconds'])}")
-    if job.get("message"):
-        parts.append(f"- {job['message']}")
-    return " ".join(parts)
+    return transfer_text(job, "download", (job.get("params") or {}).get("repo_id", ""))
 
 
 def _download_row(job: dict[str, Any]) -> dict[str, Any]:
@@ -73,18 +57,7 @@ def _hub_download(ctx: Context, a: argparse.Namespace) -> Result:
         )
         return Result(title + f"; follow it with `jobs show {job_id}`", job, record=job_record(job))
     say = ctx.on_log or (lambda _line: None)
-    shown_at, shown = [0.0], [""]  # the last progress line said, and when
-
-    def report(current: dict[str, Any], final: bool = False) -> None:
-        if ctx.on_progress is not None:
-            ctx.on_progress(current)
-            return
-        text = download_progress_text(current)
-        now = time.monotonic()
-        if text != shown[0] and (final or now - shown_at[0] >= PROGRESS_LINE_EVERY):
-            say(text)
-            shown_at[0], shown[0] = now, text
-
+    report = progress_reporter(ctx.on_progress, say, download_progress_text)
     followed = ctx.follow(job, timeout=a.timeout, on_job=report, on_line=say)
     report(followed.job, final=True)
     done = followed.require_success(f"download job {job_id}")

@@ -22,12 +22,21 @@ def _models_list(ctx: Context, a: argparse.Namespace) -> Result:
     answer = ctx.services.registry.list_models(
         q=a.q, tag=a.tag, base_model=a.base_model, company=a.company, status=a.status, limit=a.limit, cursor=a.cursor
     )
-    return page_result("models", answer, MODEL_COLUMNS)
+    return page_result("models", answer, MODEL_COLUMNS, _with_size)
+
+
+def _with_size(model: dict[str, Any]) -> dict[str, Any]:
+    """A model whose storage_path shows its size as its last scan found it."""
+    stored = model.get("stored")
+    if not stored:
+        return model
+    size = f"{model['storage_path']} ({stored['files']} files, {human_bytes(stored['bytes'])})"
+    return {**model, "storage_path": size}
 
 
 def _models_show(ctx: Context, a: argparse.Namespace) -> Result:
     model = ctx.services.registry.get_model(a.name, as_of=a.as_of)
-    return Result(f"model {model['name']}{_at(a.as_of)}", model, record=model)
+    return Result(f"model {model['name']}{_at(a.as_of)}", model, record=_with_size(model))
 
 
 def _at(as_of: str | None) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -142,6 +143,51 @@ def page_result(
     items = answer["items"]
     rows = [shape(i) for i in items] if shape else items
     return Result(f"{title} ({len(items)})", answer, columns, rows=rows, next_cursor=answer.get("next_cursor"))
+
+
+#: Seconds between progress lines when the output is not a terminal (a log, a notebook).
+PROGRESS_LINE_EVERY = 1.0
+
+
+def transfer_text(job: dict[str, Any], what: str, subject: str) -> str:
+    """One line for a job moving bytes: `what id subject state: done / total (%) rate ETA - message`."""
+    p = job["progress"]
+    done, total = p.get("done") or 0, p.get("total")
+    parts = [
+        f"{what} {job['id']} {subject} {job['state']}:".replace("  ", " "),
+        f"{human_bytes(done)} / {human_bytes(total)}" if total else human_bytes(done),
+    ]
+    if total:
+        parts.append(f"({100 * done / total:.0f}%)")
+    if p.get("rate") and job["state"] == "running":
+        parts.append(f"{human_bytes(p['rate'])}/s")
+    if p.get("eta_seconds") is not None and job["state"] == "running":
+        parts.append(f"ETA {seconds_text(p['eta_seconds'])}")
+    if job.get("message"):
+        parts.append(f"- {job['message']}")
+    return " ".join(parts)
+
+
+def progress_reporter(
+    on_progress: Callable[[dict[str, Any]], None] | None,
+    say: Callable[[str], None],
+    text: Callable[[dict[str, Any]], str],
+) -> Callable[..., None]:
+    """How a followed job's progress is shown: to `on_progress` (a terminal's bar), else as a
+    line of `text(job)` at most every PROGRESS_LINE_EVERY seconds (and the final one) to `say`."""
+    shown_at, shown = [0.0], [""]
+
+    def report(current: dict[str, Any], final: bool = False) -> None:
+        if on_progress is not None:
+            on_progress(current)
+            return
+        line = text(current)
+        now = time.monotonic()
+        if line != shown[0] and (final or now - shown_at[0] >= PROGRESS_LINE_EVERY):
+            say(line)
+            shown_at[0], shown[0] = now, line
+
+    return report
 
 
 def human_bytes(n: float | None) -> str:

@@ -289,10 +289,10 @@ class Tree:
 
 def build_parser(prog: str = "mlops", *, body: bool = False) -> argparse.ArgumentParser:
     """The whole command tree, each capability registering its own commands."""
-    from . import builds, config, deployments, deps, hub, jobs, mlflow, registry, workspace
+    from . import builds, config, deployments, deps, hub, jobs, mlflow, registry, storage, workspace
 
     tree = Tree(prog, body=body)
-    for capability in (registry, deployments, mlflow, jobs, hub, deps, builds, workspace, config):
+    for capability in (registry, deployments, mlflow, jobs, hub, deps, builds, storage, workspace, config):
         capability.register(tree)
     return tree.top
 

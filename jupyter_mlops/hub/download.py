@@ -6,8 +6,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import shutil
-import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from ..config import DEFAULT_DISK_MARGIN
+from ..diskspace import NotEnoughSpace, require_space
+from ..diskspace import mb as _mb
 from ..errors import Forbidden, MLOpsError, NotFound, Unavailable
+from ..jobs.context import stop_on_term
 from ..secretfile import take
 from . import rules
 
@@ -27,18 +28,8 @@ CHUNK_SIZE = 1 << 20
 STOP_WAIT = 3.0
 
 
-class NotEnoughSpace(MLOpsError):
-    """The disk holding the model cache cannot take the download (plus the margin)."""
-
-    status = 507
-
-
 class HubUnauthorized(Forbidden):
     """The Hub refused access: gated or private repo, missing or wrong token."""
-
-
-def _mb(n: float) -> str:
-    return f"{n / 1e6:.1f} MB"
 
 
 def incomplete_files(cache_dir: str | Path, repo_id: str) -> list[Path]:
@@ -292,24 +283,8 @@ def download(
     }
     state = _Progress(None, 0, 0, 0)
     cancel_event = state.cancelled
-    prev_handler = None
-    if threading.current_thread() is threading.main_thread():
-        prev_handler = signal.getsignal(signal.SIGTERM)
-
-        def on_term(signum: int, frame: Any) -> None:
-            # A cancel may signal twice (the queue and the worker): only the first raises, so
-            # a second one cannot break the wait for the transfer threads below.
-            if cancel_event.is_set():
-                return
-            cancel_event.set()  # first, so the transfer threads stop at their next chunk
-            if callable(prev_handler):
-                prev_handler(signum, frame)
-            else:
-                from ..jobs.context import JobCancelled
-
-                raise JobCancelled()
-
-        signal.signal(signal.SIGTERM, on_term)
+    term = stop_on_term(cancel_event)
+    term.__enter__()
     try:
         if ctx is not None:
             ctx.progress(0, None, "B", f"checking {repo_id}@{revision} at {endpoint}")
@@ -331,12 +306,7 @@ def download(
                 f"{repo_id}@{revision} (commit {commit}): {len(files)} files, {_mb(total)}; "
                 f"{_mb(cached)} already cached, {_mb(to_get)} to download"
             )
-        free = shutil.disk_usage(cache_dir).free
-        if free < to_get + disk_margin:
-            raise NotEnoughSpace(
-                f"not enough disk space in {cache_dir}: {repo_id}@{revision} needs {_mb(to_get)} plus a margin of "
-                f"{_mb(disk_margin)} (download_disk_margin), but only {_mb(free)} is free"
-            )
+        require_space(cache_dir, to_get, disk_margin, f"{repo_id}@{revision}")
         state = _Progress(ctx, to_get, len(files), n_cached)
         state.cancelled = cancel_event
         started = time.monotonic()
@@ -376,8 +346,7 @@ def download(
         _join_transfers(STOP_WAIT)
         raise
     finally:
-        if prev_handler is not None and not cancel_event.is_set():
-            signal.signal(signal.SIGTERM, prev_handler)
+        term.__exit__(None, None, None)
         # huggingface_hub unlinks its own temp file when a transfer raises; this catches
         # what a thread still writing could leave.
         clean_incomplete(cache_dir, repo_id)

@@ -4,9 +4,12 @@ at a bounded rate by a background flusher."""
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import insert, update
@@ -28,6 +31,34 @@ RATE_SAMPLE = 0.1  # at most one rate sample per this many seconds
 class JobCancelled(BaseException):
     """Raised inside a job when it is cancelled; a BaseException so broad
     `except Exception` blocks in job code do not swallow it."""
+
+
+@contextmanager
+def stop_on_term(event: threading.Event) -> Iterator[threading.Event]:
+    """While inside (in the main thread), the first SIGTERM sets `event`, so a transfer's
+    threads stop at their next chunk, then cancels the job as before (the previous handler,
+    else JobCancelled); a later one is ignored (a cancel may signal twice: the queue and the
+    worker), so the cleanup after a cancel is not cut short. Elsewhere it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield event
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum: int, frame: Any) -> None:
+        if event.is_set():
+            return
+        event.set()
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            raise JobCancelled()
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield event
+    finally:
+        if not event.is_set():
+            signal.signal(signal.SIGTERM, previous)
 
 
 class JobContext:

@@ -18,6 +18,9 @@ KINDS: dict[str, str] = {
     "build.image": "jupyter_mlops.builds.job:build",
     "build.push": "jupyter_mlops.builds.job:push",
     "mlflow.import": "jupyter_mlops.tracking.importer:import_models",
+    "storage.scan": "jupyter_mlops.storage.scan:scan",
+    "storage.fetch": "jupyter_mlops.storage.fetch:fetch",
+    "storage.publish": "jupyter_mlops.storage.publish:publish",
 }
 #: Kinds that touch no local file, which any worker may run. Every other kind acts on
 #: its workspace's files (a kernel's environment, the models folder, a build context, a

@@ -3,7 +3,8 @@ asks `Policy.authorize` before it writes, so no face can get past it.
 
 - reader: reads only;
 - writer: creates and updates models, releases, artifacts and deployments, sets, rolls back
-  and deletes aliases (but protected ones), starts builds and pushes;
+  and deletes aliases (but protected ones), starts builds and pushes, scans a model's
+  storage into artifacts and publishes models to S3;
 - release manager: everything a writer does, and promotes, demotes, deprecates, deletes,
   imports from MLflow, and sets, moves, rolls back or deletes protected aliases.
 """
@@ -40,6 +41,8 @@ ACTIONS: dict[str, str] = {
     "set_default_model": WRITER,
     "build": WRITER,
     "push": WRITER,
+    "scan": WRITER,
+    "publish": WRITER,
     "promote": RELEASE_MANAGER,
     "demote": RELEASE_MANAGER,
     "deprecate": RELEASE_MANAGER,

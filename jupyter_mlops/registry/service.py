@@ -62,6 +62,19 @@ def model_view(m: Any, tags: list[str] | None = None) -> dict[str, Any]:
     }
 
 
+def stored_figures(s: Session, model_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Files and bytes at each model's storage_path as its last scan found them ({model_id:
+    {files, bytes}}; a model never scanned is absent)."""
+    if not model_ids:
+        return {}
+    rows = s.execute(
+        select(Artifact.model_id, func.count(), func.coalesce(func.sum(Artifact.size), 0))
+        .where(Artifact.model_id.in_(model_ids), Artifact.release_id.is_(None), Artifact.fingerprint.is_not(None))
+        .group_by(Artifact.model_id)
+    ).all()
+    return {int(mid): {"files": int(n), "bytes": int(size or 0)} for mid, n, size in rows if mid is not None}
+
+
 def release_view(r: Any, model_name: str | None = None) -> dict[str, Any]:
     """A release (an ORM row, or any object with its fields and `model_name`) as JSON."""
     return {
@@ -273,6 +286,7 @@ class Registry:
             view["release_count"] = s.scalar(select(func.count()).where(Release.model_id == m.id))
             aliases = select(Alias.name, Alias.release_id).where(Alias.model_id == m.id).order_by(Alias.name)
             view["aliases"] = dict(s.execute(aliases).all())
+            view["stored"] = stored_figures(s, [m.id]).get(m.id)
             return view
 
     def update_model(self, name: str, data: Any, actor: str) -> dict[str, Any]:
@@ -347,7 +361,9 @@ class Registry:
                 select(ModelTag.model_id, ModelTag.tag).where(ModelTag.model_id.in_(list(tags))).order_by(ModelTag.tag)
             ):
                 tags[model_id].append(tag)
-            return {"items": [model_view(row, tags[row.id]) for row in rows], "next_cursor": nxt}
+            stored = stored_figures(s, list(tags))
+            items = [{**model_view(row, tags[row.id]), "stored": stored.get(row.id)} for row in rows]
+            return {"items": items, "next_cursor": nxt}
 
     # -- releases ----------------------------------------------------------------
     def create_release(self, data: Any, actor: str) -> dict[str, Any]:

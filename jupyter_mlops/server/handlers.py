@@ -154,6 +154,36 @@ class MlflowImportsHandler(MLOpsHandler):
         await self.respond(lambda _: self.services.tracking.start_import(self.json_body(), self.actor), status=201)
 
 
+class StorageScansHandler(MLOpsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        await self.respond(lambda _: self.services.storage_files.start_scan(self.json_body(), self.actor), status=201)
+
+
+class StorageFetchesHandler(MLOpsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        await self.respond(lambda _: self.services.storage_files.start_fetch(self.json_body(), self.actor), status=201)
+
+
+class StoragePublishesHandler(MLOpsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        await self.respond(
+            lambda _: self.services.storage_files.start_publish(self.json_body(), self.actor), status=201
+        )
+
+
+class StorageObjectsHandler(MLOpsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        await self.respond(lambda q: self.services.storage_files.browse(q["uri"] or ""), params=("uri",))
+
+
 class ArtifactsHandler(MLOpsHandler):
     @web.authenticated
     @authorized

@@ -13,6 +13,7 @@ from ..builds import rules as build_rules
 from ..deps import rules as deps_rules
 from ..hub import rules as hub_rules
 from ..registry import rules
+from ..storage import rules as storage_rules
 from ..tracking import rules as tracking_rules
 from . import handlers as h
 
@@ -200,6 +201,60 @@ ROUTES: tuple[Route, ...] = (
                 status=201,
                 dedupes=True,
                 response="Job",
+            ),
+        },
+    ),
+    Route(
+        "/storage/scans",
+        h.StorageScansHandler,
+        {
+            "post": Op(
+                "Scan a model's files at its storage_path (s3:// or a folder) into artifacts with size and sha256, "
+                "as a job (201) whose result says what was added, changed and removed since the last scan; one "
+                "already queued or running is answered instead (200, deduplicated: true)",
+                body=storage_rules.SCAN.create_schema(),
+                status=201,
+                dedupes=True,
+                response="Job",
+            ),
+        },
+    ),
+    Route(
+        "/storage/fetches",
+        h.StorageFetchesHandler,
+        {
+            "post": Op(
+                "Fetch the objects under an s3:// prefix into the local content-addressed cache, as a job (201)",
+                body=storage_rules.FETCH.create_schema(),
+                status=201,
+                dedupes=True,
+                response="Job",
+            ),
+        },
+    ),
+    Route(
+        "/storage/publishes",
+        h.StoragePublishesHandler,
+        {
+            "post": Op(
+                "Upload a folder on this machine (or a model's files) to an s3:// prefix, verify each object's "
+                "size and sha256, then register the model there, as a job (201)",
+                body=storage_rules.PUBLISH.create_schema(),
+                status=201,
+                dedupes=True,
+                response="Job",
+            ),
+        },
+    ),
+    Route(
+        "/storage/objects",
+        h.StorageObjectsHandler,
+        {
+            "get": Op(
+                "The objects under an s3:// prefix with their sizes (the first 1,000), and the totals",
+                query={"uri": "s3://bucket/prefix"},
+                response="StorageObjects",
+                query_schemas={"uri": {"type": "string", "pattern": f"^(?:{rules.S3_URI})$", "maxLength": 1024}},
             ),
         },
     ),

@@ -339,10 +339,23 @@ SCHEMAS: dict[str, Schema] = {
                 "additionalProperties": INT,
                 "description": "alias -> release id (one model only)",
             },
+            "stored": {
+                **nullable(obj({"files": INT, "bytes": INT})),
+                "description": "files and bytes at storage_path as its last scan found them (null: never scanned)",
+            },
         },
-        optional=("release_count", "aliases"),
+        optional=("release_count", "aliases", "stored"),
     ),
     "Release": _RELEASE,
+    "StorageObjects": obj(
+        {
+            "uri": STR,
+            "items": array(obj({"key": STR, "size": INT, "modified": NULL_TIME})),
+            "files": INT,
+            "bytes": INT,
+            "truncated": BOOL,
+        }
+    ),
     "Artifact": obj(
         {
             "id": INT,

@@ -22,7 +22,7 @@ from ..errors import NotFound, Unavailable
 log = logging.getLogger(__name__)
 
 #: The newest migration; `tests/test_store.py` checks it against the scripts.
-HEAD_REVISION = "0008_job_places"
+HEAD_REVISION = "0009_artifact_fingerprints"
 BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: PostgreSQL advisory lock keys (any fixed bigints): one writer at a time, one migrator at a time.

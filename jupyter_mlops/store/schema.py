@@ -117,6 +117,8 @@ class Artifact(Base):
     kind: Mapped[str] = mapped_column(String(32), nullable=False, default="file")
     size: Mapped[int | None] = mapped_column(BigInteger)
     sha256: Mapped[str | None] = mapped_column(String(64))
+    #: What a scan saw of the file (see `storage.files.Entry.fingerprint`); None when recorded by hand.
+    fingerprint: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
 

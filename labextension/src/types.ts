@@ -93,6 +93,11 @@ export interface Model {
   release_count?: number;
   /** alias -> release id (one model only) */
   aliases?: { [key: string]: number };
+  /** files and bytes at storage_path as its last scan found them (null: never scanned) */
+  stored?: {
+    files: number;
+    bytes: number;
+  } | null;
 }
 
 export interface Release {
@@ -116,6 +121,18 @@ export interface Release {
     job_id: number | null;
     tag: string;
   };
+}
+
+export interface StorageObjects {
+  uri: string;
+  items: Array<{
+    key: string;
+    size: number;
+    modified: string | null;
+  }>;
+  files: number;
+  bytes: number;
+  truncated: boolean;
 }
 
 export interface Artifact {
@@ -594,6 +611,28 @@ export interface PatchReleaseBody {
 /** POST /mlflow/imports */
 export interface PostMlflowImportsBody {
   names?: string[];
+}
+
+/** POST /storage/scans */
+export interface PostStorageScansBody {
+  /** must start with a letter or digit and use only letters, digits, '.', '_' and '-' (at most 100) */
+  model: string;
+}
+
+/** POST /storage/fetches */
+export interface PostStorageFetchesBody {
+  /** must be an s3:// URI: s3://bucket/prefix (a bucket name of 3-63 lowercase letters, digits, '.' and '-') */
+  uri: string;
+}
+
+/** POST /storage/publishes */
+export interface PostStoragePublishesBody {
+  /** s3://bucket/key, hf://org/name[@revision], an MLflow URI (models:/NAME, runs:/RUN_ID/PATH) or a filesystem path */
+  source?: string;
+  /** must be an s3:// URI: s3://bucket/prefix (a bucket name of 3-63 lowercase letters, digits, '.' and '-') */
+  destination: string;
+  /** must start with a letter or digit and use only letters, digits, '.', '_' and '-' (at most 100) */
+  model?: string;
 }
 
 /** POST /artifacts */

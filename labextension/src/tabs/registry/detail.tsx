@@ -13,6 +13,8 @@ import { Deployments } from './deployments';
 import { AuditHistory } from './history';
 import { Tags } from './models';
 import { CreateReleaseForm, ReleaseRow } from './releases';
+import { Storage } from './storage';
+import { storedText } from '../../storage';
 
 /** How often an open model refreshes while shown. */
 export const DETAIL_INTERVAL = 10000;
@@ -87,6 +89,7 @@ export function ModelDetail(props: IModelDetailProps): JSX.Element {
       </div>
       <ErrorLine message={detail.error?.message} />
       {model && <ModelInfo model={model} />}
+      {model && <Storage context={context} model={model} active={active} />}
 
       <div className="jp-mlops-reg-subtitle">
         Releases{model?.release_count !== undefined && ` (${model.release_count})`}
@@ -147,6 +150,7 @@ function ModelInfo(props: { model: Model }): JSX.Element {
     <div className="jp-mlops-reg-info">
       <div className="jp-mlops-muted jp-mlops-reg-ellipsis" title={model.storage_path}>
         {model.storage_path}
+        {model.stored && ` (${storedText(model.stored)})`}
       </div>
       {!!facts.length && <div className="jp-mlops-muted">{facts.join(' · ')}</div>}
       {model.description && <div className="jp-mlops-message">{model.description}</div>}

@@ -8,6 +8,7 @@ import { formatAgo } from '../../format';
 import { isString, useFocusRequest, usePolled, useSaved } from '../../hooks';
 import { fetchUpTo } from '../../api';
 import { IModelForm, matchesSearch, modelBody } from '../../registry';
+import { storedText } from '../../storage';
 import type { Model, ModelPage } from '../../types';
 import { FormSection, TextField, useFormState } from './fields';
 
@@ -117,9 +118,11 @@ export function ModelList(props: IModelListProps): JSX.Element {
   );
 }
 
-/** Where a model is stored, and what it was made from. */
+/** Where a model is stored (with its size once scanned), and what it was made from. */
 function storageText(model: Model): string {
-  return model.base_model ? `${model.storage_path} · from ${model.base_model}` : model.storage_path;
+  const stored = storedText(model.stored);
+  const where = stored ? `${model.storage_path} (${stored})` : model.storage_path;
+  return model.base_model ? `${where} · from ${model.base_model}` : where;
 }
 
 /** A model's tags as small chips. */
