@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from pg_support import db_settings
 from s3_support import MotoServer, S3Server, use_credentials
+from store_support import assert_secret_nowhere
 from sqlalchemy import func, select
 
 from jupyter_mlops.config import Settings
@@ -173,6 +174,15 @@ def test_publish_a_cached_hub_snapshot_then_register_then_build(
         sums = dict(reversed(line.split()) for line in out.strip().splitlines())
         assert sums == {"/opt/model/model.safetensors": sha(files["model.safetensors"]),
                         "/opt/model/config.json": sha(files["config.json"])}
+        assert "to fetch" in "\n".join(line["line"] for line in local.jobs.log(job["id"])["lines"])
+        # a later build of the model takes it from the cache: nothing is fetched again
+        rel2 = local.registry.create_release({"model": "pub", "version": "2.0"}, "tester")
+        build2 = local.builds.start({"release_id": rel2["id"], "base_image": base_image}, "tester")
+        job2 = run(local, {"id": build2["job_id"]})
+        assert job2["state"] == "succeeded", job2["error"]
+        log2 = "\n".join(line["line"] for line in local.jobs.log(job2["id"])["lines"])
+        assert "all 2 files already in the cache" in log2 or "all in the cache" in log2, log2
+        assert_secret_nowhere(local.workspace.state_dir, s3_creds.secret)
     finally:
         local.store.dispose()
 
@@ -243,6 +253,30 @@ def test_scan_a_folder_on_this_machine(svc: Services) -> None:
     found = artifacts(svc, "local")
     assert {n: a["sha256"] for n, a in found.items()} == {n: sha(d) for n, d in files.items()}
     assert found["weights/model.gguf"]["path"] == str(svc.workspace.root / "local-model" / "weights" / "model.gguf")
+
+
+def test_credentials_from_a_profile_of_the_shared_files(workspace: Path, s3_server: S3Server, bucket: str,
+                                                        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    put_many(s3_server, bucket, {"m/a.bin": b"a"})
+    use_credentials(monkeypatch, tmp_path, None, None)
+    shared = tmp_path / "credentials"
+    shared.write_text(f"[team]\naws_access_key_id = {s3_server.key}\naws_secret_access_key = {s3_server.secret}\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(shared))
+    svc = make_services(workspace, s3_server, s3_profile="team")
+    try:
+        svc.registry.create_model({"name": "prof", "storage_path": f"s3://{bucket}/m"}, "tester")
+        done = run(svc, svc.storage_files.start_scan({"model": "prof"}, "tester"))
+        assert done["state"] == "succeeded", done["error"]
+        assert artifacts(svc, "prof")["a.bin"]["sha256"] == sha(b"a")
+        assert_secret_nowhere(svc.workspace.state_dir, s3_server.secret)  # read from the chain, never kept
+    finally:
+        svc.store.dispose()
+    other = make_services(workspace, s3_server, s3_profile="nobody-has-it")
+    try:
+        refused = _refused(other, lambda: other.storage_files.start_scan({"model": "prof"}, "tester"))
+        assert isinstance(refused, InvalidInput) and refused.field == "s3_profile", refused
+    finally:
+        other.store.dispose()
 
 
 # -- errors ----------------------------------------------------------------------------------

@@ -279,6 +279,7 @@ class Registry:
                 releases = timeline.views_at(s, view["id"], "release", when, timeline.RELEASE_KEYS)
                 view["release_count"] = len(releases)
                 view["aliases"] = timeline.aliases_at(s, view["id"], when)
+                view["stored"] = timeline.stored_at(s, view["id"], when)
                 return view
         with self.store.read() as s:
             m = self._model(s, name)

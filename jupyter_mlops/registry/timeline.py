@@ -151,6 +151,18 @@ def aliases_at(s: Session, model_id: int, when: datetime) -> dict[str, int]:
     return {alias: rid for alias, rid in sorted(current.items()) if rid is not None}
 
 
+def stored_at(s: Session, model_id: int, when: datetime) -> dict[str, int] | None:
+    """Files and bytes at the model's storage_path as the last scan before `when` found them
+    (None when none had run); a scan that changed something is audited as "scan"."""
+    stmt = select(AuditEvent.after).where(
+        AuditEvent.model_id == model_id, AuditEvent.action == "scan", AuditEvent.at <= when
+    )
+    after = s.scalar(stmt.order_by(AuditEvent.id.desc()).limit(1))
+    if not after:
+        return None
+    return {"files": int(after.get("files", 0)), "bytes": int(after.get("bytes", 0))}
+
+
 def page_of(views: list[dict[str, Any]], scope: str, limit: Any, cursor: str | None) -> dict[str, Any]:
     """One page of views already ordered newest first by id (keyset on `id`, as `paging.page`)."""
     size = check_limit(limit)
