@@ -1,7 +1,10 @@
 """Model download speed: a 200 MB multi-file repo from a Hub-compatible server on
-127.0.0.1, through our download job vs a bare `huggingface_hub.snapshot_download` of
-the same repo in a fresh Python process (the peer), each with a fresh cache, alternating; prints medians, the
-ratio (target <= 1.10) and how often progress reached the store during the transfer
+127.0.0.1, over plain HTTP (LFS files) and over Xet (the same files in the test Hub's Xet
+CAS, uploaded through hf_xet), through our download job vs two peers: a bare
+`huggingface_hub.snapshot_download` in a fresh Python process (as a script or `hf download`
+runs it), and `snapshot_download` called in an already-running Python (imports done, as in
+a notebook). Each with a fresh cache, alternating; prints medians, the ratios (target <= 1.10
+of the in-process peer) and how often progress reached the store during the transfer
 (target >= 2 updates a second).
 
     python bench/hub.py [--runs 5 --mb 200 --files 8]
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -24,9 +28,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 from hub_server import FakeHub, payload  # noqa: E402
 
 REPO = "bench-org/big-model"
+XET_REPO = "bench-org/big-model-xet"
 
 
-def ours(hub: FakeHub, root: Path) -> tuple[float, float]:
+def ours(hub: FakeHub, root: Path, repo: str) -> tuple[float, float]:
     """Seconds from submitting the download job to its success, with a worker set up as
     the server's (a thread, a standby runner), and progress updates a second seen in the store."""
     from jupyter_mlops.jobs.worker import Worker
@@ -42,7 +47,7 @@ def ours(hub: FakeHub, root: Path) -> tuple[float, float]:
     time.sleep(3)  # the server has been up a while: its standby runner is ready
     seen: list[tuple[float, float]] = []
     t0 = time.perf_counter()
-    job = services.hub.start_download({"repo_id": REPO}, "bench")
+    job = services.hub.start_download({"repo_id": repo}, "bench")
     deadline = time.monotonic() + 300
     last, final = None, None
     while time.monotonic() < deadline:
@@ -63,14 +68,23 @@ def ours(hub: FakeHub, root: Path) -> tuple[float, float]:
     return elapsed, (len(moving) - 1) / span if span > 0 else 0.0
 
 
-def bare(hub: FakeHub, root: Path) -> float:
+def bare(hub: FakeHub, root: Path, repo: str) -> float:
     """Seconds for a bare snapshot_download of the same repo in a fresh Python process,
     as a script or `hf download` runs it (our job runs in its own process too)."""
     code = ("import sys; from huggingface_hub import snapshot_download; "
             "snapshot_download(sys.argv[1], cache_dir=sys.argv[2], endpoint=sys.argv[3])")
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code, REPO, str(root / "models"), hub.url], check=True,
+    subprocess.run([sys.executable, "-c", code, repo, str(root / "models"), hub.url], check=True,
                    capture_output=True, timeout=600)
+    return time.perf_counter() - t0
+
+
+def in_process(hub: FakeHub, root: Path, repo: str) -> float:
+    """Seconds for snapshot_download of the same repo in this already-running Python."""
+    from huggingface_hub import snapshot_download
+
+    t0 = time.perf_counter()
+    snapshot_download(repo, cache_dir=str(root / "models"), endpoint=hub.url)
     return time.perf_counter() - t0
 
 
@@ -83,23 +97,36 @@ def main() -> None:
     for key in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_ENDPOINT"):
         os.environ.pop(key, None)
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"  # the peers draw no bars (our job draws none either)
     per_file = args.mb * 1024 * 1024 // args.files
     files = {f"model-{i:05d}-of-{args.files:05d}.safetensors": payload(f"f{i}", per_file) for i in range(args.files)}
     files["config.json"] = b'{"model_type": "bench"}'
-    ours_s, bare_s, rates = [], [], []
+    times: dict[str, list[float]] = {}
+    rates: dict[str, list[float]] = {"http": [], "xet": []}
     with FakeHub() as hub, tempfile.TemporaryDirectory() as tmp:
+        os.environ["HF_HOME"] = str(Path(tmp) / "hf-home")  # hf_xet's caches, here and in the jobs
+        os.environ["HF_XET_CACHE"] = str(Path(tmp) / "xet-cache")
         hub.add_repo(REPO, files)
+        hub.add_repo(XET_REPO, files, xet={name for name in files if name.endswith(".safetensors")})
+        in_process(hub, Path(tmp) / "warm", REPO)  # imports and first connections done: a running Python
+        shutil.rmtree(Path(tmp) / "warm")
         for run in range(args.runs):
-            elapsed, rate = ours(hub, Path(tmp) / f"ours-{run}")
-            ours_s.append(elapsed)
-            rates.append(rate)
-            bare_s.append(bare(hub, Path(tmp) / f"bare-{run}"))
-    a, b = statistics.median(ours_s), statistics.median(bare_s)
+            for kind, repo in (("http", REPO), ("xet", XET_REPO)):
+                elapsed, rate = ours(hub, Path(tmp) / f"ours-{kind}-{run}", repo)
+                times.setdefault(f"ours {kind}", []).append(elapsed)
+                rates[kind].append(rate)
+                times.setdefault(f"bare {kind}", []).append(bare(hub, Path(tmp) / f"bare-{kind}-{run}", repo))
+                times.setdefault(f"in-process {kind}", []).append(
+                    in_process(hub, Path(tmp) / f"inproc-{kind}-{run}", repo))
+                for folder in Path(tmp).glob(f"*-{kind}-{run}"):
+                    shutil.rmtree(folder, ignore_errors=True)
+    med = {k: statistics.median(v) for k, v in times.items()}
     print(f"download of {args.mb} MB in {args.files + 1} files from 127.0.0.1, fresh cache each run, {args.runs} runs:")
-    print(f"  ours (download job) median {a:6.2f} s | bare snapshot_download median {b:6.2f} s | "
-          f"ratio {a / b:5.3f} (target <= 1.10)")
-    print(f"  progress updates reaching the store during the transfer: median {statistics.median(rates):.1f}/s "
-          "(target >= 2/s)")
+    for kind in ("http", "xet"):
+        a, b, c = med[f"ours {kind}"], med[f"in-process {kind}"], med[f"bare {kind}"]
+        print(f"  {kind:4s} ours (download job) {a:6.2f} s | snapshot_download in a running Python {b:6.2f} s "
+              f"(ratio {a / b:5.3f}, target <= 1.10) | in a fresh process {c:6.2f} s (ratio {a / c:5.3f}) | "
+              f"progress {statistics.median(rates[kind]):.1f} updates/s (target >= 2)")
 
 
 if __name__ == "__main__":

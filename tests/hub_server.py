@@ -9,7 +9,8 @@ Use from a test module (the lead registers the plugin in tests/conftest.py):
 
 Or standalone: ``with FakeHub() as hub: ...``.
 
-Endpoints (models only; repo ids are exactly ``org/name``):
+Endpoints (models only; repo ids are ``org/name`` or, like the Hub's legacy canonical models,
+a single ``name`` such as ``gpt2``):
 
 - ``GET /api/models/{org}/{name}`` and ``/api/models/{org}/{name}/revision/{rev}`` - model
   info (``id``, ``sha``, ``siblings`` with ``size``/``blobId``/``lfs``, ``lastModified``,
@@ -28,7 +29,12 @@ Endpoints (models only; repo ids are exactly ``org/name``):
   (``token`` set, not gated) answers 401 ``RepoNotFound`` like the Hub. ``fail_status``
   answers every request (API, resolve, CDN) with that status.
 
-Never sends ``X-Xet-*`` headers or Xet links: the client downloads over plain HTTP.
+Xet: ``add_repo(..., xet={paths})`` uploads those files through the real ``hf_xet`` client to
+the Xet CAS at ``cas_url`` (tests/xet_cas.py); their resolve answers 302 with ``X-Xet-Hash``,
+``X-Linked-Size``/``X-Linked-Etag`` and a ``Link`` to ``/api/models/{repo}/xet-read-token/{rev}``
+(rel="xet-auth"), tree entries carry ``xetHash``, and the client downloads them from the CAS
+(the 302's ``Location``, ``{cdn}/xet-bridge/{hash}``, serves the plain bytes to a client with
+Xet off). A repo may mix Xet, LFS and plain files.
 There is no filesystem behind the store: every lookup is a dict lookup, so ``..`` or
 encoded slashes in a URL can only miss.
 """
@@ -41,7 +47,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,11 +55,12 @@ from typing import Any, Self
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import pytest
+from xet_cas import CasServer
 
 __all__ = ["LFS_THRESHOLD", "FakeHub", "hub", "payload"]
 
 LFS_THRESHOLD = 1024 * 1024  # files strictly larger than this are LFS files
-_REPO_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+_REPO_ID_RE = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 _LOGGED_HEADERS = ("Range", "Authorization", "Accept-Encoding")
 _CHUNK = 1024 * 1024
@@ -77,8 +84,9 @@ class _File:
     path: str
     data: bytes
     oid: str  # git oid of what git stores: the content, or the LFS pointer
-    sha256: str | None  # set for LFS files
+    sha256: str | None  # set for LFS and Xet files
     pointer_size: int
+    xet_hash: str | None = None  # set for Xet files
 
     @property
     def size(self) -> int:
@@ -89,13 +97,13 @@ class _File:
         return self.sha256 or self.oid
 
     @classmethod
-    def make(cls, path: str, data: bytes) -> _File:
-        if len(data) > LFS_THRESHOLD:
+    def make(cls, path: str, data: bytes, xet_hash: str | None = None) -> _File:
+        if len(data) > LFS_THRESHOLD or xet_hash:
             sha = hashlib.sha256(data).hexdigest()
             pointer = (
                 f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha}\nsize {len(data)}\n"
             ).encode()
-            return cls(path, data, git_blob_oid(pointer), sha, len(pointer))
+            return cls(path, data, git_blob_oid(pointer), sha, len(pointer), xet_hash)
         return cls(path, data, git_blob_oid(data), None, 0)
 
 
@@ -212,7 +220,9 @@ class _Handler(BaseHTTPRequestHandler):
             elif len(segs) >= 3 and segs[:2] == ["api", "models"]:
                 self._api(segs[2:], query)
             elif len(segs) >= 4 and segs[2] == "resolve":
-                self._resolve(segs, head)
+                self._resolve(segs[:2], segs[3:], head)
+            elif len(segs) >= 3 and segs[1] == "resolve":
+                self._resolve(segs[:1], segs[2:], head)
             else:
                 raise _HubError(404, None, "Not found")
         except _HubError as e:
@@ -240,11 +250,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self._finish(json.dumps(obj).encode(), "application/json", self.command == "HEAD")
 
-    def _repo(self, org: str, name: str) -> _Repo:
-        """The repo, after the access check (gated / private)."""
+    def _repo(self, *parts: str) -> _Repo:
+        """The repo of these path parts (an encoded '/' inside one never joins two), after the
+        access check (gated / private)."""
         hub = self.server.hub
-        repo_id = f"{org}/{name}"
-        repo = hub._repos.get(repo_id) if _REPO_ID_RE.match(repo_id) else None
+        repo_id = "/".join(parts)
+        whole = all(p and "/" not in p for p in parts)
+        repo = hub._repos.get(repo_id) if whole and _REPO_ID_RE.match(repo_id) else None
         if repo is None:
             raise _HubError(404, "RepoNotFound", f"Repository not found: {repo_id!r}")
         if repo.gated or repo.token is not None:
@@ -269,11 +281,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- /api/models/... --------------------------------------------------------------
     def _api(self, segs: list[str], query: dict[str, list[str]]) -> None:
-        if len(segs) < 2:
-            raise _HubError(404, None, "Not found")
-        repo = self._repo(segs[0], segs[1])
-        rest = segs[2:]
-        if not rest or (rest[0] == "revision" and len(rest) == 2):
+        hub = self.server.hub
+        # `org/name/...`, or a single-segment id `name/...` (the Hub's legacy canonical models)
+        if len(segs) >= 2 and f"{segs[0]}/{segs[1]}" in hub._repos or segs[0] not in hub._repos and len(segs) >= 2:
+            repo, rest = self._repo(segs[0], segs[1]), segs[2:]
+        else:
+            repo, rest = self._repo(segs[0]), segs[1:]
+        if len(rest) == 2 and rest[0] in ("xet-read-token", "xet-write-token"):
+            self._xet_token(repo, rest[0] == "xet-write-token", rest[1])
+        elif not rest or (rest[0] == "revision" and len(rest) == 2):
             self._info(repo, self._commit(repo, rest[1] if rest else "main"))
         elif rest[0] == "tree" and len(rest) >= 2:
             self._tree(repo, self._commit(repo, rest[1]), "/".join(rest[2:]), query)
@@ -286,6 +302,16 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             raise _HubError(404, None, "Not found")
 
+    def _xet_token(self, repo: _Repo, write: bool, rev: str) -> None:
+        """auth.md: a CAS token, as JSON {accessToken, exp, casUrl} (hf_xet's refresher) and as
+        the X-Xet-* headers (what huggingface_hub reads)."""
+        cas = self.server.hub.cas
+        if not write:
+            self._commit(repo, rev)
+        token, exp = cas.issue_token("write" if write else "read")
+        self._json({"accessToken": token, "exp": exp, "casUrl": cas.url},
+                   {"X-Xet-Cas-Url": cas.url, "X-Xet-Access-Token": token, "X-Xet-Token-Expiration": str(exp)})
+
     def _info(self, repo: _Repo, commit: _Commit) -> None:
         siblings = []
         for f in sorted(commit.files.values(), key=lambda f: f.path):
@@ -293,7 +319,7 @@ class _Handler(BaseHTTPRequestHandler):
             if f.sha256:
                 s["lfs"] = {"sha256": f.sha256, "size": f.size, "pointerSize": f.pointer_size}
             siblings.append(s)
-        org = repo.repo_id.split("/")[0]
+        org = repo.repo_id.split("/")[0] if "/" in repo.repo_id else None
         self._json({
             "_id": hashlib.sha1(repo.repo_id.encode()).hexdigest()[:24],
             "id": repo.repo_id, "modelId": repo.repo_id, "author": org,
@@ -323,6 +349,8 @@ class _Handler(BaseHTTPRequestHandler):
                 e: dict[str, Any] = {"type": "file", "path": f.path, "oid": f.oid, "size": f.size}
                 if f.sha256:
                     e["lfs"] = {"oid": f.sha256, "size": f.size, "pointerSize": f.pointer_size}
+                if f.xet_hash:
+                    e["xetHash"] = f.xet_hash
                 entries[f.path] = e
         if prefix and not entries:
             raise _HubError(404, "EntryNotFound", f"{base} does not exist on {commit.sha}")
@@ -340,14 +368,14 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Link"] = f'<{host}{urlsplit(self.path).path}?{urlencode(q)}>; rel="next"'
         self._json(page, headers)
 
-    # --- /{org}/{name}/resolve/{rev}/{path} -------------------------------------------
-    def _resolve(self, segs: list[str], head: bool) -> None:
+    # --- /{org}/{name}/resolve/{rev}/{path} (or /{name}/resolve/...) --------------------
+    def _resolve(self, repo_segs: list[str], rest: list[str], head: bool) -> None:
         hub = self.server.hub
-        if len(segs) < 5:
+        if len(rest) < 2:
             raise _HubError(404, "EntryNotFound", "No file path given")
-        repo = self._repo(segs[0], segs[1])
-        commit = self._commit(repo, segs[3])
-        path = "/".join(segs[4:])
+        repo = self._repo(*repo_segs)
+        commit = self._commit(repo, rest[0])
+        path = "/".join(rest[1:])
         f = commit.files.get(path)
         headers = {"X-Repo-Commit": commit.sha, "Accept-Ranges": "bytes"}
         if f is None:
@@ -356,6 +384,17 @@ class _Handler(BaseHTTPRequestHandler):
         if f.sha256:
             headers["X-Linked-Etag"] = f'"{f.sha256}"'
             headers["X-Linked-Size"] = str(f.size)
+            if f.xet_hash:  # file_id.md: the hash and where to get a token, on the resolve answer
+                headers["X-Xet-Hash"] = f.xet_hash
+                headers["Link"] = (f'<{hub.url}/api/models/{repo.repo_id}/xet-read-token/{commit.sha}>; '
+                                   f'rel="xet-auth", <{hub.cas.url}/v1/reconstructions/{f.xet_hash}>; '
+                                   'rel="xet-reconstruction-info"')
+                headers["Location"] = f"{hub.cdn_url}/xet-bridge/{f.xet_hash}"
+                self.send_response(302)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self._finish(b"", "text/plain", head)
+                return
             if hub.lfs_redirect and hub._cdn is not None:
                 self.send_response(302)
                 headers["Location"] = (f"{hub.cdn_url}/lfs/{quote(repo.repo_id, safe='')}/{f.sha256}"
@@ -368,6 +407,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _cdn(self, segs: list[str], head: bool) -> None:
         hub = self.server.hub
+        if len(segs) == 2 and segs[0] == "xet-bridge":  # Xet files as plain bytes, for a client with Xet off
+            found = next((f for r in hub._repos.values() for c in r.commits.values() for f in c.files.values()
+                          if f.xet_hash == segs[1]), None)
+            if found is None:
+                raise _HubError(404, None, "No such object")
+            self._body(found, {"ETag": f'"{found.sha256}"', "Accept-Ranges": "bytes"}, head)
+            return
         if len(segs) != 3 or segs[0] != "lfs":
             raise _HubError(404, None, "Not found")
         repo = hub._repos.get(segs[1])
@@ -465,6 +511,8 @@ class FakeHub:
         self._server: _Server | None = None
         self._cdn: _Server | None = None
         self._threads: list[threading.Thread] = []
+        self.cas = CasServer()
+        self.cas.throttle_of = lambda: self.throttle
 
     # --- life cycle ---------------------------------------------------------------------
     def start(self) -> Self:
@@ -474,6 +522,13 @@ class FakeHub:
         self._server, self._cdn = _Server(self, cdn=False), _Server(self, cdn=True)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self.cdn_url = f"http://127.0.0.1:{self._cdn.server_address[1]}"
+        if self.cas.stopping.is_set():  # started again after a stop
+            self.cas = CasServer()
+            self.cas.throttle_of = lambda: self.throttle
+        cas = threading.Thread(target=self.cas.serve_forever, kwargs={"poll_interval": 0.05}, name="FakeHub-cas",
+                               daemon=True)
+        cas.start()
+        self._threads.append(cas)
         for srv in (self._server, self._cdn):
             t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05},
                                  name=f"FakeHub{'-cdn' if srv.cdn else ''}", daemon=True)
@@ -481,8 +536,15 @@ class FakeHub:
             self._threads.append(t)
         return self
 
+    @property
+    def cas_url(self) -> str:
+        """Where the Xet CAS answers."""
+        return self.cas.url
+
     def stop(self) -> None:
         self._stopping.set()
+        if self._server is not None:  # the CAS runs while the hub does
+            self.cas.stop()
         for srv in (self._server, self._cdn):
             if srv is not None:
                 srv.shutdown()
@@ -501,17 +563,24 @@ class FakeHub:
 
     # --- content ------------------------------------------------------------------------
     def add_repo(self, repo_id: str, files: dict[str, bytes], *, branch: str = "main",
-                 tags: Sequence[str] = (), gated: bool = False, token: str | None = None) -> str:
+                 tags: Sequence[str] = (), gated: bool = False, token: str | None = None,
+                 xet: Collection[str] = ()) -> str:
         """Commit `files` (the complete tree of the new commit) to `branch` of `repo_id`,
         creating the repo on first use; point each of `tags` at it; set the repo's access
         (`gated`: a Bearer token is needed - `token` if given, else any; `token` without
         `gated`: a private repo). Returns the new 40-hex commit sha; older commits stay
-        resolvable by sha."""
+        resolvable by sha. Paths in `xet` become Xet files, uploaded through the real hf_xet
+        client to the CAS (the hub must be started)."""
         if not _REPO_ID_RE.match(repo_id) or ".." in repo_id:
-            raise ValueError(f"repo_id must be 'org/name', got {repo_id!r}")
+            raise ValueError(f"repo_id must be 'org/name' or 'name', got {repo_id!r}")
         if not branch or not all(isinstance(k, str) and k for k in files):
             raise ValueError("branch and file names must be non-empty strings")
-        built = {p: _File.make(p, bytes(d)) for p, d in files.items()}
+        if set(xet) - set(files):
+            raise ValueError(f"xet names files not in the commit: {sorted(set(xet) - set(files))}")
+        with self._lock:  # the write-token route needs the repo to exist
+            self._repos.setdefault(repo_id, _Repo(repo_id, created=datetime.now(timezone.utc)))
+        hashes = self._upload_xet(repo_id, {p: bytes(files[p]) for p in xet}) if xet else {}
+        built = {p: _File.make(p, bytes(d), hashes.get(p)) for p, d in files.items()}
         now = datetime.now(timezone.utc)
         with self._lock:
             self._counter += 1
@@ -527,6 +596,30 @@ class FakeHub:
             repo.gated, repo.token = gated, token
             self._repos[repo_id] = repo
         return sha
+
+    def _upload_xet(self, repo_id: str, files: dict[str, bytes]) -> dict[str, str]:
+        """Upload `files` through the real hf_xet client (its token from our xet-write-token
+        route, the CAS from its casUrl): path -> Xet file hash."""
+        import hf_xet
+
+        session = hf_xet.XetSession()
+        handles = {}
+        with session.new_upload_commit(
+            token_refresh_url=f"{self.url}/api/models/{repo_id}/xet-write-token/main", token_refresh_headers={},
+        ) as commit:
+            for path, data in files.items():
+                handles[path] = commit.start_upload_bytes(data, name=path)
+        hashes = {}
+        for path, handle in handles.items():
+            info = handle.result().xet_info
+            assert info.sha256 == hashlib.sha256(files[path]).hexdigest(), path
+            hashes[path] = info.hash
+        return hashes
+
+    def xorb_gets(self) -> list[tuple[str, dict[str, str], int]]:
+        """(path, headers, status) of the CAS's xorb range requests (Xet file bodies), in order."""
+        with self.cas.lock:
+            return [(p, h, s) for m, p, h, s in self.cas.requests if m == "GET" and p.startswith("/xorbs/")]
 
     # --- helpers for tests ----------------------------------------------------------------
     def _log(self, method: str, path: str, headers: dict[str, str]) -> None:

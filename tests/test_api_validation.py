@@ -101,7 +101,7 @@ DEP = {"release_id": 1, "environment": "prod"}
 BAD_NAMES = ["../x", "a b", "", "a" * 101, ".hidden", "x/y", "-x", "name.", "ü", "a\x00b", "a;drop"]
 BAD_VERSIONS = ["", "latest", "1..2", "../1", "1/2", "v", "1 2", "9" * 65]
 BAD_QUANTS = ["gguf-", "gguf q4", "", "none;", "GGUF-Q4 K", "../q4", "q" * 65, "-x", "x/y", "int8.", " int8"]
-BAD_PATHS = ["ftp://x", "s3://A_b", "hf://../../etc", "hf://org", "hf://org/name/extra", "s3://b", "", "   ",
+BAD_PATHS = ["ftp://x", "s3://A_b", "hf://../../etc", "hf://org-", "hf://org/name/extra", "s3://b", "", "   ",
              "/data/\x00x", "file:///etc/passwd", "p" * 1025]
 
 CASES = [

@@ -223,7 +223,7 @@ async def test_rest_lists_page(api: Any, hub: FakeHub) -> None:
 BAD = [
     ("POST", "hub/downloads", {"repo_id": "../../etc/passwd"}, {}, "repo_id"),
     ("POST", "hub/downloads", {"repo_id": "org/..", "revision": "main"}, {}, "repo_id"),
-    ("POST", "hub/downloads", {"repo_id": "org"}, {}, "repo_id"),
+    ("POST", "hub/downloads", {"repo_id": "org/x/y"}, {}, "repo_id"),
     ("POST", "hub/downloads", {}, {}, "repo_id"),
     ("POST", "hub/downloads", {"repo_id": "org/tiny", "revision": "../main"}, {}, "revision"),
     ("POST", "hub/downloads", {"repo_id": "org/tiny", "revision": "a..b"}, {}, "revision"),
@@ -411,3 +411,28 @@ def test_panel_download_cancel_and_delete(hub_services: Services, hub: FakeHub) 
     assert "org/tiny" not in panel.local and not panel.busy
     assert all(not b.disabled for b in panel._buttons())
     assert panel.children == children  # the VBox assigned its children once
+
+
+@pytest.mark.timeout(120)
+async def test_rest_single_segment_repo_id(api: Any, hub: FakeHub, monkeypatch: pytest.MonkeyPatch,
+                                           tmp_path: Path) -> None:
+    """A single-part repo id (the Hub's legacy canonical models, as gpt2), Xet-backed: download,
+    show, register (hf://gpt2@sha) and delete, over REST."""
+    monkeypatch.setenv("HF_XET_CACHE", str(tmp_path / "xet"))
+    sha = hub.add_repo("gpt2", {"config.json": b"{}", "model.safetensors": payload("gpt2", MB)},
+                       xet={"model.safetensors"})
+    await download(api, {"repo_id": "gpt2"})
+    code, one = await api("GET", "hub/models/gpt2")
+    assert code == 200 and one["repo_id"] == "gpt2", one
+    code, model = await api("POST", "hub/models/gpt2", {"name": "gpt2-small"})
+    assert code == 201 and model["storage_path"] == f"hf://gpt2@{sha}", model
+    code, bad = await api("POST", "hub/models/gpt2/register", {})
+    assert code == 405, bad  # that path is a two-part id's
+    code, default = await api("PUT", "hub/default-model", {"name": "gpt2-small"})
+    assert code == 200, default
+    code, refused = await api("DELETE", "hub/models/gpt2")
+    assert code == 409 and "default model (gpt2-small)" in refused["message"], refused
+    code, gone = await api("DELETE", "hub/models/gpt2", force="true")
+    assert code == 200 and gone["scope"] == "repo", gone
+    code, listed = await api("GET", "hub/models")
+    assert listed["items"] == []

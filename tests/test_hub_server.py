@@ -281,7 +281,7 @@ def test_path_tricks_only_miss(hub: FakeHub, repo: str, target: str) -> None:
     with pytest.raises(ValueError):
         hub.add_repo("acme/../etc", {"a": b""})
     with pytest.raises(ValueError):
-        hub.add_repo("justname", {"a": b""})
+        hub.add_repo("a/b/c", {"a": b""})
 
 
 def test_throttle_paces_the_body(hub: FakeHub, tmp_path: Path) -> None:

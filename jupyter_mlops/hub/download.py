@@ -79,11 +79,19 @@ class _Progress:
         self.total_bytes = total_bytes
         self.files_total = files_total
         self.files_cached = files_cached
-        self.bytes_done = 0
+        self.written = 0  # bytes written into the cache ("Reconstructing ...")
+        self.received = 0  # bytes received ("Downloading bytes"; the only bar a Xet transfer moves)
         self.files_done = 0
         self.cancelled = threading.Event()
         self.lock = threading.Lock()
         self.report()
+
+    @property
+    def bytes_done(self) -> int:
+        """Bytes of the download done: written, or received while a Xet transfer writes
+        its file only at the end; never past the total."""
+        done = max(self.written, self.received)
+        return min(done, self.total_bytes) if self.total_bytes else done
 
     def report(self) -> None:
         msg = (
@@ -99,15 +107,25 @@ def _bar_class(state: _Progress) -> type:
     """A tqdm stand-in (huggingface_hub's only progress hook) that feeds `state`.
 
     huggingface_hub makes three bars told apart by `desc`: "Fetching N files" (files
-    done), "Reconstructing ..." (bytes written) and "Downloading bytes" (bytes received).
-    Raising from `update()` stops the HTTP transfer of that file."""
+    done), "Reconstructing ..." (bytes written) and "Downloading bytes" (bytes received; over
+    Xet, hf_xet's own threads move it, and "Reconstructing" moves only when a file is whole).
+    Raising from `update()` stops the HTTP transfer of that file; a Xet transfer is stopped
+    by `abort_xet` instead (raising in hf_xet's threads would only print a traceback)."""
 
     class Bar:
         _lock = threading.RLock()
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             desc = str(kwargs.get("desc") or (args[1] if len(args) > 1 else ""))
-            self.kind = "files" if "Fetching" in desc else "bytes" if desc.startswith("Reconstruct") else "other"
+            self.kind = (
+                "files"
+                if "Fetching" in desc
+                else "written"
+                if desc.startswith("Reconstruct")
+                else "received"
+                if "ownloading" in desc
+                else "other"
+            )
             self.total = kwargs.get("total") or 0
             self.n = kwargs.get("initial") or 0
             self.desc = desc
@@ -124,6 +142,8 @@ def _bar_class(state: _Progress) -> type:
 
         def update(self, n: float | None = 1) -> None:
             if state.cancelled.is_set():
+                if isinstance(threading.current_thread(), threading._DummyThread):
+                    return  # one of hf_xet's threads: abort_xet stops it
                 from ..jobs.context import JobCancelled
 
                 raise JobCancelled()
@@ -134,8 +154,10 @@ def _bar_class(state: _Progress) -> type:
             with state.lock:
                 if self.kind == "files":
                     state.files_done += int(n)
+                elif self.kind == "written":
+                    state.written += int(n)
                 else:
-                    state.bytes_done += int(n)
+                    state.received += int(n)
                 state.report()
 
         def refresh(self, *args: Any, **kwargs: Any) -> None:
@@ -168,6 +190,18 @@ def _bar_class(state: _Progress) -> type:
             return iter(())
 
     return Bar
+
+
+def abort_xet() -> None:
+    """Stop every Xet transfer of this process at once (hf_xet's session abort, what a
+    KeyboardInterrupt does); a job is its own process, so no other download is touched."""
+    try:
+        from huggingface_hub.utils import _xet
+    except ImportError:
+        return
+    abort = getattr(_xet, "abort_xet_session", None)
+    if abort is not None:
+        abort()
 
 
 def _join_transfers(timeout: float) -> None:
@@ -283,7 +317,7 @@ def download(
     }
     state = _Progress(None, 0, 0, 0)
     cancel_event = state.cancelled
-    term = stop_on_term(cancel_event)
+    term = stop_on_term(cancel_event, on_stop=abort_xet)
     term.__enter__()
     try:
         if ctx is not None:
@@ -318,7 +352,7 @@ def download(
                 raise
             raise explained from None
         state.files_done = len(files)
-        state.bytes_done = to_get
+        state.written = to_get
         state.report()
         seconds = time.monotonic() - started
         if commit is None:
@@ -342,7 +376,9 @@ def download(
             ctx.log(f"done: {len(files)} files in {path} ({_mb(to_get)} downloaded in {seconds:.1f} s)")
         return result
     except BaseException:
-        cancel_event.set()  # any transfer thread still running stops at its next chunk
+        if not cancel_event.is_set():
+            cancel_event.set()  # any HTTP transfer thread still running stops at its next chunk
+            abort_xet()
         _join_transfers(STOP_WAIT)
         raise
     finally:

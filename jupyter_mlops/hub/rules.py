@@ -16,8 +16,9 @@ REPO_PART = rf"[A-Za-z0-9](?:[A-Za-z0-9_.-]{{0,{PART_MAX - 2}}}[A-Za-z0-9_])?"
 #: Nowhere in a repo id (Hugging Face's rule).
 REPO_FORBID = r"--|\.\."
 REPO_RULE = (
-    "must be org/name: two parts of letters, digits, '-', '_' and '.', not starting or ending "
-    "with '-' or '.', without '--' or '..', each at most 96 characters"
+    "must be org/name, or a single name like gpt2 (the Hub's legacy canonical models): parts of letters, "
+    "digits, '-', '_' and '.', not starting or ending with '-' or '.', without '--' or '..', each at most 96 "
+    "characters"
 )
 COMMIT = re.compile(r"[0-9a-f]{40}")
 REVISION_RULE = (
@@ -50,9 +51,9 @@ def _revision_problem(value: str) -> str | None:
 
 REPO_ID = Field(
     "string",
-    description="Hugging Face model repo id, org/name",
+    description="Hugging Face model repo id, org/name (or a single name, as gpt2)",
     max_length=2 * PART_MAX + 1,
-    pattern=f"{REPO_PART}/{REPO_PART}",
+    pattern=f"(?:{REPO_PART}/)?{REPO_PART}",
     forbid=REPO_FORBID,
     rule=REPO_RULE,
 )
@@ -129,7 +130,7 @@ DEFAULT_MODEL = Shape(
 
 
 def repo_id(value: Any, name: str = "repo_id") -> str:
-    """A valid `org/name`, or InvalidInput naming `name`."""
+    """A valid `org/name` (or single `name`), or InvalidInput naming `name`."""
     return str(REPO_ID.clean(name, value))
 
 
@@ -144,12 +145,12 @@ def is_commit(value: str) -> bool:
 
 
 def repo_folder(repo: str) -> str:
-    """The cache folder name of a model repo (`models--org--name`)."""
+    """The cache folder name of a model repo (`models--org--name`, `models--gpt2`)."""
     return "models--" + repo.replace("/", "--")
 
 
 def parse_hf_uri(value: str) -> tuple[str, str | None] | None:
-    """`hf://org/name[@rev]` -> (repo_id, rev); None for anything else."""
+    """`hf://org/name[@rev]` (or `hf://name[@rev]`) -> (repo_id, rev); None for anything else."""
     if not isinstance(value, str) or not value.startswith("hf://"):
         return None
     body = value[len("hf://") :]

@@ -100,19 +100,52 @@ def _writable_problem(paths: list[Path]) -> Path | None:
     return None
 
 
+def _file_bytes(path: Path) -> int:
+    """Bytes a regular file takes on disk (0 when it is gone)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return 0
+    return st.st_blocks * 512 if st.st_blocks else st.st_size
+
+
+def shared_store(cache: Path) -> Path | None:
+    """huggingface_hub's cache-wide store of Xet files (`<cache>/blobs/`, where a repo's blob
+    links point), when the cache has one."""
+    from huggingface_hub.utils import _shared_blobs
+
+    store = _shared_blobs.shared_blobs_dir(cache)
+    return Path(os.path.realpath(store)) if _shared_blobs.is_shared_blobs_dir(store) else None
+
+
+def _shared_targets(cache: Path, repo_path: Path, blobs: list[Path]) -> set[Path]:
+    """The files of the shared Xet store that these blobs (all of the repo's, for a whole
+    repo) link to."""
+    store = shared_store(cache)
+    if store is None:
+        return set()
+    try:
+        links = [*blobs, *(repo_path / "blobs").iterdir()]
+    except OSError:
+        links = list(blobs)
+    return {real for link in links if inside(real := Path(os.path.realpath(link)), store) and real != store}
+
+
 def _refuse_escapes(cache: Path, repo_path: Path, blobs: list[Path], paths: list[Path]) -> None:
     """Forbidden (naming what, deleting nothing) when a deletion would reach out of the
     model cache: the repo folder itself a link elsewhere, a blob (the target of a snapshot
-    link) outside the repo's blobs, or a path reached through a link out of the repo."""
+    link) outside the repo's blobs and the cache's shared store of Xet files, or a path
+    reached through a link out of the repo."""
     root = Path(os.path.realpath(cache))
     repo = Path(os.path.realpath(repo_path))
     if not inside(repo, root):
         raise Forbidden(
             f"repo_id: {repo_path.name} links outside the model cache; nothing was deleted", field="repo_id"
         )
+    store = shared_store(cache)
     for blob in blobs:
         real = Path(os.path.realpath(blob))
-        if not inside(real, repo / "blobs"):
+        if not inside(real, repo / "blobs") and not (store is not None and inside(real, store)):
             raise Forbidden(
                 f"files: a link in {repo_path.name} points outside the model cache (to {real}); nothing was deleted",
                 field="files",
@@ -349,7 +382,9 @@ class HubService:
             raise Forbidden(f"permission denied: cannot delete under {denied}")
         from ..services import tree_size
 
-        before = tree_size(repo.repo_path)
+        # a repo's Xet blobs are links into the shared store: what they hold is freed there
+        shared = _shared_targets(self.models_dir, repo.repo_path, list(strategy.blobs))
+        before = tree_size(repo.repo_path) + sum(_file_bytes(p) for p in shared)
         try:
             strategy.execute()
             if whole:
@@ -359,7 +394,7 @@ class HubService:
         left = [p for p in paths if os.path.lexists(p)]
         if left:
             raise Forbidden(f"could not delete {left[0]} (permission denied or busy); {len(left)} path(s) remain")
-        after = tree_size(repo.repo_path) if repo.repo_path.exists() else 0
+        after = (tree_size(repo.repo_path) if repo.repo_path.exists() else 0) + sum(_file_bytes(p) for p in shared)
         result = {
             "repo_id": repo_id,
             "revision": revision,
@@ -388,12 +423,12 @@ class HubService:
         rev = self._resolve(repo, revision) if repo is not None else None
         if rev is None:
             raise NotFound(f"{repo_id}@{revision} is not in the model cache; download it first")
-        org, short = repo_id.split("/")
+        org, _, short = repo_id.rpartition("/")  # no org for a single-part id (gpt2)
         data = {
             "name": clean.get("name") or short,
             "storage_path": f"hf://{repo_id}@{rev.commit_hash}",
             "repository": f"{self.endpoint}/{repo_id}",
-            "company": org,
+            "company": org or None,
             "tags": ["huggingface"],
             "metadata": {
                 "source": "huggingface",

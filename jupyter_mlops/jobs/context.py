@@ -8,7 +8,7 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -34,11 +34,12 @@ class JobCancelled(BaseException):
 
 
 @contextmanager
-def stop_on_term(event: threading.Event) -> Iterator[threading.Event]:
+def stop_on_term(event: threading.Event, on_stop: Callable[[], None] | None = None) -> Iterator[threading.Event]:
     """While inside (in the main thread), the first SIGTERM sets `event`, so a transfer's
-    threads stop at their next chunk, then cancels the job as before (the previous handler,
-    else JobCancelled); a later one is ignored (a cancel may signal twice: the queue and the
-    worker), so the cleanup after a cancel is not cut short. Elsewhere it does nothing."""
+    threads stop at their next chunk, calls `on_stop` (to stop transfers that watch no
+    event), then cancels the job as before (the previous handler, else JobCancelled); a
+    later one is ignored (a cancel may signal twice: the queue and the worker), so the
+    cleanup after a cancel is not cut short. Elsewhere it does nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield event
         return
@@ -48,6 +49,8 @@ def stop_on_term(event: threading.Event) -> Iterator[threading.Event]:
         if event.is_set():
             return
         event.set()
+        if on_stop is not None:
+            on_stop()
         if callable(previous):
             previous(signum, frame)
         else:

@@ -93,7 +93,8 @@ ALIAS = Field(
     rule="must start with a letter and use only letters, digits, '_' and '-' (at most 64), and not look like "
     "a version (v1, v20)",
 )
-HF_REPO = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?/[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?"
+#: A Hub repo id: org/name, or a single name (the Hub's legacy canonical models, as gpt2).
+HF_REPO = r"(?:[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?/)?[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9])?"
 S3_URI = r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\x00]*)?"
 HF_URI = rf"hf://{HF_REPO}(@[A-Za-z0-9][A-Za-z0-9._/-]*)?"
 
@@ -116,7 +117,7 @@ def _storage_problem(value: str) -> str | None:
             return (
                 None
                 if re.fullmatch(HF_URI, value) and ".." not in value
-                else ("hf:// paths must be hf://org/name or hf://org/name@revision")
+                else ("hf:// paths must be hf://org/name or hf://org/name@revision (or hf://name, as hf://gpt2)")
             )
         return "must be an s3:// or hf:// URI, an MLflow URI (models:/, runs:/) or a filesystem path"
     if "\x00" in value or not value.strip():

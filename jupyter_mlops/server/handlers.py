@@ -488,7 +488,8 @@ class DepsHistoryHandler(MLOpsHandler):
 
 # -- model hub --------------------------------------------------------------------------
 # Bodies are checked by the hub's own rules (jupyter_mlops.hub.rules); the routes table
-# publishes the same Shapes. A repo id comes from the path as {org}/{name}.
+# publishes the same Shapes. A repo id comes from the path as {org}/{name}, or {name} alone
+# (the Hub's legacy canonical models, as gpt2).
 
 
 def hub_rules() -> Any:
@@ -527,18 +528,16 @@ class HubModelsHandler(MLOpsHandler):
         await self.respond(lambda q: self.services.hub.list_local(**q), params=("q", *PAGE))
 
 
-class HubModelHandler(MLOpsHandler):
-    @web.authenticated
-    @authorized
-    async def get(self, org: str, name: str) -> None:
-        await self.respond(lambda _: self.services.hub.get_local(f"{org}/{name}"))
+class _CachedModel(MLOpsHandler):
+    """What the handlers of one cached model share: show, delete and register it by repo id."""
 
-    @web.authenticated
-    @authorized
-    async def delete(self, org: str, name: str) -> None:
+    async def show(self, repo_id: str) -> None:
+        await self.respond(lambda _: self.services.hub.get_local(repo_id))
+
+    async def remove(self, repo_id: str) -> None:
         await self.respond(
             lambda q: self.services.hub.delete(
-                f"{org}/{name}",
+                repo_id,
                 revision=q["revision"] or None,
                 files=_split(q["files"]) or None,
                 force=self.flag("force"),
@@ -547,18 +546,51 @@ class HubModelHandler(MLOpsHandler):
             params=("revision", "files", "force"),
         )
 
+    async def register(self, repo_id: str) -> None:
+        def run(_: Query) -> Any:
+            body = hub_rules().REGISTER.for_create(self.json_body())
+            return self.services.hub.create_model(repo_id, body.get("revision") or "main", body.get("name"), self.actor)
 
-class HubRegisterHandler(MLOpsHandler):
+        await self.respond(run, status=201)
+
+
+class HubModelHandler(_CachedModel):
+    @web.authenticated
+    @authorized
+    async def get(self, org: str, name: str) -> None:
+        await self.show(f"{org}/{name}")
+
+    @web.authenticated
+    @authorized
+    async def delete(self, org: str, name: str) -> None:
+        await self.remove(f"{org}/{name}")
+
+
+class HubRegisterHandler(_CachedModel):
     @web.authenticated
     @authorized
     async def post(self, org: str, name: str) -> None:
-        def run(_: Query) -> Any:
-            body = hub_rules().REGISTER.for_create(self.json_body())
-            return self.services.hub.create_model(
-                f"{org}/{name}", body.get("revision") or "main", body.get("name"), self.actor
-            )
+        await self.register(f"{org}/{name}")
 
-        await self.respond(run, status=201)
+
+class HubSingleModelHandler(_CachedModel):
+    """A single-part repo id (the Hub's legacy canonical models, as gpt2); POST registers it
+    (`{name}/register` would read as a two-part id)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        await self.show(name)
+
+    @web.authenticated
+    @authorized
+    async def delete(self, name: str) -> None:
+        await self.remove(name)
+
+    @web.authenticated
+    @authorized
+    async def post(self, name: str) -> None:
+        await self.register(name)
 
 
 class HubDefaultModelHandler(MLOpsHandler):

@@ -3,6 +3,7 @@ Tornado's URL patterns and the OpenAPI document are both made from it."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,6 +102,24 @@ AS_OF = (
     "rebuilt from the history (404 when the model did not exist then)"
 )
 AS_OF_LIST = f"{AS_OF}; needs model"
+_HUB_MODEL = Op("One cached model", response="HubModel")
+_HUB_DELETE = Op(
+    "Delete a cached model, a revision or files; 409 with the reason while in use unless force; "
+    "answers the bytes freed",
+    {
+        "revision": "only this revision (branch, tag or commit)",
+        "files": "comma-separated repo file paths or globs of the revision(s)",
+        "force": "true to delete even if in use",
+    },
+    response="HubDeleted",
+)
+_REGISTER = Op(
+    "Create a registry model from the downloaded repo (storage_path hf://org/name@commit)",
+    body=hub_rules.REGISTER.create_schema(),
+    status=201,
+    response="Model",
+)
+
 ROUTES: tuple[Route, ...] = (
     Route("/health", h.HealthHandler, {"get": Op("Health: store revision, worker, workspace", response="Health")}),
     Route("/openapi.json", h.OpenAPIHandler, {"get": Op("This OpenAPI document")}),
@@ -478,33 +497,17 @@ ROUTES: tuple[Route, ...] = (
             ),
         },
     ),
+    Route("/hub/models/{org}/{repo}", h.HubModelHandler, {"get": _HUB_MODEL, "delete": _HUB_DELETE}),
+    Route("/hub/models/{org}/{repo}/register", h.HubRegisterHandler, {"post": _REGISTER}),
+    # a single-part repo id (the Hub's legacy canonical models, as gpt2): POST registers it, as
+    # `/register` does for two parts (`gpt2/register` would read as a two-part id)
     Route(
-        "/hub/models/{org}/{repo}",
-        h.HubModelHandler,
+        "/hub/models/{repo}",
+        h.HubSingleModelHandler,
         {
-            "get": Op("One cached model (org/name)", response="HubModel"),
-            "delete": Op(
-                "Delete a cached model, a revision or files; 409 with the reason while in use unless force; "
-                "answers the bytes freed",
-                {
-                    "revision": "only this revision (branch, tag or commit)",
-                    "files": "comma-separated repo file paths or globs of the revision(s)",
-                    "force": "true to delete even if in use",
-                },
-                response="HubDeleted",
-            ),
-        },
-    ),
-    Route(
-        "/hub/models/{org}/{repo}/register",
-        h.HubRegisterHandler,
-        {
-            "post": Op(
-                "Create a registry model from the downloaded repo (storage_path hf://org/name@commit)",
-                body=hub_rules.REGISTER.create_schema(),
-                status=201,
-                response="Model",
-            ),
+            "get": _HUB_MODEL,
+            "delete": _HUB_DELETE,
+            "post": dataclasses.replace(_REGISTER, summary=_REGISTER.summary + "; a single-part id (as gpt2)"),
         },
     ),
     Route(

@@ -90,10 +90,10 @@ export interface IDeleteChoice {
   force: boolean;
 }
 
-/** The API path of a cached model: `hub/models/{org}/{name}`. */
+/** The API path of a cached model: `hub/models/{org}/{name}`, or `hub/models/{name}` for a
+ * single-part id (the Hub's legacy canonical models, as `gpt2`). */
 export function hubModelPath(repoId: string): string {
-  const [org, ...rest] = repoId.split('/');
-  return apiPath('hub', 'models', org, rest.join('/'));
+  return apiPath('hub', 'models', ...repoId.split('/'));
 }
 
 /** The DELETE hub/models/{org}/{name} path and query of a choice. */

@@ -710,7 +710,7 @@ export interface PostDepsRepairBody {
 
 /** POST /hub/downloads */
 export interface PostHubDownloadsBody {
-  /** Hugging Face model repo id, org/name */
+  /** Hugging Face model repo id, org/name (or a single name, as gpt2) */
   repo_id: string;
   /** branch, tag or commit (default main) */
   revision?: string;
@@ -724,6 +724,14 @@ export interface PostHubDownloadsBody {
 
 /** POST /hub/models/{org}/{repo}/register */
 export interface PostHubRegisterBody {
+  /** branch, tag or commit (default main) */
+  revision?: string;
+  /** must start with a letter or digit and use only letters, digits, '.', '_' and '-' (at most 100) */
+  name?: string | null;
+}
+
+/** POST /hub/models/{repo} */
+export interface PostHubSingleModelBody {
   /** branch, tag or commit (default main) */
   revision?: string;
   /** must start with a letter or digit and use only letters, digits, '.', '_' and '-' (at most 100) */

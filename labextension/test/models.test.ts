@@ -96,5 +96,9 @@ describe('local models', () => {
       path: 'hub/models/my%20org/x%2By',
       query: { revision: 'abc123', force: true }
     });
+    // a single-part id (the Hub's legacy canonical models)
+    expect(deleteRequest({ repo_id: 'gpt2' }, { revision: null, force: false }).path).toBe(
+      'hub/models/gpt2'
+    );
   });
 });
