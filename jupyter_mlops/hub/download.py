@@ -274,6 +274,38 @@ def explain(exc: BaseException, repo_id: str, revision: str, endpoint: str) -> M
     return None
 
 
+def plan(
+    repo_id: str,
+    revision: str,
+    endpoint: str,
+    token: str | None,
+    cache_dir: str,
+    allow_patterns: list[str] | None,
+    ignore_patterns: list[str] | None,
+) -> tuple[str, list[tuple[str, int, bool, bool]]]:
+    """What a download of `repo_id@revision` would fetch, from one request to the Hub (the
+    repo's files with sizes and content ids) and the cache on disk: its commit, and each
+    file's (path, size, in the revision's snapshot, still to download), by path. The same
+    answer as `snapshot_download(dry_run=True)`, which asks once more per file."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.utils._paths import filter_repo_objects
+
+    info = HfApi(endpoint=endpoint, token=token).model_info(repo_id, revision=revision, files_metadata=True)
+    commit = str(info.sha)
+    repo = Path(cache_dir) / rules.repo_folder(repo_id)
+    files = []
+    siblings = filter_repo_objects(
+        info.siblings or [], allow_patterns=allow_patterns, ignore_patterns=ignore_patterns, key=lambda s: s.rfilename
+    )
+    for s in siblings:
+        etag = s.lfs.sha256 if s.lfs else s.blob_id  # what the cache names the blob by
+        size = s.size if s.size is not None else (s.lfs.size if s.lfs else 0)
+        in_snapshot = (repo / "snapshots" / commit / s.rfilename).exists()
+        have = in_snapshot or bool(etag and (repo / "blobs" / etag).exists())
+        files.append((s.rfilename, int(size or 0), in_snapshot, not have))
+    return commit, sorted(files)
+
+
 def download(
     ctx: Any,
     repo_id: str,
@@ -323,14 +355,12 @@ def download(
         if ctx is not None:
             ctx.progress(0, None, "B", f"checking {repo_id}@{revision} at {endpoint}")
         try:
-            plan = snapshot_download(**common, dry_run=True, tqdm_class=_bar_class(state))
+            commit, files = plan(repo_id, revision, endpoint, token, cache_dir, allow_patterns, ignore_patterns)
         except Exception as exc:
             explained = explain(exc, repo_id, revision, endpoint)
             if explained is None:
                 raise
             raise explained from None
-        commit = plan[0].commit_hash if plan else None
-        files = sorted((f.filename, f.file_size or 0, f.is_cached, f.will_download) for f in plan)
         total = sum(size for _, size, _, _ in files)
         cached = sum(size for _, size, is_cached, _ in files if is_cached)
         to_get = sum(size for _, size, _, will in files if will)
@@ -355,8 +385,7 @@ def download(
         state.written = to_get
         state.report()
         seconds = time.monotonic() - started
-        if commit is None:
-            commit = Path(path).name
+        commit = Path(path).name  # the snapshot downloaded (a branch may have moved since the plan)
         result = {
             "repo_id": repo_id,
             "revision": revision,

@@ -28,6 +28,9 @@ KINDS: dict[str, str] = {
 ANYWHERE: frozenset[str] = frozenset({"diagnostic.count"})
 
 
+#: What a standby runner makes ahead of its job ("module:function", called with no
+#: argument): the Hub's HTTP client (its TLS context takes ~20 ms to build).
+WARM: tuple[str, ...] = ("huggingface_hub.utils:get_session",)
 #: Heavy libraries a standby runner imports ahead of its job.
 PRELOAD: tuple[str, ...] = (
     "packaging.requirements",

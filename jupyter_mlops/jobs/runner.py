@@ -21,7 +21,7 @@ from ..errors import one_line
 from ..store import Store
 from ..store.schema import Job, Worker, utcnow
 from .context import TRACE, JobCancelled, JobContext
-from .kinds import PRELOAD, resolve
+from .kinds import PRELOAD, WARM, resolve
 
 
 def _finish(store: Store, job_id: int, **values: Any) -> None:
@@ -69,9 +69,9 @@ class _Orphaned(BaseException):
     pass
 
 
-def run(db_url: str, job_id: int) -> int:
-    """Run one job to its end; returns the process exit code."""
-    store = Store(db_url)
+def run(db_url: str, job_id: int, store: Store | None = None) -> int:
+    """Run one job to its end (with `store`, one opened already); returns the process exit code."""
+    store = store or Store(db_url)
     with store.read() as s:
         job = s.get(Job, job_id)
         if job is None or job.state != "running":
@@ -127,11 +127,23 @@ def standby(db_url: str) -> int:
             importlib.import_module(module)
         except Exception:  # a missing optional library fails later, in the job that needs it
             pass
+    for target in WARM:
+        module, _, name = target.partition(":")
+        try:
+            getattr(importlib.import_module(module), name)()
+        except Exception:  # as for PRELOAD
+            pass
+    store = Store(db_url)
+    try:  # connected ahead too: the job's first read does not wait for it
+        with store.read() as s:
+            s.execute(select(1))
+    except Exception:  # the job says why, when it runs
+        pass
     line = sys.stdin.readline().strip()
     if not line:
         return 0
     _detach_stdin()
-    return run(db_url, int(line))
+    return run(db_url, int(line), store)
 
 
 def main(argv: list[str]) -> int:
