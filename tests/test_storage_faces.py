@@ -112,6 +112,8 @@ def test_cli_publish_ls_scan_fetch(workspace: Path, bucket: str, s3_creds: S3Ser
                            env={**env, "AWS_SECRET_ACCESS_KEY": "wrong"}, cwd=workspace, capture_output=True,
                            text=True, timeout=60, check=False)
     assert wrong.returncode == 1 and "refused the credentials" in wrong.stderr and "wrong" not in wrong.stdout
+    detached = cli("storage", "scan", "tiny", "--detach")
+    assert "scan job" in detached.stdout and "queued; follow it with `jobs log" in detached.stdout, detached.stdout
 
 
 @pytest.mark.timeout(180)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .render import Result, job_record
+from .render import Result, queued_result
 from .tree import Context, Tree, follow_options, id_type
 
 IMPORT_RECORD = ("models", "created", "updated", "unchanged", "releases_created", "releases_updated", "aliases_set")
@@ -15,12 +15,7 @@ IMPORT_RECORD = ("models", "created", "updated", "unchanged", "releases_created"
 def _import(ctx: Context, a: argparse.Namespace) -> Result:
     job = ctx.services.tracking.start_import({"names": a.names} if a.names else {}, ctx.actor)
     if a.detach:
-        state = "is already running" if job.get("deduplicated") else "queued"
-        return Result(
-            f"import job {job['id']} {state}; follow it with `jobs log {job['id']} --follow`",
-            job,
-            record=job_record(job),
-        )
+        return queued_result("import", job)
     followed = ctx.follow(job, timeout=a.timeout, on_job=ctx.on_progress, on_line=ctx.on_log)
     done = followed.require_success(f"import job {job['id']}")
     out: dict[str, Any] = done.get("result") or {}

@@ -145,6 +145,14 @@ def page_result(
     return Result(f"{title} ({len(items)})", answer, columns, rows=rows, next_cursor=answer.get("next_cursor"))
 
 
+def queued_result(what: str, job: dict[str, Any]) -> Result:
+    """The answer of a command run with --detach: the job queued (or the twin already active)."""
+    state = "is already running" if job.get("deduplicated") else "queued"
+    return Result(
+        f"{what} job {job['id']} {state}; follow it with `jobs log {job['id']} --follow`", job, record=job_record(job)
+    )
+
+
 #: Seconds between progress lines when the output is not a terminal (a log, a notebook).
 PROGRESS_LINE_EVERY = 1.0
 

@@ -7,7 +7,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from .render import Result, job_record, progress_reporter, transfer_text
+from .render import Result, progress_reporter, queued_result, transfer_text
 from .tree import Context, Tree, follow_options
 
 SCAN_RECORD = ("model", "storage_path", "files", "bytes", "hashed_files", "reused_files", "unchanged")
@@ -29,12 +29,7 @@ def _run_job(
     record: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> Result:
     if a.detach:
-        state = "is already running" if job.get("deduplicated") else "queued"
-        return Result(
-            f"{what} job {job['id']} {state}; follow it with `jobs log {job['id']} --follow`",
-            job,
-            record=job_record(job),
-        )
+        return queued_result(what, job)
     say = ctx.on_log or (lambda _line: None)
     subject = str((job.get("params") or {}).get(SUBJECT[what], ""))
     report = progress_reporter(ctx.on_progress, say, lambda current: transfer_text(current, what, subject))
