@@ -99,35 +99,37 @@ class _Transfer:
 
 
 def _hold(folder: Path) -> int:
-    """Make `folder` with a lock file held for this process's life (the fd to close)."""
-    folder.mkdir(parents=True)
-    fd = os.open(folder / ".lock", os.O_CREAT | os.O_RDWR, 0o600)
+    """Take `folder`'s lock (`folder.lock` beside it, held for this process's life), then make
+    the folder; the fd to close. The lock comes first, so no cleaner sees the folder unheld."""
+    fd = os.open(folder.with_name(folder.name + ".lock"), os.O_CREAT | os.O_RDWR, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
+    folder.mkdir(parents=True)
     return fd
 
 
+def _release(folder: Path, fd: int) -> None:
+    """Remove a temporary folder and its lock, then let the lock go."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.with_name(folder.name + ".lock").unlink(missing_ok=True)
+    os.close(fd)
+
+
 def clean_stale(tmp_root: Path) -> int:
-    """Remove temporary folders no live transfer holds (left by a kill -9); returns bytes freed."""
+    """Remove temporary folders whose lock no live transfer holds (left by a kill -9); returns bytes freed."""
     freed = 0
-    for folder in tmp_root.glob("*"):
-        lock = folder / ".lock"
+    for lock in tmp_root.glob("*.lock"):
         try:
             fd = os.open(lock, os.O_RDWR)
-        except FileNotFoundError:
-            fd = -1
         except OSError:
             continue
         try:
-            if fd >= 0:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    continue  # a running fetch holds it
-            freed += sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-            shutil.rmtree(folder, ignore_errors=True)
-        finally:
-            if fd >= 0:
-                os.close(fd)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue  # a running fetch holds it
+        folder = lock.with_name(lock.name.removesuffix(".lock"))
+        freed += sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        _release(folder, fd)
     return freed
 
 
@@ -237,8 +239,7 @@ def fetch_to_cache(
                 raise
     finally:
         hasher.shutdown(wait=True, cancel_futures=True)
-        shutil.rmtree(tmp, ignore_errors=True)
-        os.close(hold)
+        _release(tmp, hold)
     seconds = round(time.monotonic() - started, 3)
     if ctx is not None:
         ctx.progress(needed, needed, "B", f"fetched {len(wanted)} files, {mb(needed)}")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from ..jobs import JobQueue
 from ..registry import Registry
 from . import rules, s3
@@ -81,7 +81,7 @@ class StorageService:
         if model is not None:
             try:
                 existing = self.registry.get_model(model)
-            except Exception:  # NotFound: publish registers it
+            except NotFound:  # the publish registers it
                 existing = None
         self.registry.authorize(actor, "publish")
         self.registry.authorize(actor, "update_model" if existing else "create_model")
