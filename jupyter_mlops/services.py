@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import threading
 import time
 from pathlib import Path
@@ -122,9 +123,26 @@ def _place(path: Path, measured: Path) -> dict[str, Any]:
     }
 
 
-def tree_size(path: Path) -> int:
-    """Bytes of the regular files below `path`, each inode counted once, links not followed."""
-    total, seen, stack = 0, set(), [str(path)]
+def tree_size(*paths: Path) -> int:
+    """Bytes of the regular files among and below `paths` (folders or files), each inode
+    counted once, links not followed."""
+    total, seen, stack = 0, set(), []
+
+    def count(st: os.stat_result) -> None:
+        nonlocal total
+        if (st.st_dev, st.st_ino) not in seen:
+            seen.add((st.st_dev, st.st_ino))
+            total += st.st_blocks * 512 if st.st_blocks else st.st_size
+
+    for path in paths:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            stack.append(str(path))
+        elif stat.S_ISREG(st.st_mode):
+            count(st)
     while stack:
         try:
             entries = os.scandir(stack.pop())
@@ -136,10 +154,7 @@ def tree_size(path: Path) -> int:
                     if entry.is_dir(follow_symlinks=False):
                         stack.append(entry.path)
                     elif entry.is_file(follow_symlinks=False):
-                        st = entry.stat(follow_symlinks=False)
-                        if (st.st_dev, st.st_ino) not in seen:
-                            seen.add((st.st_dev, st.st_ino))
-                            total += st.st_blocks * 512 if st.st_blocks else st.st_size
+                        count(entry.stat(follow_symlinks=False))
                 except OSError:
                     continue
     return total

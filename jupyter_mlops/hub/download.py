@@ -349,69 +349,67 @@ def download(
     }
     state = _Progress(None, 0, 0, 0)
     cancel_event = state.cancelled
-    term = stop_on_term(cancel_event, on_stop=abort_xet)
-    term.__enter__()
-    try:
-        if ctx is not None:
-            ctx.progress(0, None, "B", f"checking {repo_id}@{revision} at {endpoint}")
+    with stop_on_term(cancel_event, on_stop=abort_xet):
         try:
-            commit, files = plan(repo_id, revision, endpoint, token, cache_dir, allow_patterns, ignore_patterns)
-        except Exception as exc:
-            explained = explain(exc, repo_id, revision, endpoint)
-            if explained is None:
-                raise
-            raise explained from None
-        total = sum(size for _, size, _, _ in files)
-        cached = sum(size for _, size, is_cached, _ in files if is_cached)
-        to_get = sum(size for _, size, _, will in files if will)
-        n_cached = sum(1 for f in files if not f[3])
-        if ctx is not None:
-            ctx.log(
-                f"{repo_id}@{revision} (commit {commit}): {len(files)} files, {_mb(total)}; "
-                f"{_mb(cached)} already cached, {_mb(to_get)} to download"
-            )
-        require_space(cache_dir, to_get, disk_margin, f"{repo_id}@{revision}")
-        state = _Progress(ctx, to_get, len(files), n_cached)
-        state.cancelled = cancel_event
-        started = time.monotonic()
-        try:
-            path = snapshot_download(**common, tqdm_class=_bar_class(state))
-        except Exception as exc:
-            explained = explain(exc, repo_id, revision, endpoint)
-            if explained is None:
-                raise
-            raise explained from None
-        state.files_done = len(files)
-        state.written = to_get
-        state.report()
-        seconds = time.monotonic() - started
-        commit = Path(path).name  # the snapshot downloaded (a branch may have moved since the plan)
-        result = {
-            "repo_id": repo_id,
-            "revision": revision,
-            "commit": commit,
-            "files": [name for name, _, _, _ in files],
-            "files_total": len(files),
-            "files_downloaded": len(files) - n_cached,
-            "files_cached": n_cached,
-            "bytes_total": total,
-            "bytes_downloaded": to_get,
-            "bytes_cached": cached,
-            "seconds": round(seconds, 3),
-            "local_path": path,
-            "storage_path": f"hf://{repo_id}@{commit}",
-        }
-        if ctx is not None:
-            ctx.log(f"done: {len(files)} files in {path} ({_mb(to_get)} downloaded in {seconds:.1f} s)")
-        return result
-    except BaseException:
-        if not cancel_event.is_set():
-            cancel_event.set()  # any HTTP transfer thread still running stops at its next chunk
-            abort_xet()
-        _join_transfers(STOP_WAIT)
-        raise
-    finally:
-        term.__exit__(None, None, None)
-        # huggingface_hub unlinks its own temp file when a transfer raises; this catches
-        # what a thread still writing could leave.
-        clean_incomplete(cache_dir, repo_id)
+            if ctx is not None:
+                ctx.progress(0, None, "B", f"checking {repo_id}@{revision} at {endpoint}")
+            try:
+                commit, files = plan(repo_id, revision, endpoint, token, cache_dir, allow_patterns, ignore_patterns)
+            except Exception as exc:
+                explained = explain(exc, repo_id, revision, endpoint)
+                if explained is None:
+                    raise
+                raise explained from None
+            total = sum(size for _, size, _, _ in files)
+            cached = sum(size for _, size, is_cached, _ in files if is_cached)
+            to_get = sum(size for _, size, _, will in files if will)
+            n_cached = sum(1 for f in files if not f[3])
+            if ctx is not None:
+                ctx.log(
+                    f"{repo_id}@{revision} (commit {commit}): {len(files)} files, {_mb(total)}; "
+                    f"{_mb(cached)} already cached, {_mb(to_get)} to download"
+                )
+            require_space(cache_dir, to_get, disk_margin, f"{repo_id}@{revision}")
+            state = _Progress(ctx, to_get, len(files), n_cached)
+            state.cancelled = cancel_event
+            started = time.monotonic()
+            try:
+                path = snapshot_download(**common, tqdm_class=_bar_class(state))
+            except Exception as exc:
+                explained = explain(exc, repo_id, revision, endpoint)
+                if explained is None:
+                    raise
+                raise explained from None
+            state.files_done = len(files)
+            state.written = to_get
+            state.report()
+            seconds = time.monotonic() - started
+            commit = Path(path).name  # the snapshot downloaded (a branch may have moved since the plan)
+            result = {
+                "repo_id": repo_id,
+                "revision": revision,
+                "commit": commit,
+                "files": [name for name, _, _, _ in files],
+                "files_total": len(files),
+                "files_downloaded": len(files) - n_cached,
+                "files_cached": n_cached,
+                "bytes_total": total,
+                "bytes_downloaded": to_get,
+                "bytes_cached": cached,
+                "seconds": round(seconds, 3),
+                "local_path": path,
+                "storage_path": f"hf://{repo_id}@{commit}",
+            }
+            if ctx is not None:
+                ctx.log(f"done: {len(files)} files in {path} ({_mb(to_get)} downloaded in {seconds:.1f} s)")
+            return result
+        except BaseException:
+            if not cancel_event.is_set():
+                cancel_event.set()  # any HTTP transfer thread still running stops at its next chunk
+                abort_xet()
+            _join_transfers(STOP_WAIT)
+            raise
+        finally:
+            # huggingface_hub unlinks its own temp file when a transfer raises; this catches
+            # what a thread still writing could leave.
+            clean_incomplete(cache_dir, repo_id)

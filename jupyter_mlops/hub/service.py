@@ -100,15 +100,6 @@ def _writable_problem(paths: list[Path]) -> Path | None:
     return None
 
 
-def _file_bytes(path: Path) -> int:
-    """Bytes a regular file takes on disk (0 when it is gone)."""
-    try:
-        st = path.stat()
-    except OSError:
-        return 0
-    return st.st_blocks * 512 if st.st_blocks else st.st_size
-
-
 def shared_store(cache: Path) -> Path | None:
     """huggingface_hub's cache-wide store of Xet files (`<cache>/blobs/`, where a repo's blob
     links point), when the cache has one."""
@@ -384,7 +375,7 @@ class HubService:
 
         # a repo's Xet blobs are links into the shared store: what they hold is freed there
         shared = _shared_targets(self.models_dir, repo.repo_path, list(strategy.blobs))
-        before = tree_size(repo.repo_path) + sum(_file_bytes(p) for p in shared)
+        before = tree_size(repo.repo_path, *shared)
         try:
             strategy.execute()
             if whole:
@@ -394,7 +385,7 @@ class HubService:
         left = [p for p in paths if os.path.lexists(p)]
         if left:
             raise Forbidden(f"could not delete {left[0]} (permission denied or busy); {len(left)} path(s) remain")
-        after = (tree_size(repo.repo_path) if repo.repo_path.exists() else 0) + sum(_file_bytes(p) for p in shared)
+        after = tree_size(repo.repo_path, *shared)
         result = {
             "repo_id": repo_id,
             "revision": revision,

@@ -14,7 +14,6 @@ import fcntl
 import hashlib
 import os
 import shutil
-import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +27,7 @@ from ..jobs.context import stop_on_term
 from . import files
 from . import s3 as s3api
 from .files import Entry
+from .progress import Transfer
 from .s3 import S3Options
 
 CACHE_DIRNAME = ".s3-cache"
@@ -44,58 +44,6 @@ def safe_rel(rel: str, uri: str) -> str:
     if not parts or any(p in (".", "..") for p in parts):
         raise InvalidInput(f"storage_path: object {uri} has a key no folder can hold ({rel!r})", field="storage_path")
     return "/".join(parts)
-
-
-class TransferStopped(Exception):
-    """Raised in a transfer thread to stop its request when the transfer is cancelled."""
-
-
-class _Transfer:
-    """Bytes moved by one transfer, reported as its job's progress; the cancel flag its threads check."""
-
-    def __init__(self, ctx: Any, verb: str, total: int, files_total: int, files_skipped: int) -> None:
-        self.ctx, self.verb, self.total = ctx, verb, total
-        self.files_total, self.files_skipped = files_total, files_skipped
-        self.done = self.files_done = 0
-        self.lock = threading.Lock()
-        self.cancelled = threading.Event()
-        self.report()
-
-    def add(self, n: int) -> None:
-        with self.lock:
-            self.done += n
-            self.report()
-
-    def file_done(self) -> None:
-        with self.lock:
-            self.files_done += 1
-            self.report()
-
-    def report(self) -> None:
-        if self.ctx is None:
-            return
-        skipped = f" ({self.files_skipped} already there)" if self.files_skipped else ""
-        self.ctx.progress(
-            self.done,
-            self.total,
-            "B",
-            f"{self.verb} file {self.files_done} of {self.files_total - self.files_skipped}{skipped}; "
-            f"{mb(self.done)} of {mb(self.total)}",
-        )
-
-    def subscriber(self) -> Any:
-        """An s3transfer subscriber feeding this transfer's progress."""
-        from s3transfer.subscribers import BaseSubscriber
-
-        state = self
-
-        class Progress(BaseSubscriber):  # type: ignore[misc]
-            def on_progress(self, future: Any, bytes_transferred: int, **kwargs: Any) -> None:
-                if state.cancelled.is_set():  # ends this part's request now, not when it is sent
-                    raise TransferStopped("cancelled")
-                state.add(bytes_transferred)
-
-        return Progress()
 
 
 def _hold(folder: Path) -> int:
@@ -187,7 +135,7 @@ def fetch_to_cache(
             f"{mb(needed)} to fetch"
         )
     require_space(cache, needed, disk_margin, uri)
-    state = _Transfer(ctx, "fetching", needed, len(entries), len(entries) - len(wanted))
+    state = Transfer(ctx, "fetching", needed, len(entries), len(entries) - len(wanted))
     tmp = cache / "tmp" / uuid.uuid4().hex
     hold = _hold(tmp)
     hasher = ThreadPoolExecutor(1, thread_name_prefix="hash")
@@ -228,7 +176,6 @@ def fetch_to_cache(
                 raise
         for h in hashed:
             h.result()
-        hasher.shutdown(wait=True)
         building = tmp / "snapshot"
         for i, rel in enumerate(rels):
             _link(cache / "blobs" / digests[i], building / rel, snapshot / rel)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..paths import Roots
+from ..registry.scanning import ScannedFile
 from . import s3 as s3mod
 from .s3 import S3Options
 
@@ -45,12 +46,19 @@ def kind_of(rel: str) -> str:
     return "file"
 
 
+def etag_fingerprint(etag: str, size: int) -> str:
+    """An S3 object's fingerprint: its ETag (quotes dropped) and size; a scan and a publish
+    must write the same, or the next scan hashes the object again."""
+    bare = etag.strip('"')
+    return f"etag:{bare}:{size}"
+
+
 def s3_entries(s3: Any, uri: str, options: S3Options) -> list[Entry]:
     """The objects under an s3:// prefix, as entries relative to it."""
     bucket, prefix = s3mod.parse_uri(uri)
-    folder = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+    folder = s3mod.folder_of(prefix)
     return [
-        Entry(o.key[len(folder) :], o.size, f"etag:{o.etag}:{o.size}", f"s3://{bucket}/{o.key}")
+        Entry(o.key[len(folder) :], o.size, etag_fingerprint(o.etag, o.size), f"s3://{bucket}/{o.key}")
         for o in s3mod.list_objects(s3, bucket, prefix, options)
     ]
 
@@ -115,6 +123,11 @@ def sha256_object(s3: Any, uri: str, options: S3Options, progress: Callable[[int
 def artifact_name(rel: str) -> str:
     """An artifact name for a file (names hold 200 characters: a longer path keeps its end)."""
     return rel if len(rel) <= 200 else "…" + rel[-199:]
+
+
+def scanned(rel: str, location: str, size: int, sha256: str, fingerprint: str) -> ScannedFile:
+    """A file at `rel` below the model's folder as the registry records it (name, kind by name)."""
+    return ScannedFile(artifact_name(rel), location, kind_of(rel), size, sha256, fingerprint)
 
 
 def require_files(entries: Iterable[Entry], where: str, field: str) -> list[Entry]:

@@ -23,17 +23,13 @@ from ..registry import Registry
 from ..registry.scanning import ScannedFile, publish_model
 from . import files
 from . import s3 as s3api
-from .fetch import _Transfer
 from .files import Entry
 from .place import model_location
+from .progress import Transfer
 from .s3 import S3Options
 
 #: The user metadata key holding an object's sha256 (x-amz-meta-sha256).
 SHA256_KEY = "sha256"
-
-
-def _folder(prefix: str) -> str:
-    return prefix if not prefix or prefix.endswith("/") else prefix + "/"
 
 
 def abort_stale_uploads(client: Any, bucket: str, folder: str, before: datetime, options: S3Options) -> int:
@@ -90,7 +86,7 @@ def publish(
         raise InvalidInput(f"source: {source} is on S3; publish takes a folder on this machine", field="source")
     entries = files.require_files(location.entries(None, options), source, "source")
     bucket, prefix = s3api.parse_uri(destination, "destination")
-    folder = _folder(prefix)
+    folder = s3api.folder_of(prefix)
     client = s3api.client(options)
     existing = {o.key: o for o in s3api.list_objects(client, bucket, prefix, options)}
     stale = abort_stale_uploads(client, bucket, folder, started_at, options)
@@ -109,7 +105,7 @@ def publish(
                 skip.add(i)
     if skip:
         ctx.log(f"{len(skip)} files are already at {destination} with the same size and sha256: not sent again")
-    state = _Transfer(
+    state = Transfer(
         ctx, "uploading", sum(e.size for i, e in enumerate(entries) if i not in skip), len(entries), len(skip)
     )
     try:
@@ -177,13 +173,8 @@ def _verify(
                 f"s3://{bucket}/{key} did not arrive whole: {size} bytes with sha256 {remote} at the server, "
                 f"{e.size} bytes with sha256 {digest} here; publish again"
             )
-        etag = str(head.get("ETag", "")).strip('"')
-        location = f"s3://{bucket}/{key}"
-        found.append(
-            ScannedFile(
-                files.artifact_name(e.rel), location, files.kind_of(e.rel), e.size, digest, f"etag:{etag}:{e.size}"
-            )
-        )
+        etag = files.etag_fingerprint(str(head.get("ETag", "")), e.size)
+        found.append(files.scanned(e.rel, f"s3://{bucket}/{key}", e.size, digest, etag))
     return found
 
 

@@ -69,6 +69,11 @@ def parse_uri(uri: str, field: str = "storage_path") -> tuple[str, str]:
     return bucket, key.lstrip("/")
 
 
+def folder_of(prefix: str) -> str:
+    """A key prefix as the folder it names: `prefix/` (the bucket's root when empty)."""
+    return prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
 def is_s3(path: str | None) -> bool:
     """Whether a storage path is on S3."""
     return bool(path) and str(path).startswith("s3://")
@@ -118,7 +123,7 @@ def check_reachable(uri: str, options: S3Options, *, writing: bool = False) -> N
 def has_object(uri: str, name: str, options: S3Options) -> bool:
     """Whether object `name` lies directly under the prefix `uri` (False when S3 cannot say)."""
     bucket, prefix = parse_uri(uri)
-    key = (prefix if not prefix or prefix.endswith("/") else prefix + "/") + name
+    key = folder_of(prefix) + name
     try:
         client(options).head_object(Bucket=bucket, Key=key)
         return True
@@ -161,7 +166,7 @@ class S3Object:
 def list_objects(s3: Any, bucket: str, prefix: str, options: S3Options) -> Iterator[S3Object]:
     """The objects under `prefix` (a folder: `prefix/` unless empty), in key order, a page of
     1,000 at a time; folder markers (keys ending in /) are skipped."""
-    folder = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+    folder = folder_of(prefix)
     token: str | None = None
     try:
         while True:

@@ -4,7 +4,6 @@ as the model's artifacts in one transaction, reporting what was added, changed a
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
@@ -12,43 +11,16 @@ from typing import Any
 from ..diskspace import mb
 from ..jobs.context import stop_on_term
 from ..registry import Registry
-from ..registry.scanning import ScannedFile, previous_scan, record_scan
+from ..registry.scanning import previous_scan, record_scan
 from . import files
 from .files import Entry
 from .place import model_location
+from .progress import Transfer
 from .s3 import S3Options
 
 #: Files hashed at once: objects over the network, or files on disk.
 S3_HASHERS = 8
 LOCAL_HASHERS = 2
-
-
-class _Hashed:
-    """Bytes hashed so far, reported as the job's progress; stops every hasher on cancel."""
-
-    def __init__(self, ctx: Any, total: int, files_total: int) -> None:
-        self.ctx, self.total, self.files_total = ctx, total, files_total
-        self.done = self.files_done = 0
-        self.lock = threading.Lock()
-        self.cancelled = threading.Event()
-
-    def add(self, n: int) -> None:
-        if self.cancelled.is_set():
-            from ..jobs.context import JobCancelled
-
-            raise JobCancelled()
-        with self.lock:
-            self.done += n
-            self.ctx.progress(
-                self.done,
-                self.total,
-                "B",
-                f"hashed {self.files_done} of {self.files_total} files; {mb(self.done)} of {mb(self.total)}",
-            )
-
-    def file_done(self) -> None:
-        with self.lock:
-            self.files_done += 1
 
 
 def scan(
@@ -83,8 +55,7 @@ def scan(
     reused = len(entries) - len(to_hash)
     if reused:
         ctx.log(f"{reused} files unchanged since the last scan (same fingerprint): their sha256 is kept")
-    state = _Hashed(ctx, sum(e.size for e in to_hash), len(to_hash))
-    state.add(0)
+    state = Transfer(ctx, "hashing", sum(e.size for e in to_hash), len(to_hash))
 
     def one(e: Entry) -> None:
         digest = (
@@ -107,12 +78,7 @@ def scan(
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    scanned = [
-        ScannedFile(
-            files.artifact_name(e.rel), e.location, files.kind_of(e.rel), e.size, sums[e.location], e.fingerprint
-        )
-        for e in entries
-    ]
+    scanned = [files.scanned(e.rel, e.location, e.size, sums[e.location], e.fingerprint) for e in entries]
     change = record_scan(Registry(ctx.store), model, storage_path, scanned, actor)
     ctx.log(
         f"recorded: {len(change['added'])} added, {len(change['changed'])} changed, {len(change['removed'])} removed, "
